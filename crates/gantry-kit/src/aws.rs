@@ -1,0 +1,341 @@
+//! AWS client set-up and the one mapping from SDK errors to gantry errors.
+
+use crate::error::Error;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Flags every AWS-calling binary flattens into its CLI.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// Attempts per AWS call, first try included (standard retry mode: jittered back-off on
+    /// throttling and 5xx).
+    #[arg(long, env = "GANTRY_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+}
+
+impl Default for AwsArgs {
+    fn default() -> Self {
+        Self { max_attempts: 5 }
+    }
+}
+
+/// Builds the shared `SdkConfig`: the default credential chain (what
+/// `aws-actions/configure-aws-credentials` leaves behind), region from the usual sources (else
+/// `fallback_region`), standard retries. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`
+/// are honoured by the SDK's own config loader.
+pub async fn sdk_config(args: &AwsArgs, fallback_region: Option<&'static str>) -> SdkConfig {
+    let region = match fallback_region {
+        Some(r) => RegionProviderChain::default_provider().or_else(r),
+        None => RegionProviderChain::default_provider(),
+    };
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .retry_config(RetryConfig::standard().with_max_attempts(args.max_attempts))
+        .load()
+        .await
+}
+
+/// The endpoint override in force for a service (`S3`, `CLOUDFRONT`, …), as the SDK reads it:
+/// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`.
+pub fn endpoint_override(service: &str) -> Option<String> {
+    endpoint_override_from(service, |k| std::env::var(k).ok())
+}
+
+fn endpoint_override_from(service: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return None;
+    }
+    let key = format!(
+        "AWS_ENDPOINT_URL_{}",
+        service.to_ascii_uppercase().replace([' ', '-'], "_")
+    );
+    env(&key)
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .filter(|v| !v.is_empty())
+}
+
+/// S3 must use path-style addressing when an endpoint is set (an emulator has no per-bucket
+/// host names).
+pub fn s3_force_path_style() -> bool {
+    endpoint_override("S3").is_some()
+}
+
+/// What kind of failure an SDK error is, for retry decisions and hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The service answered with an error code.
+    Service,
+    /// The service throttled us (after the SDK's own retries).
+    Throttling,
+    /// Missing, expired or invalid credentials, or not allowed.
+    Credentials,
+    /// The request never got an answer (connection refused, DNS, TLS).
+    Network,
+    /// The call timed out.
+    Timeout,
+    /// Anything else (the request could not be built, the response could not be read).
+    Other,
+}
+
+/// A classified SDK error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsFault {
+    pub kind: FaultKind,
+    pub code: Option<String>,
+    pub message: String,
+    pub status: Option<u16>,
+}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "BandwidthLimitExceeded",
+];
+
+const CREDENTIALS: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "InvalidAccessKeyId",
+    "MissingAuthenticationToken",
+    "UnauthorizedOperation",
+];
+
+/// Classifies an SDK error by its error code and HTTP status.
+pub fn classify<E, R>(err: &SdkError<E, R>) -> AwsFault
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let code = e.code().map(str::to_owned);
+            let message = e
+                .message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| DisplayErrorContext(e).to_string());
+            let kind = match code.as_deref() {
+                Some(c) if THROTTLING.contains(&c) => FaultKind::Throttling,
+                Some(c) if CREDENTIALS.contains(&c) => FaultKind::Credentials,
+                _ => FaultKind::Service,
+            };
+            AwsFault {
+                kind,
+                code,
+                message,
+                status: None,
+            }
+        }
+        SdkError::TimeoutError(_) => AwsFault {
+            kind: FaultKind::Timeout,
+            code: None,
+            message: DisplayErrorContext(err).to_string(),
+            status: None,
+        },
+        SdkError::DispatchFailure(d) => {
+            let message = DisplayErrorContext(err).to_string();
+            let kind = if d.is_timeout() {
+                FaultKind::Timeout
+            } else if mentions_credentials(&message) {
+                FaultKind::Credentials
+            } else if d.is_io() {
+                FaultKind::Network
+            } else {
+                FaultKind::Other
+            };
+            AwsFault {
+                kind,
+                code: None,
+                message,
+                status: None,
+            }
+        }
+        _ => {
+            let message = DisplayErrorContext(err).to_string();
+            let kind = if mentions_credentials(&message) {
+                FaultKind::Credentials
+            } else {
+                FaultKind::Other
+            };
+            AwsFault {
+                kind,
+                code: None,
+                message,
+                status: None,
+            }
+        }
+    }
+}
+
+fn mentions_credentials(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("credential") || m.contains("identity resolver")
+}
+
+impl AwsFault {
+    /// The gantry error for this fault, with hints a user can act on. `operation` names what
+    /// was being done, e.g. `CloudFront CreateInvalidation`.
+    pub fn into_error(self, operation: &str) -> Error {
+        let what = match &self.code {
+            Some(code) => format!("{operation}: {code}: {}", self.message),
+            None => format!("{operation}: {}", self.message),
+        };
+        let e = Error::failed(what);
+        match self.kind {
+            FaultKind::Credentials => e.with_hint(
+                "check the AWS credentials and the role's permissions for this call \
+                 (in Actions: aws-actions/configure-aws-credentials before this step)",
+            ),
+            FaultKind::Throttling => e.with_hint(
+                "AWS kept throttling after the retries; raise `max-attempts` \
+                 (GANTRY_MAX_ATTEMPTS) or run fewer jobs against this account at once",
+            ),
+            FaultKind::Network => {
+                let ep = endpoint_override("")
+                    .map(|u| format!(" (AWS_ENDPOINT_URL is {u})"))
+                    .unwrap_or_default();
+                e.with_hint(format!(
+                    "could not reach AWS{ep}; check the network and endpoint settings"
+                ))
+            }
+            FaultKind::Timeout => e.with_hint("the call timed out; re-running is safe"),
+            FaultKind::Service | FaultKind::Other => e,
+        }
+    }
+}
+
+/// Maps an SDK error to a gantry error (exit 1) by error code: the one place that does it.
+pub fn aws_error<E, R>(operation: &str, err: &SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    classify(err).into_error(operation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    #[derive(Debug)]
+    struct Svc(ErrorMetadata);
+    impl std::fmt::Display for Svc {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "service error")
+        }
+    }
+    impl std::error::Error for Svc {}
+    impl ProvideErrorMetadata for Svc {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.0
+        }
+    }
+
+    fn service_err(code: &str, msg: &str) -> SdkError<Svc, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(msg).build();
+        let resp = HttpResponse::new(400u16.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(Svc(meta), resp)
+    }
+
+    #[test]
+    fn classifies_by_code() {
+        let f = classify(&service_err(
+            "NoSuchDistribution",
+            "The specified distribution does not exist.",
+        ));
+        assert_eq!(f.kind, FaultKind::Service);
+        assert_eq!(f.code.as_deref(), Some("NoSuchDistribution"));
+        assert_eq!(
+            classify(&service_err("Throttling", "Rate exceeded")).kind,
+            FaultKind::Throttling
+        );
+        assert_eq!(
+            classify(&service_err("AccessDenied", "no")).kind,
+            FaultKind::Credentials
+        );
+        assert_eq!(
+            classify(&service_err("ExpiredToken", "old")).kind,
+            FaultKind::Credentials
+        );
+    }
+
+    #[test]
+    fn error_message_names_operation_code_and_aws_text() {
+        let e = aws_error(
+            "CloudFront CreateInvalidation",
+            &service_err(
+                "NoSuchDistribution",
+                "The specified distribution does not exist.",
+            ),
+        );
+        assert_eq!(e.exit_code(), crate::ExitCode::Failed);
+        insta::assert_snapshot!(e.render(), @"error: CloudFront CreateInvalidation: NoSuchDistribution: The specified distribution does not exist.");
+        let e = aws_error(
+            "S3 ListObjectsV2",
+            &service_err("AccessDenied", "Access Denied"),
+        );
+        assert!(
+            e.render().contains("help: check the AWS credentials"),
+            "{}",
+            e.render()
+        );
+    }
+
+    #[test]
+    fn endpoint_override_precedence() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(endpoint_override_from("S3", env(&[])), None);
+        assert_eq!(
+            endpoint_override_from("s3", env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")])),
+            Some("http://127.0.0.1:5000".into())
+        );
+        assert_eq!(
+            endpoint_override_from(
+                "S3",
+                env(&[
+                    ("AWS_ENDPOINT_URL", "http://a"),
+                    ("AWS_ENDPOINT_URL_S3", "http://b")
+                ])
+            ),
+            Some("http://b".into())
+        );
+        assert_eq!(
+            endpoint_override_from(
+                "S3",
+                env(&[
+                    ("AWS_ENDPOINT_URL", "http://a"),
+                    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+                ])
+            ),
+            None
+        );
+    }
+}

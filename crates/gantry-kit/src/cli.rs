@@ -1,0 +1,200 @@
+//! The input ⇔ flag ⇔ env contract (DESIGN.md): parsing that every binary shares.
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// Parses `T` from the process arguments and `GANTRY_*` env, ignoring empty env values: the
+/// runner sets every action input, so an input left blank arrives as an empty variable, which
+/// must mean "not given" rather than "given as empty" (clap would reject it).
+pub fn parse<T: CommandFactory + FromArgMatches>() -> T {
+    parse_from(std::env::args_os(), |name| std::env::var_os(name))
+}
+
+/// [`parse`] with explicit arguments and env lookup (tests).
+pub fn parse_from<T, I, A>(args: I, env: impl Fn(&str) -> Option<OsString>) -> T
+where
+    T: CommandFactory + FromArgMatches,
+    I: IntoIterator<Item = A>,
+    A: Into<OsString> + Clone,
+{
+    let matches = command_without_empty_env::<T>(&env).get_matches_from(args);
+    from_matches(&matches)
+}
+
+/// Like [`parse_from`] but returns clap's error instead of exiting (tests).
+pub fn try_parse_from<T, I, A>(
+    args: I,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<T, clap::Error>
+where
+    T: CommandFactory + FromArgMatches,
+    I: IntoIterator<Item = A>,
+    A: Into<OsString> + Clone,
+{
+    let matches = command_without_empty_env::<T>(&env).try_get_matches_from(args)?;
+    T::from_arg_matches(&matches)
+}
+
+fn from_matches<T: FromArgMatches>(m: &ArgMatches) -> T {
+    T::from_arg_matches(m).unwrap_or_else(|e| e.exit())
+}
+
+fn command_without_empty_env<T: CommandFactory>(
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> clap::Command {
+    fn strip(cmd: clap::Command, env: &dyn Fn(&str) -> Option<OsString>) -> clap::Command {
+        let cmd = cmd.mut_args(|arg| {
+            let empty = arg
+                .get_env()
+                .and_then(|n| n.to_str())
+                .and_then(env)
+                .is_some_and(|v| v.is_empty());
+            if empty { arg.env(None) } else { arg }
+        });
+        cmd.mut_subcommands(|sub| strip(sub, env))
+    }
+    strip(
+        T::command().after_long_help(crate::ExitCode::help_text()),
+        env,
+    )
+}
+
+/// Splits list values per DESIGN.md: each value is split on newlines; a value of a single line
+/// is split on whitespace. Blank items are dropped; order is kept.
+pub fn split_list<I, S>(values: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out = Vec::new();
+    for v in values {
+        let v = v.as_ref();
+        if v.contains('\n') {
+            out.extend(
+                v.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned),
+            );
+        } else {
+            out.extend(v.split_whitespace().map(str::to_owned));
+        }
+    }
+    out
+}
+
+/// Parses a duration: a bare number is seconds (`90`), otherwise humantime (`90s`, `15m`,
+/// `1h30m`). Negative values are refused with a message saying what is accepted.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration; use e.g. `90`, `90s`, `15m` or `1h30m`".into());
+    }
+    if t.starts_with('-') {
+        return Err(format!(
+            "`{t}` is negative; a duration must be zero or more, e.g. `90s` or `15m`"
+        ));
+    }
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(t).map_err(|e| {
+        format!("`{t}` is not a duration ({e}); use e.g. `90` (seconds), `90s`, `15m` or `1h30m`")
+    })
+}
+
+/// Formats a duration for humans (`1m 30s`).
+pub fn format_duration(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Demo {
+        #[arg(long, env = "GANTRY_TIMEOUT", value_parser = parse_duration, default_value = "15m")]
+        timeout: Duration,
+        #[arg(long = "paths", alias = "path", env = "GANTRY_PATHS")]
+        paths: Vec<String>,
+        #[arg(long, env = "GANTRY_DRY_RUN")]
+        dry_run: bool,
+    }
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<OsString> {
+        move |n| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn empty_env_means_not_given() {
+        // Clap reads the real process env; what we control is which args keep their env name.
+        let cmd = command_without_empty_env::<Demo>(&env_of(&[
+            ("GANTRY_TIMEOUT", ""),
+            ("GANTRY_PATHS", "/a"),
+        ]));
+        let env_of_arg = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            env_of_arg("timeout"),
+            None,
+            "empty GANTRY_TIMEOUT is dropped"
+        );
+        assert_eq!(env_of_arg("paths").as_deref(), Some("GANTRY_PATHS"));
+        assert_eq!(env_of_arg("dry_run").as_deref(), Some("GANTRY_DRY_RUN"));
+        let d: Demo = try_parse_from(["x"], env_of(&[("GANTRY_TIMEOUT", "")])).unwrap();
+        assert_eq!(d.timeout, Duration::from_secs(900));
+        assert!(
+            cmd.get_after_long_help().is_some(),
+            "exit codes are in --help"
+        );
+    }
+
+    #[test]
+    fn flags_are_repeatable_and_accept_singular() {
+        let d: Demo = try_parse_from(
+            ["x", "--path", "/x /y", "--paths", "/z", "--timeout", "90"],
+            env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(split_list(&d.paths), vec!["/x", "/y", "/z"]);
+        assert_eq!(d.timeout, Duration::from_secs(90));
+        let e = try_parse_from::<Demo, _, _>(["x", "--timeout", "soon"], env_of(&[])).unwrap_err();
+        assert!(e.to_string().contains("`soon` is not a duration"), "{e}");
+    }
+
+    #[test]
+    fn lists_split_on_lines_then_whitespace() {
+        assert_eq!(split_list(["/a /b\t/c"]), vec!["/a", "/b", "/c"]);
+        assert_eq!(split_list(["/a b\n\n  /c d  \n"]), vec!["/a b", "/c d"]);
+        assert!(split_list(["   ", ""]).is_empty());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("-5s").unwrap_err().contains("negative"));
+        assert!(parse_duration("-5").unwrap_err().contains("negative"));
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(parse_duration("").is_err());
+        assert_eq!(format_duration(Duration::from_millis(90_400)), "1m 30s");
+    }
+}

@@ -1,0 +1,231 @@
+//! A deadline-bounded poll loop with a fixed interval.
+//!
+//! Not exponential back-off: a deploy wait that backs off to minutes between polls reports late
+//! and wastes runner time. The loop takes a [`Clock`] so tests run instantly.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Time as the poll loop sees it: elapsed time since some start, and a way to wait.
+pub trait Clock: Send + Sync {
+    /// Time elapsed since the clock's start.
+    fn elapsed(&self) -> Duration;
+    /// Waits `d`.
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// The real clock (tokio time).
+#[derive(Debug)]
+pub struct SystemClock {
+    start: tokio::time::Instant,
+}
+
+impl SystemClock {
+    pub fn new() -> Self {
+        Self {
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(d)
+    }
+}
+
+/// A clock that advances only when slept on, recording every sleep (tests).
+#[derive(Debug, Default)]
+pub struct FakeClock {
+    now: Mutex<Duration>,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl FakeClock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Every sleep taken so far.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+    /// Moves time forward without a sleep (work that took time).
+    pub fn advance(&self, d: Duration) {
+        if let Ok(mut n) = self.now.lock() {
+            *n += d;
+        }
+    }
+}
+
+impl Clock for FakeClock {
+    fn elapsed(&self) -> Duration {
+        self.now.lock().map(|n| *n).unwrap_or_default()
+    }
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send {
+        if let Ok(mut s) = self.sleeps.lock() {
+            s.push(d);
+        }
+        self.advance(d);
+        std::future::ready(())
+    }
+}
+
+/// What one probe saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe<T> {
+    /// Done: stop polling with this value.
+    Ready(T),
+    /// Not yet; the text says what was seen (logged, and reported if the deadline passes).
+    Pending(String),
+}
+
+/// Interval and deadline of a poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub interval: Duration,
+    /// Measured from the clock's start.
+    pub deadline: Duration,
+}
+
+/// Why a poll ended without a ready value.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PollError<E> {
+    /// The deadline passed; `last` is what the last probe saw.
+    Deadline {
+        elapsed: Duration,
+        probes: u32,
+        last: String,
+    },
+    /// A probe failed.
+    Probe(E),
+}
+
+/// Probes at once, then every `interval` until a probe is ready, a probe fails, or the deadline
+/// passes. The last sleep is shortened so the final probe happens at the deadline, not after it.
+pub async fn poll<C, F, Fut, T, E>(
+    clock: &C,
+    schedule: Schedule,
+    mut probe: F,
+) -> Result<T, PollError<E>>
+where
+    C: Clock,
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<Probe<T>, E>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let last = match probe(attempt).await.map_err(PollError::Probe)? {
+            Probe::Ready(v) => return Ok(v),
+            Probe::Pending(seen) => seen,
+        };
+        let elapsed = clock.elapsed();
+        let remaining = schedule.deadline.saturating_sub(elapsed);
+        if remaining.is_zero() {
+            return Err(PollError::Deadline {
+                elapsed,
+                probes: attempt,
+                last,
+            });
+        }
+        tracing::debug!(attempt, %last, "not yet; polling again");
+        clock.sleep(schedule.interval.min(remaining)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sched(interval: u64, deadline: u64) -> Schedule {
+        Schedule {
+            interval: Duration::from_secs(interval),
+            deadline: Duration::from_secs(deadline),
+        }
+    }
+
+    #[tokio::test]
+    async fn fixed_interval_until_ready() {
+        let clock = FakeClock::new();
+        let r: Result<&str, PollError<()>> = poll(&clock, sched(10, 600), |n| async move {
+            Ok(if n < 4 {
+                Probe::Pending(format!("InProgress #{n}"))
+            } else {
+                Probe::Ready("Completed")
+            })
+        })
+        .await;
+        assert_eq!(r, Ok("Completed"));
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(10); 3]);
+    }
+
+    #[tokio::test]
+    async fn deadline_shortens_last_sleep_and_reports_last_status() {
+        let clock = FakeClock::new();
+        let r: Result<(), PollError<()>> = poll(&clock, sched(10, 25), |n| async move {
+            Ok(Probe::Pending(format!("InProgress #{n}")))
+        })
+        .await;
+        assert_eq!(
+            r,
+            Err(PollError::Deadline {
+                elapsed: Duration::from_secs(25),
+                probes: 4,
+                last: "InProgress #4".into()
+            })
+        );
+        let secs: Vec<u64> = clock.sleeps().iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, vec![10, 10, 5]);
+    }
+
+    #[tokio::test]
+    async fn probe_error_stops_at_once() {
+        let clock = FakeClock::new();
+        let r: Result<(), PollError<&str>> =
+            poll(&clock, sched(10, 600), |_| async { Err("AccessDenied") }).await;
+        assert_eq!(r, Err(PollError::Probe("AccessDenied")));
+        assert!(clock.sleeps().is_empty());
+    }
+
+    #[tokio::test]
+    async fn zero_deadline_probes_once() {
+        let clock = FakeClock::new();
+        let r: Result<(), PollError<()>> = poll(&clock, sched(10, 0), |_| async {
+            Ok(Probe::Pending("x".into()))
+        })
+        .await;
+        assert!(matches!(r, Err(PollError::Deadline { probes: 1, .. })));
+    }
+
+    #[tokio::test]
+    async fn system_clock_really_sleeps() {
+        let clock = SystemClock::new();
+        let r: Result<u32, PollError<()>> = poll(
+            &clock,
+            Schedule {
+                interval: Duration::from_millis(20),
+                deadline: Duration::from_secs(5),
+            },
+            |n| async move {
+                Ok(if n < 3 {
+                    Probe::Pending(String::new())
+                } else {
+                    Probe::Ready(n)
+                })
+            },
+        )
+        .await;
+        assert_eq!(r, Ok(3));
+        assert!(clock.elapsed() >= Duration::from_millis(40));
+    }
+}
