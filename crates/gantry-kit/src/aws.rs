@@ -131,7 +131,7 @@ where
             let message = e
                 .message()
                 .map(str::to_owned)
-                .unwrap_or_else(|| DisplayErrorContext(e).to_string());
+                .unwrap_or_else(|| e.to_string());
             let kind = match code.as_deref() {
                 Some(c) if THROTTLING.contains(&c) => FaultKind::Throttling,
                 Some(c) if CREDENTIALS.contains(&c) => FaultKind::Credentials,

@@ -1,0 +1,213 @@
+//! The binary's contract: bad input is exit 2 with a message naming the input, and nothing is
+//! called. AWS_ENDPOINT_URL points at a closed port: a call would fail with exit 1, not 2.
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn cmd() -> Command {
+    let mut c = Command::cargo_bin("gantry-invalidate").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GANTRY_") || k.starts_with("GITHUB_") || k.starts_with("AWS_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("GANTRY_MAX_ATTEMPTS", "1");
+    c
+}
+
+fn rejected(args: &[&str], env: &[(&str, &str)], says: &str) {
+    let mut c = cmd();
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.assert().code(2).stderr(contains(says));
+}
+
+#[test]
+fn bad_inputs_are_exit_2_naming_the_input() {
+    let d = ["--distribution-id", "E123"];
+    rejected(&d, &[], "paths: no paths given");
+    rejected(
+        &[&d[..], &["--paths", "  "]].concat(),
+        &[],
+        "paths: no paths given",
+    );
+    rejected(
+        &[&d[..], &["--paths", "index.html"]].concat(),
+        &[],
+        "did you mean `/index.html`?",
+    );
+    rejected(
+        &[&d[..], &["--paths", "/img/*.png"]].concat(),
+        &[],
+        "`/img/*.png` has `*` before its end",
+    );
+    let long = format!("/{}", "x".repeat(4000));
+    rejected(
+        &[&d[..], &["--paths", &long]].concat(),
+        &[],
+        "over CloudFront's limit of 4000",
+    );
+    rejected(
+        &[&d[..], &["--paths", "/a", "--timeout", "soon"]].concat(),
+        &[],
+        "`soon` is not a duration",
+    );
+    rejected(
+        &[&d[..], &["--paths", "/a", "--timeout=-5m"]].concat(),
+        &[],
+        "is negative",
+    );
+    rejected(
+        &[&d[..], &["--paths", "/a", "--poll-interval", "0"]].concat(),
+        &[],
+        "poll-interval: `0s` is too short",
+    );
+    rejected(&["--paths", "/a"], &[], "distribution-id: required");
+    rejected(
+        &["--distribution-id", "d111.cloudfront.net", "--paths", "/a"],
+        &[],
+        "is not a CloudFront distribution id",
+    );
+    rejected(
+        &[&d[..], &["--paths-file", "/nonexistent/paths.txt"]].concat(),
+        &[],
+        "paths-file: cannot read",
+    );
+    rejected(
+        &[&d[..], &["--paths", "/a", "--max-paths", "lots"]].concat(),
+        &[],
+        "max-paths: `lots`",
+    );
+    // The same through env, the way the composite action passes inputs.
+    rejected(
+        &[],
+        &[
+            ("GANTRY_DISTRIBUTION_ID", "E1"),
+            ("GANTRY_PATHS", "/a"),
+            ("GANTRY_TIMEOUT", "-1s"),
+        ],
+        "is negative",
+    );
+    rejected(
+        &[],
+        &[("GANTRY_DISTRIBUTION_ID", "E1"), ("GANTRY_PATHS", "/a\nb")],
+        "did you mean `/b`?",
+    );
+}
+
+#[test]
+fn bad_input_with_json_prints_one_object() {
+    let out = cmd()
+        .args(["--distribution-id", "E1", "--paths", "nope", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exit-code"], 2);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not start with `/`")
+    );
+}
+
+#[test]
+fn empty_env_inputs_mean_not_given() {
+    // The runner sets every input; blank ones must fall back to defaults, not fail parsing.
+    let out = cmd()
+        .env("GANTRY_DISTRIBUTION_ID", "E1")
+        .env("GANTRY_PATHS", "/a /b/*")
+        .env("GANTRY_TIMEOUT", "")
+        .env("GANTRY_POLL_INTERVAL", "")
+        .env("GANTRY_WAIT", "")
+        .env("GANTRY_CALLER_REFERENCE", "")
+        .env("GANTRY_MAX_PATHS", "")
+        .env("GANTRY_PATHS_FILE", "")
+        .env("GANTRY_DRY_RUN", "true")
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "dry-run");
+    assert_eq!(v["paths"], serde_json::json!(["/a", "/b/*"]));
+    assert_eq!(v["plan"]["wait"], false);
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_calls_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("paths.txt");
+    std::fs::write(
+        &file,
+        "# changed files\n/index.html\n/assets/app.js\n\n/assets/*\n",
+    )
+    .unwrap();
+    let out = cmd()
+        .args([
+            "--distribution-id",
+            "E1",
+            "--paths",
+            "/index.html",
+            "--paths-file",
+        ])
+        .arg(&file)
+        .args(["--dry-run", "--json"])
+        .env("GITHUB_RUN_ID", "42")
+        .env("GITHUB_JOB", "deploy")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["paths"], serde_json::json!(["/assets/*", "/index.html"]));
+    assert_eq!(v["path-count"], 2);
+    assert_eq!(v["invalidation-id"], "");
+    let reference = v["plan"]["batches"][0]["caller-reference"]
+        .as_str()
+        .unwrap();
+    assert!(reference.starts_with("gantry-42-"), "{reference}");
+    // Same run, another attempt: same reference.
+    let again = cmd()
+        .args([
+            "--distribution-id",
+            "E1",
+            "--paths",
+            "/index.html",
+            "--paths-file",
+        ])
+        .arg(&file)
+        .args(["--dry-run", "--json"])
+        .env("GITHUB_RUN_ID", "42")
+        .env("GITHUB_JOB", "deploy")
+        .env("GITHUB_RUN_ATTEMPT", "2")
+        .output()
+        .unwrap();
+    let v2: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v2["plan"]["batches"][0]["caller-reference"], reference);
+}
+
+#[test]
+fn help_lists_exit_codes() {
+    cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("4  the deadline passed"));
+}
