@@ -1,0 +1,55 @@
+# gantry — the front door. `make demo` and `make test` are all a fresh machine needs.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# One target dir outside the clone: a fresh clone on a reused machine builds incrementally.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/gantry/target
+export GANTRY_BIN_DIR ?= $(CARGO_TARGET_DIR)/debug
+CARGO ?= cargo
+LOCAL_AWS := scripts/local-aws
+# The local AWS env (endpoint, dummy credentials, registry) for the commands that need it.
+WITH_AWS = eval "$$($(LOCAL_AWS) env)" &&
+
+.PHONY: help build test unit lint lint-rust lint-actions lint-infra demo bench up down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+build: ## build every crate, test and binary once (debug)
+	$(CARGO) build --locked --workspace --all-targets
+
+up: ## start local AWS (moto + OCI registry) on 127.0.0.1; idempotent
+	$(LOCAL_AWS) up
+
+down: ## stop the local AWS processes this checkout started
+	$(LOCAL_AWS) down
+
+unit: build up ## unit, integration and end-to-end tests against local AWS
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(WITH_AWS) $(CARGO) nextest run --locked --workspace --no-fail-fast; \
+	else \
+	  $(WITH_AWS) $(CARGO) test --locked --workspace --no-fail-fast; \
+	fi
+	$(CARGO) test --locked --workspace --doc
+
+test: unit lint ## build + all tests + lint (what CI runs)
+
+lint: lint-rust lint-actions lint-infra ## every linter
+
+lint-rust:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+lint-actions: ## zizmor, GitHub's workflow parser, JSON schemas over actions/ and .github/
+	scripts/lint-actions
+
+lint-infra: ## cfn-lint and parameter checks over infra/
+	scripts/lint-infra
+
+demo: up ## run every action against local AWS and print what it deployed
+	$(CARGO) build --locked --workspace --bins
+	$(WITH_AWS) "$(CARGO_TARGET_DIR)/debug/gantry-demo"
+
+bench: build up ## benchmarks: gantry against what a user would otherwise run (docs/benchmarks.md)
+	@echo "No benchmarks yet: the first comes with the site action (docs/benchmarks.md)."

@@ -1,0 +1,151 @@
+"""Validate infra/environments/*.json against infra/templates/*.yaml.
+
+Run by scripts/lint-infra with the project venv's Python (it uses cfn-lint's YAML decoder, which
+understands CloudFormation short-form tags). Checks, per environment file:
+  - well-formed JSON with exactly the documented top-level keys; Environment matches the file name;
+  - the four cost tags (Project, Environment, Owner, CostCenter) present and consistent;
+  - every layer of infra/templates/ deployed exactly once, each parameter named in the file exists in
+    the template it targets, values are strings that satisfy AllowedValues / AllowedPattern /
+    MinValue / MaxValue;
+  - every template parameter without a default is given by the file, injected by infra/deploy
+    (ProjectName, EnvironmentName) or produced as an output of an EARLIER stack (deploy order).
+Exit 0 when clean, 1 with one line per problem.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+TOP_KEYS = {"Project", "Environment", "Region", "AccountId", "TerminationProtection", "Tags", "Stacks"}
+STACK_KEYS = {"Layer", "Region", "Parameters"}
+REQUIRED_TAGS = ("Project", "Environment", "Owner", "CostCenter")
+INJECTED = {"ProjectName", "EnvironmentName"}
+
+
+def load_templates(directory):
+    templates = {}
+    problems = []
+    for path in sorted(directory.glob("*.yaml")):
+        template, errors = decode(str(path))
+        if errors or template is None:
+            problems.append(f"{path}: cannot be parsed: {errors}")
+            continue
+        templates[path.stem] = template
+    return templates, problems
+
+
+def check_value(where, name, value, spec):
+    problems = []
+    if not isinstance(value, str):
+        return [f"{where}: {name} must be a JSON string (CloudFormation parameters are strings), got {value!r}"]
+    kind = spec.get("Type", "String")
+    values = [v.strip() for v in value.split(",")] if "List" in kind and value else [value]
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(a) for a in allowed]:
+        problems.append(f"{where}: {name}={value!r} is not one of {allowed}")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None:
+        for v in values:
+            if re.fullmatch(pattern, v) is None:
+                problems.append(f"{where}: {name}={v!r} does not match {pattern}")
+    if kind == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return problems + [f"{where}: {name}={value!r} is not a number"]
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            problems.append(f"{where}: {name}={value} is below MinValue {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            problems.append(f"{where}: {name}={value} is above MaxValue {spec['MaxValue']}")
+    return problems
+
+
+def check_environment(path, templates):
+    problems = []
+    try:
+        env = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        return [f"{path}: not valid JSON: {error}"]
+    if not isinstance(env, dict):
+        return [f"{path}: top level must be an object"]
+    unknown = set(env) - TOP_KEYS
+    missing = TOP_KEYS - set(env)
+    if unknown:
+        problems.append(f"{path}: unknown keys {sorted(unknown)}")
+    if missing:
+        return problems + [f"{path}: missing keys {sorted(missing)}"]
+    if env["Environment"] != path.stem:
+        problems.append(f"{path}: Environment {env['Environment']!r} does not match the file name")
+    if not re.fullmatch(r"[0-9]{12}", str(env["AccountId"])):
+        problems.append(f"{path}: AccountId must be 12 digits")
+    if not isinstance(env["TerminationProtection"], bool):
+        problems.append(f"{path}: TerminationProtection must be true or false")
+    tags = env["Tags"]
+    for tag in REQUIRED_TAGS:
+        if not isinstance(tags.get(tag), str) or not tags.get(tag):
+            problems.append(f"{path}: tag {tag} missing or empty")
+    if tags.get("Environment") != env["Environment"] or tags.get("Project") != env["Project"]:
+        problems.append(f"{path}: tags Project/Environment must equal Project/Environment")
+
+    seen = []
+    outputs_so_far = set()
+    for index, stack in enumerate(env["Stacks"]):
+        where = f"{path}: Stacks[{index}]"
+        if not isinstance(stack, dict) or set(stack) - STACK_KEYS or "Layer" not in stack:
+            problems.append(f"{where}: needs Layer and optional Region, Parameters only")
+            continue
+        layer = stack["Layer"]
+        where = f"{path}: {layer}"
+        if layer in seen:
+            problems.append(f"{where}: deployed twice")
+        seen.append(layer)
+        template = templates.get(layer)
+        if template is None:
+            problems.append(f"{where}: no template infra/templates/{layer}.yaml")
+            continue
+        declared = template.get("Parameters", {})
+        given = stack.get("Parameters", {})
+        for name, value in given.items():
+            if name not in declared:
+                problems.append(f"{where}: parameter {name} does not exist in {layer}.yaml")
+            elif name in INJECTED:
+                problems.append(f"{where}: {name} is set by infra/deploy from the top-level keys")
+            else:
+                problems.extend(check_value(where, name, value, declared[name]))
+        for name in INJECTED:
+            if name not in declared:
+                problems.append(f"{where}: {layer}.yaml must declare {name}")
+        for name, spec in declared.items():
+            if name in given or name in INJECTED or "Default" in spec:
+                continue
+            if name not in outputs_so_far:
+                problems.append(
+                    f"{where}: parameter {name} has no default, is not given, and no earlier stack outputs it"
+                )
+        outputs_so_far.update(template.get("Outputs", {}).keys())
+    for layer in sorted(set(templates) - set(seen)):
+        problems.append(f"{path}: layer {layer} is never deployed")
+    return problems
+
+
+def main():
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]
+    templates, problems = load_templates(root / "templates")
+    environments = sorted((root / "environments").glob("*.json"))
+    if not environments:
+        problems.append(f"{root / 'environments'}: no environment files")
+    for path in environments:
+        problems.extend(check_environment(path, templates))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"environments: {len(environments)} files, {len(templates)} templates: ok", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

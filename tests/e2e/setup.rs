@@ -1,0 +1,459 @@
+//! `actions/setup` run through `gantry-act` as the runner runs it: the prebuilt short-circuit, the
+//! verified download from a (local, fake) release with the tool cache, the build from source, and
+//! input validation. No AWS needed.
+
+// Helpers outside #[test] fns: a panic is the failure report here too.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gantry_tests::{bin, repo_root};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+/// What one `gantry-act actions/setup --json` run gave.
+struct Run {
+    code: Option<i32>,
+    json: Value,
+}
+
+impl Run {
+    fn success(&self) -> bool {
+        self.json["success"] == Value::Bool(true)
+    }
+    fn output(&self, name: &str) -> Option<&str> {
+        self.json["outputs"][name].as_str()
+    }
+    fn annotations(&self) -> String {
+        self.json["annotations"].to_string()
+    }
+}
+
+/// Runs actions/setup with `binaries` and the given step environment. The variables that steer
+/// setup are cleared first, so that the surrounding `make test` (which sets GANTRY_BIN_DIR) does
+/// not leak in.
+fn setup(binaries: &str, env: &[(&str, &str)], workspace: &Path) -> Run {
+    let mut cmd = Command::new(bin("gantry-act"));
+    cmd.arg(repo_root().join("actions/setup"))
+        .arg("--input")
+        .arg(format!("binaries={binaries}"))
+        .arg("--workspace")
+        .arg(workspace)
+        .arg("--json");
+    for name in [
+        "GANTRY_BIN_DIR",
+        "GANTRY_RELEASE_BASE_URL",
+        "GANTRY_SETUP_MANIFEST",
+    ] {
+        cmd.env_remove(name);
+    }
+    for (name, value) in env {
+        cmd.arg("--env").arg(format!("{name}={value}"));
+    }
+    let out = cmd
+        .output()
+        .expect("run gantry-act (cargo build -p gantry-act)");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "gantry-act printed no JSON ({e}); stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    Run {
+        code: out.status.code(),
+        json,
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
+/// The release target of this machine, as setup names it.
+fn host_target() -> &'static str {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => "x86_64-unknown-linux-gnu",
+        ("linux", "aarch64") => "aarch64-unknown-linux-gnu",
+        ("macos", "aarch64") => "aarch64-apple-darwin",
+        other => panic!("no gantry release target for {other:?}"),
+    }
+}
+
+fn source_digest() -> String {
+    let out = Command::new(repo_root().join("actions/setup/source-digest.sh"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "source-digest.sh failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A loopback HTTP server that serves the files of a directory and counts the requests.
+struct FileServer {
+    url: String,
+    requests: Arc<AtomicUsize>,
+}
+
+impl FileServer {
+    fn start(root: PathBuf) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut reader = BufReader::new(&stream);
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let name = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/');
+                let body = (!name.contains('/') && !name.is_empty())
+                    .then(|| std::fs::read(root.join(name)).ok())
+                    .flatten();
+                let (status, body) = match body {
+                    Some(b) => ("200 OK", b),
+                    None => ("404 Not Found", b"not found".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        FileServer { url, requests }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// A fake release of version 9.9.9: for each name, `gantry-<name>-9.9.9-<target>.tar.gz` holding
+/// a shell script `gantry-<name>`, plus a manifest whose source digest is this checkout's.
+/// `sha256` decides each entry's sum from the archive's real sum (return None to leave it out).
+struct FakeRelease {
+    _dir: TempDir,
+    files: PathBuf,
+    manifest: PathBuf,
+}
+
+const VERSION: &str = "9.9.9";
+
+fn fake_release(names: &[&str], sha256: impl Fn(&str) -> Option<String>) -> FakeRelease {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("release");
+    let staging = dir.path().join("staging");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::create_dir_all(&staging).unwrap();
+    let target = host_target();
+    let mut binaries = serde_json::Map::new();
+    for name in names {
+        let exe = format!("gantry-{name}");
+        write_script(&staging.join(&exe), &format!("echo \"{exe} {VERSION}\""));
+        let archive = format!("{exe}-{VERSION}-{target}.tar.gz");
+        let status = Command::new("tar")
+            .arg("-czf")
+            .arg(files.join(&archive))
+            .arg("-C")
+            .arg(&staging)
+            .arg(&exe)
+            .status()
+            .unwrap();
+        assert!(status.success(), "tar failed");
+        let real = hex(&Sha256::digest(
+            std::fs::read(files.join(&archive)).unwrap(),
+        ));
+        let mut entry = serde_json::json!({ "archive": archive });
+        if let Some(sum) = sha256(&real) {
+            entry["sha256"] = Value::String(sum);
+        }
+        binaries.insert((*name).to_owned(), serde_json::json!({ target: entry }));
+    }
+    let manifest = dir.path().join("manifest.json");
+    let doc = serde_json::json!({
+        "version": VERSION,
+        "repository": "gantry-actions/gantry",
+        "source-digest": source_digest(),
+        "binaries": binaries,
+    });
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    FakeRelease {
+        _dir: dir,
+        files,
+        manifest,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn release_env<'a>(
+    release: &'a FakeRelease,
+    server: &'a FileServer,
+    tool_cache: &'a Path,
+) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("GANTRY_SETUP_MANIFEST", path_str(&release.manifest)),
+        ("GANTRY_RELEASE_BASE_URL", server.url.as_str()),
+        ("RUNNER_TOOL_CACHE", path_str(tool_cache)),
+    ]
+}
+
+#[test]
+fn prebuilt_bin_dir_short_circuits() {
+    let dir = tempfile::tempdir().unwrap();
+    write_script(&dir.path().join("gantry-invalidate"), "echo prebuilt");
+    let run = setup(
+        "invalidate",
+        &[("GANTRY_BIN_DIR", path_str(dir.path()))],
+        dir.path(),
+    );
+    assert!(run.success(), "{}", run.json);
+    assert_eq!(run.code, Some(0));
+    assert_eq!(run.output("source"), Some("prebuilt"));
+    assert_eq!(run.output("bin-dir"), Some(path_str(dir.path())));
+}
+
+#[test]
+fn prebuilt_bin_dir_without_the_binary_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = setup(
+        "invalidate",
+        &[("GANTRY_BIN_DIR", path_str(dir.path()))],
+        dir.path(),
+    );
+    assert!(!run.success());
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.annotations().contains("gantry-invalidate"),
+        "{}",
+        run.json
+    );
+}
+
+#[test]
+fn release_download_is_verified_then_cached() {
+    let release = fake_release(&["invalidate"], |real| Some(real.to_owned()));
+    let server = FileServer::start(release.files.clone());
+    let tool_cache = tempfile::tempdir().unwrap();
+    let env = release_env(&release, &server, tool_cache.path());
+
+    let first = setup("invalidate", &env, tool_cache.path());
+    assert!(first.success(), "{}", first.json);
+    assert_eq!(first.output("source"), Some("download"));
+    assert_eq!(first.output("version"), Some(VERSION));
+    let expected_dir = tool_cache
+        .path()
+        .join("gantry")
+        .join(VERSION)
+        .join(host_target());
+    assert_eq!(first.output("bin-dir"), Some(path_str(&expected_dir)));
+    let marker = format!("{}.complete", expected_dir.display());
+    assert!(Path::new(&marker).exists(), "tool-cache marker {marker}");
+    assert_eq!(server.requests(), 1);
+
+    let out = Command::new(expected_dir.join("gantry-invalidate"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "gantry-invalidate 9.9.9"
+    );
+
+    let second = setup("invalidate", &env, tool_cache.path());
+    assert!(second.success(), "{}", second.json);
+    assert_eq!(second.output("source"), Some("cache"));
+    assert_eq!(
+        server.requests(),
+        1,
+        "a complete cache makes no HTTP request"
+    );
+}
+
+#[test]
+fn tampered_archive_fails_closed_and_caches_nothing() {
+    let release = fake_release(&["invalidate"], |real| Some(real.to_owned()));
+    let archive = release.files.join(format!(
+        "gantry-invalidate-{VERSION}-{}.tar.gz",
+        host_target()
+    ));
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes.extend_from_slice(b"tampered");
+    std::fs::write(&archive, bytes).unwrap();
+    let server = FileServer::start(release.files.clone());
+    let tool_cache = tempfile::tempdir().unwrap();
+
+    let run = setup(
+        "invalidate",
+        &release_env(&release, &server, tool_cache.path()),
+        tool_cache.path(),
+    );
+    assert!(!run.success());
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.annotations().contains("sha256 mismatch"),
+        "{}",
+        run.json
+    );
+    // The runner evaluates an output the step never set to "".
+    assert_eq!(
+        run.output("bin-dir").unwrap_or(""),
+        "",
+        "no bin-dir, so nothing on PATH"
+    );
+    assert_no_binary_in(tool_cache.path());
+}
+
+#[test]
+fn manifest_without_a_sha256_fails_closed() {
+    let release = fake_release(&["invalidate"], |_| None);
+    let server = FileServer::start(release.files.clone());
+    let tool_cache = tempfile::tempdir().unwrap();
+
+    let run = setup(
+        "invalidate",
+        &release_env(&release, &server, tool_cache.path()),
+        tool_cache.path(),
+    );
+    assert!(!run.success());
+    assert!(
+        run.annotations().contains("no valid sha256"),
+        "{}",
+        run.json
+    );
+    assert_eq!(
+        server.requests(),
+        0,
+        "nothing is downloaded without a sum to check"
+    );
+    assert_no_binary_in(tool_cache.path());
+}
+
+fn assert_no_binary_in(dir: &Path) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with("gantry-invalidate") && !name.ends_with(".complete"),
+                "left behind in the tool cache: {}",
+                path.display()
+            );
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+}
+
+/// A `cargo` that records its arguments and writes a fake binary for each `-p` where cargo would.
+fn stub_cargo(dir: &Path) -> PathBuf {
+    let stub_bin = dir.join("stub-bin");
+    std::fs::create_dir_all(&stub_bin).unwrap();
+    write_script(
+        &stub_bin.join("cargo"),
+        r#"echo "$@" > "$STUB_CARGO_LOG"
+out="$CARGO_TARGET_DIR/release"
+mkdir -p "$out"
+while [ $# -gt 0 ]; do
+  if [ "$1" = -p ]; then printf '#!/bin/sh\necho built\n' > "$out/$2"; chmod +x "$out/$2"; fi
+  shift
+done"#,
+    );
+    stub_bin
+}
+
+#[test]
+fn non_release_commit_builds_from_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub_bin = stub_cargo(dir.path());
+    let log = dir.path().join("cargo-args");
+    let target = dir.path().join("target");
+    let path = format!("{}:/usr/bin:/bin", stub_bin.display());
+
+    let run = setup(
+        "invalidate\nact",
+        &[
+            ("PATH", path.as_str()),
+            ("STUB_CARGO_LOG", path_str(&log)),
+            ("CARGO_TARGET_DIR", path_str(&target)),
+        ],
+        dir.path(),
+    );
+    assert!(run.success(), "{}", run.json);
+    assert_eq!(run.output("source"), Some("build"));
+    assert_eq!(
+        run.output("bin-dir"),
+        Some(path_str(&target.join("release")))
+    );
+    assert!(run.output("version").unwrap_or("").contains("+src."));
+    let args = std::fs::read_to_string(&log).unwrap();
+    let manifest = repo_root().join("Cargo.toml");
+    assert_eq!(
+        args.trim(),
+        format!(
+            "build --release --locked --manifest-path {} -p gantry-invalidate -p gantry-act",
+            manifest.display()
+        )
+    );
+}
+
+#[test]
+fn non_release_commit_without_cargo_says_to_add_a_toolchain() {
+    for dir in ["/usr/bin", "/bin"] {
+        assert!(
+            !Path::new(dir).join("cargo").exists(),
+            "this test needs a PATH without cargo; {dir}/cargo exists"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = setup("invalidate", &[("PATH", "/usr/bin:/bin")], dir.path());
+    assert!(!run.success());
+    assert_eq!(run.code, Some(1));
+    let annotations = run.annotations();
+    assert!(annotations.contains("cargo not found"), "{annotations}");
+    assert!(annotations.contains("Rust toolchain"), "{annotations}");
+}
+
+#[test]
+fn bad_binaries_input_is_rejected_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["Invalidate", "gantry_site", "../kit", "no-such-binary"] {
+        let run = setup(bad, &[], dir.path());
+        assert!(!run.success(), "{bad}: {}", run.json);
+        let annotations = run.annotations();
+        assert!(
+            annotations.contains("input `binaries`"),
+            "{bad}: {annotations}"
+        );
+        assert!(annotations.contains(bad), "{bad}: {annotations}");
+    }
+}
