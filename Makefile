@@ -26,12 +26,12 @@ down: ## stop the local AWS processes this checkout started
 	$(LOCAL_AWS) down
 
 unit: build up ## unit, integration and end-to-end tests against local AWS
+	$(CARGO) test --locked --workspace --doc --quiet
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(WITH_AWS) $(CARGO) nextest run --locked --workspace --no-fail-fast; \
 	else \
 	  $(WITH_AWS) $(CARGO) test --locked --workspace --no-fail-fast; \
 	fi
-	$(CARGO) test --locked --workspace --doc
 
 test: unit lint ## build + all tests + lint (what CI runs)
 

@@ -39,7 +39,13 @@ async fn invalidates_and_waits_against_moto() {
         &[],
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(out["status"].as_str().unwrap().eq_ignore_ascii_case("completed"), "{out}");
+    assert!(
+        out["status"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case("completed"),
+        "{out}"
+    );
     let id = out["invalidation-id"].as_str().unwrap();
     let got = cf
         .get_invalidation()
@@ -70,7 +76,10 @@ async fn a_rerun_sends_the_same_caller_reference() {
     for attempt in ["1", "2"] {
         let mut env = run.to_vec();
         env.push(("GITHUB_RUN_ATTEMPT", attempt));
-        let (code, out, stderr) = invalidate(&["--distribution-id", &dist, "--paths", "/index.html"], &env);
+        let (code, out, stderr) = invalidate(
+            &["--distribution-id", &dist, "--paths", "/index.html"],
+            &env,
+        );
         assert_eq!(code, 0, "{stderr}");
         let got = cf
             .get_invalidation()
@@ -80,7 +89,12 @@ async fn a_rerun_sends_the_same_caller_reference() {
             .await
             .unwrap();
         refs.push(
-            got.invalidation().unwrap().invalidation_batch().unwrap().caller_reference().to_owned(),
+            got.invalidation()
+                .unwrap()
+                .invalidation_batch()
+                .unwrap()
+                .caller_reference()
+                .to_owned(),
         );
     }
     assert_eq!(refs[0], refs[1]);
@@ -90,11 +104,15 @@ async fn a_rerun_sends_the_same_caller_reference() {
 #[test]
 fn unknown_distribution_is_exit_1_with_aws_message() {
     gantry_tests::aws_endpoint();
-    let (code, out, stderr) = invalidate(&["--distribution-id", "ENOSUCHDIST1", "--paths", "/a"], &[]);
+    let (code, out, stderr) =
+        invalidate(&["--distribution-id", "ENOSUCHDIST1", "--paths", "/a"], &[]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(out["exit-code"], 1);
     assert!(
-        out["error"].as_str().unwrap().contains("NoSuchDistribution"),
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("NoSuchDistribution"),
         "{out}"
     );
 }
@@ -116,13 +134,29 @@ async fn composite_action_runs_through_the_runner() {
         .input("poll-interval", "1s")
         .run()
         .unwrap();
-    assert!(r.success, "steps: {:?} annotations: {:?}", r.steps, r.annotations);
-    assert_eq!(r.step("setup").unwrap().outputs.get("source").map(String::as_str), Some("prebuilt"));
+    assert!(
+        r.success,
+        "steps: {:?} annotations: {:?}",
+        r.steps, r.annotations
+    );
+    assert_eq!(
+        r.step("setup")
+            .unwrap()
+            .outputs
+            .get("source")
+            .map(String::as_str),
+        Some("prebuilt")
+    );
     assert_eq!(r.outputs["paths"], "/docs/*\n/index.html");
     assert_eq!(r.outputs["path-count"], "2");
     assert!(r.outputs["status"].eq_ignore_ascii_case("completed"));
     let id = &r.outputs["invalidation-id"];
-    let listed = cf.list_invalidations().distribution_id(&dist).send().await.unwrap();
+    let listed = cf
+        .list_invalidations()
+        .distribution_id(&dist)
+        .send()
+        .await
+        .unwrap();
     let ids: Vec<&str> = listed
         .invalidation_list()
         .unwrap()
@@ -146,7 +180,8 @@ fn composite_action_rejects_bad_input_with_an_annotation() {
     assert_eq!(step.outcome.as_str(), "failure");
     let msgs: Vec<&str> = r.annotations.iter().map(|a| a.message.as_str()).collect();
     assert!(
-        msgs.iter().any(|m| m.contains("`/img/*.png` has `*` before its end")),
+        msgs.iter()
+            .any(|m| m.contains("`/img/*.png` has `*` before its end")),
         "{msgs:?}"
     );
     assert!(r.outputs["invalidation-id"].is_empty());

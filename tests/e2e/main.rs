@@ -2,5 +2,5 @@
 //! One test binary for the whole repository (build time on small machines).
 mod fixtures;
 mod infra;
-mod setup;
 mod invalidate;
+mod setup;

@@ -128,11 +128,7 @@ pub async fn create_distribution(cf: &aws_sdk_cloudfront::Client, name: &str) ->
     let origin = Origin::builder()
         .id("site")
         .domain_name(format!("{name}.s3.us-east-1.amazonaws.com"))
-        .s3_origin_config(
-            S3OriginConfig::builder()
-                .origin_access_identity("")
-                .build(),
-        )
+        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
         .build()
         .expect("origin");
     let config = DistributionConfig::builder()

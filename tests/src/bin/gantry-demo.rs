@@ -41,10 +41,16 @@ async fn demo(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> 
     let dist = create_distribution(&cf, &name).await;
     writeln!(out, "1. CloudFront distribution {dist} (origin {name}.s3…)")?;
 
-    writeln!(out, "\n2. actions/invalidate — dry run (plans, calls nothing)")?;
+    writeln!(
+        out,
+        "\n2. actions/invalidate — dry run (plans, calls nothing)"
+    )?;
     let plan = action("invalidate")
         .input("distribution-id", &dist)
-        .input("paths", "/index.html /assets/* /assets/app-4f3a.js /blog/ünïcode.html")
+        .input(
+            "paths",
+            "/index.html /assets/* /assets/app-4f3a.js /blog/ünïcode.html",
+        )
         .input("dry-run", "true")
         .log_to(std::io::sink())
         .run()?;
@@ -53,7 +59,10 @@ async fn demo(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> 
     writeln!(out, "\n3. actions/invalidate — invalidate and wait")?;
     let r = action("invalidate")
         .input("distribution-id", &dist)
-        .input("paths", "/index.html /assets/* /assets/app-4f3a.js /blog/ünïcode.html")
+        .input(
+            "paths",
+            "/index.html /assets/* /assets/app-4f3a.js /blog/ünïcode.html",
+        )
         .input("wait", "true")
         .input("poll-interval", "1s")
         .log_to(std::io::stderr())
@@ -64,8 +73,15 @@ async fn demo(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> 
         return Ok(false);
     }
 
-    let listed = cf.list_invalidations().distribution_id(&dist).send().await?;
-    let count = listed.invalidation_list().map(|l| l.items().len()).unwrap_or(0);
+    let listed = cf
+        .list_invalidations()
+        .distribution_id(&dist)
+        .send()
+        .await?;
+    let count = listed
+        .invalidation_list()
+        .map(|l| l.items().len())
+        .unwrap_or(0);
     writeln!(
         out,
         "\nDeployed: distribution {dist} has {count} invalidation(s); status {}.",
