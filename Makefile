@@ -5,13 +5,13 @@ SHELL := bash
 
 # One target dir outside the clone: a fresh clone on a reused machine builds incrementally.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/gantry/target
-export GANTRY_BIN_DIR ?= $(CARGO_TARGET_DIR)/debug
+export GANTRY_BIN_DIR ?= $(abspath $(CARGO_TARGET_DIR))/debug
 CARGO ?= cargo
 LOCAL_AWS := scripts/local-aws
 # The local AWS env (endpoint, dummy credentials, registry) for the commands that need it.
 WITH_AWS = eval "$$($(LOCAL_AWS) env)" &&
 
-.PHONY: help build test unit lint lint-rust lint-actions lint-infra demo bench up down
+.PHONY: help build test unit lint lint-rust lint-actions lint-infra lint-shell demo bench up down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -35,7 +35,7 @@ unit: build up ## unit, integration and end-to-end tests against local AWS
 
 test: unit lint ## build + all tests + lint (what CI runs)
 
-lint: lint-rust lint-actions lint-infra ## every linter
+lint: lint-rust lint-actions lint-infra lint-shell ## every linter
 
 lint-rust:
 	$(CARGO) fmt --all --check
@@ -46,6 +46,11 @@ lint-actions: ## zizmor, GitHub's workflow parser, JSON schemas over actions/ an
 
 lint-infra: ## cfn-lint and parameter checks over infra/
 	scripts/lint-infra
+
+SHELL_SCRIPTS := scripts/local-aws scripts/lint-actions scripts/lint-infra infra/deploy .ci/run $(wildcard actions/*/*.sh)
+lint-shell: ## shellcheck over our shell scripts
+	@if command -v shellcheck >/dev/null; then shellcheck $(SHELL_SCRIPTS) && echo "lint-shell: ok"; \
+	else echo "lint-shell: shellcheck is not installed (scripts/local-aws up installs it as root): skipped"; fi
 
 demo: up ## run every action against local AWS and print what it deployed
 	$(CARGO) build --locked --workspace --bins

@@ -3,4 +3,5 @@
 mod fixtures;
 mod infra;
 mod invalidate;
+mod kit;
 mod setup;

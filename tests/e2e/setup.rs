@@ -457,3 +457,197 @@ fn bad_binaries_input_is_rejected_by_name() {
         assert!(annotations.contains(bad), "{bad}: {annotations}");
     }
 }
+
+// --- scripts/release: what the release workflow runs, round-tripped through actions/setup -------
+
+const RELEASE_TARGETS: [&str; 3] = [
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "aarch64-apple-darwin",
+];
+
+fn release_script(args: &[&str]) -> std::process::Output {
+    Command::new(repo_root().join("scripts/release"))
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .expect("run scripts/release")
+}
+
+/// `scripts/release binaries`, one name a line.
+fn shipped_binaries() -> Vec<String> {
+    let out = release_script(&["binaries"]);
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Fake binaries (scripts printing `gantry-<name> released`) for every shipped name, packaged by
+/// `scripts/release package` for each of `targets` into `<dir>/dist`.
+fn package_fake_binaries(dir: &Path, targets: &[&str]) -> PathBuf {
+    let bin_dir = dir.join("bin");
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    for name in shipped_binaries() {
+        write_script(
+            &bin_dir.join(format!("gantry-{name}")),
+            &format!("echo \"gantry-{name} released\""),
+        );
+    }
+    for target in targets {
+        let out = release_script(&[
+            "package",
+            VERSION,
+            target,
+            path_str(&bin_dir),
+            path_str(&dist),
+        ]);
+        assert!(out.status.success(), "package {target}: {out:?}");
+    }
+    dist
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn release_binaries_are_the_crates_with_a_main_except_act() {
+    let mut expected: Vec<String> = std::fs::read_dir(repo_root().join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("src/main.rs").is_file())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.strip_prefix("gantry-")?.to_owned();
+            (name != "act").then_some(name)
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.contains(&"invalidate".to_owned()));
+    assert_eq!(shipped_binaries(), expected);
+}
+
+#[test]
+fn release_round_trip_package_manifest_then_setup_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = package_fake_binaries(dir.path(), &RELEASE_TARGETS);
+    let out = release_script(&[
+        "manifest",
+        VERSION,
+        "gantry-actions/gantry",
+        path_str(&dist),
+    ]);
+    assert!(out.status.success(), "manifest: {}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["version"], VERSION);
+    assert_eq!(doc["repository"], "gantry-actions/gantry");
+    assert_eq!(doc["source-digest"], source_digest().as_str());
+    let names = shipped_binaries();
+    for name in &names {
+        for target in RELEASE_TARGETS {
+            let entry = &doc["binaries"][name][target];
+            let archive = format!("gantry-{name}-{VERSION}-{target}.tar.gz");
+            assert_eq!(entry["archive"], archive.as_str(), "{doc}");
+            let sum = hex(&Sha256::digest(std::fs::read(dist.join(&archive)).unwrap()));
+            assert_eq!(entry["sha256"], sum.as_str(), "{archive}");
+        }
+    }
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(&manifest, &out.stdout).unwrap();
+
+    let server = FileServer::start(dist);
+    let tool_cache = tempfile::tempdir().unwrap();
+    let run = setup(
+        &names.join(" "),
+        &[
+            ("GANTRY_SETUP_MANIFEST", path_str(&manifest)),
+            ("GANTRY_RELEASE_BASE_URL", server.url.as_str()),
+            ("RUNNER_TOOL_CACHE", path_str(tool_cache.path())),
+        ],
+        tool_cache.path(),
+    );
+    assert!(run.success(), "{}", run.json);
+    assert_eq!(run.output("source"), Some("download"));
+    assert_eq!(run.output("version"), Some(VERSION));
+    assert_eq!(server.requests(), names.len());
+    let bin_dir = PathBuf::from(run.output("bin-dir").unwrap());
+    for name in &names {
+        let out = Command::new(bin_dir.join(format!("gantry-{name}")))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("gantry-{name} released")
+        );
+    }
+}
+
+#[test]
+fn release_manifest_fails_when_a_target_archive_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = package_fake_binaries(dir.path(), &RELEASE_TARGETS[..2]);
+    let out = release_script(&[
+        "manifest",
+        VERSION,
+        "gantry-actions/gantry",
+        path_str(&dist),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "no manifest on failure");
+    let err = stderr(&out);
+    assert!(err.contains("incomplete release"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "gantry-invalidate-{VERSION}-aarch64-apple-darwin.tar.gz"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn release_check_version_wants_major_minor_patch_without_v() {
+    for good in ["1.2.3", "0.1.0", "1.3.0-rc.1"] {
+        let out = release_script(&["check-version", good]);
+        assert!(out.status.success(), "{good}: {}", stderr(&out));
+    }
+    for bad in ["v1.2.3", "1.2", "1.2.3+build", "01.2.3", ""] {
+        let out = release_script(&["check-version", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            stderr(&out).contains("MAJOR.MINOR.PATCH"),
+            "{bad:?}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn release_archives_hold_exactly_one_entry_and_are_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = package_fake_binaries(dir.path(), &[host_target()]);
+    let again = package_fake_binaries(&dir.path().join("again"), &[host_target()]);
+    for name in shipped_binaries() {
+        let archive = format!("gantry-{name}-{VERSION}-{}.tar.gz", host_target());
+        let listing = Command::new("tar")
+            .arg("-tvzf")
+            .arg(dist.join(&archive))
+            .output()
+            .unwrap();
+        assert!(listing.status.success(), "{listing:?}");
+        let listing = String::from_utf8(listing.stdout).unwrap();
+        let entries: Vec<&str> = listing.lines().collect();
+        assert_eq!(entries.len(), 1, "{archive}: {listing}");
+        assert!(
+            entries[0].starts_with("-rwxr-xr-x 0/0 ")
+                && entries[0].ends_with(&format!(" gantry-{name}")),
+            "{archive}: {listing}"
+        );
+        assert_eq!(
+            std::fs::read(dist.join(&archive)).unwrap(),
+            std::fs::read(again.join(&archive)).unwrap(),
+            "{archive}: same inputs, same bytes"
+        );
+    }
+}

@@ -59,10 +59,36 @@ fn endpoint_override_from(service: &str, env: impl Fn(&str) -> Option<String>) -
         .filter(|v| !v.is_empty())
 }
 
+/// `AWS_ENDPOINT_URL_S3` alone (the general `AWS_ENDPOINT_URL` already reaches the `SdkConfig`).
+fn s3_endpoint_env() -> Option<String> {
+    endpoint_override_from("S3", |k| {
+        if k == "AWS_ENDPOINT_URL" {
+            None
+        } else {
+            std::env::var(k).ok()
+        }
+    })
+}
+
 /// S3 must use path-style addressing when an endpoint is set (an emulator has no per-bucket
 /// host names).
 pub fn s3_force_path_style() -> bool {
     endpoint_override("S3").is_some()
+}
+
+/// An S3 client from the shared config, with path-style addressing when an endpoint override is
+/// in force (an emulator has no per-bucket host names; the docs.rs storage backend does the same).
+#[cfg(feature = "s3")]
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(s3_config(sdk))
+}
+
+/// The S3 client config [`s3_client`] uses.
+#[cfg(feature = "s3")]
+pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3::Config {
+    aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some() || s3_endpoint_env().is_some())
+        .build()
 }
 
 /// What kind of failure an SDK error is, for retry decisions and hints.

@@ -146,6 +146,23 @@ fn empty_env_inputs_mean_not_given() {
     assert_eq!(v["plan"]["wait"], false);
 }
 
+/// `--dry-run --json` with `--paths-file`, as run `42`, attempt `attempt`.
+fn dry_run(file: &std::path::Path, attempt: &str) -> serde_json::Value {
+    let out = cmd()
+        .args(["--distribution-id", "E1", "--paths", "/index.html"])
+        .arg("--paths-file")
+        .arg(file)
+        .args(["--dry-run", "--json"])
+        .env("GITHUB_RUN_ID", "42")
+        .env("GITHUB_JOB", "deploy")
+        .env("GITHUB_RUN_ATTEMPT", attempt)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn dry_run_prints_the_plan_and_calls_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,52 +172,18 @@ fn dry_run_prints_the_plan_and_calls_nothing() {
         "# changed files\n/index.html\n/assets/app.js\n\n/assets/*\n",
     )
     .unwrap();
-    let out = cmd()
-        .args([
-            "--distribution-id",
-            "E1",
-            "--paths",
-            "/index.html",
-            "--paths-file",
-        ])
-        .arg(&file)
-        .args(["--dry-run", "--json"])
-        .env("GITHUB_RUN_ID", "42")
-        .env("GITHUB_JOB", "deploy")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = dry_run(&file, "1");
     assert_eq!(v["paths"], serde_json::json!(["/assets/*", "/index.html"]));
     assert_eq!(v["path-count"], 2);
     assert_eq!(v["invalidation-id"], "");
+    assert_eq!(v["plan"]["dropped"][0]["reason"], "duplicate");
     let reference = v["plan"]["batches"][0]["caller-reference"]
         .as_str()
         .unwrap();
     assert!(reference.starts_with("gantry-42-"), "{reference}");
-    // Same run, another attempt: same reference.
-    let again = cmd()
-        .args([
-            "--distribution-id",
-            "E1",
-            "--paths",
-            "/index.html",
-            "--paths-file",
-        ])
-        .arg(&file)
-        .args(["--dry-run", "--json"])
-        .env("GITHUB_RUN_ID", "42")
-        .env("GITHUB_JOB", "deploy")
-        .env("GITHUB_RUN_ATTEMPT", "2")
-        .output()
-        .unwrap();
-    let v2: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(v2["plan"]["batches"][0]["caller-reference"], reference);
+    // "Re-run failed jobs": another attempt of the same run sends the same reference.
+    let again = dry_run(&file, "2");
+    assert_eq!(again["plan"]["batches"][0]["caller-reference"], reference);
 }
 
 #[test]

@@ -42,6 +42,20 @@ fn invalidation(id: &str, status: &str, reference: &str, paths: &[String]) -> In
         .unwrap()
 }
 
+/// CreateInvalidation's answer: the invalidation, InProgress.
+fn created(id: &str) -> CreateInvalidationOutput {
+    CreateInvalidationOutput::builder()
+        .invalidation(invalidation(id, "InProgress", "r", &["/a".into()]))
+        .build()
+}
+
+/// GetInvalidation's answer with `status`.
+fn got(id: &str, status: &str) -> GetInvalidationOutput {
+    GetInvalidationOutput::builder()
+        .invalidation(invalidation(id, status, "r", &[]))
+        .build()
+}
+
 fn identity(attempt_independent_run: &str) -> RunIdentity {
     RunIdentity {
         repository: Some("acme/shop".into()),
@@ -123,11 +137,7 @@ async fn too_many_in_progress_is_retried_at_the_poll_interval() {
             )
         })
         .times(2)
-        .output(|| {
-            CreateInvalidationOutput::builder()
-                .invalidation(invalidation("I9", "InProgress", "r", &["/a".into()]))
-                .build()
-        })
+        .output(|| created("I9"))
         .build();
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::Sequential, [&create]);
     let cfg = validate(&args(&["--paths", "/a", "--poll-interval", "7s"])).unwrap();
@@ -185,11 +195,7 @@ async fn throttling_is_retried_by_the_sdk_then_reported_with_a_hint() {
         .sequence()
         .http_response(throttled)
         .times(2)
-        .output(|| {
-            CreateInvalidationOutput::builder()
-                .invalidation(invalidation("I5", "InProgress", "r", &["/a".into()]))
-                .build()
-        })
+        .output(|| created("I5"))
         .build();
     let retry = RetryConfig::standard()
         .with_max_attempts(3)
@@ -225,25 +231,13 @@ async fn throttling_is_retried_by_the_sdk_then_reported_with_a_hint() {
 
 #[tokio::test]
 async fn wait_polls_at_a_fixed_interval_until_completed() {
-    let create = mock!(Client::create_invalidation).then_output(|| {
-        CreateInvalidationOutput::builder()
-            .invalidation(invalidation("I7", "InProgress", "r", &["/a".into()]))
-            .build()
-    });
+    let create = mock!(Client::create_invalidation).then_output(|| created("I7"));
     let get = mock!(Client::get_invalidation)
         .match_requests(|r| r.id() == Some("I7") && r.distribution_id() == Some("E2QWRUHAPOMQZL"))
         .sequence()
-        .output(|| {
-            GetInvalidationOutput::builder()
-                .invalidation(invalidation("I7", "InProgress", "r", &[]))
-                .build()
-        })
+        .output(|| got("I7", "InProgress"))
         .times(3)
-        .output(|| {
-            GetInvalidationOutput::builder()
-                .invalidation(invalidation("I7", "Completed", "r", &[]))
-                .build()
-        })
+        .output(|| got("I7", "Completed"))
         .build();
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create, &get]);
     let cfg = validate(&args(&["--paths", "/a", "--wait", "--poll-interval", "5s"])).unwrap();
@@ -257,16 +251,8 @@ async fn wait_polls_at_a_fixed_interval_until_completed() {
 
 #[tokio::test]
 async fn wait_past_the_deadline_is_exit_4_with_the_id_in_outputs() {
-    let create = mock!(Client::create_invalidation).then_output(|| {
-        CreateInvalidationOutput::builder()
-            .invalidation(invalidation("I8", "InProgress", "r", &["/a".into()]))
-            .build()
-    });
-    let get = mock!(Client::get_invalidation).then_output(|| {
-        GetInvalidationOutput::builder()
-            .invalidation(invalidation("I8", "InProgress", "r", &[]))
-            .build()
-    });
+    let create = mock!(Client::create_invalidation).then_output(|| created("I8"));
+    let get = mock!(Client::get_invalidation).then_output(|| got("I8", "InProgress"));
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create, &get]);
     let cfg = validate(&args(&["--paths", "/a", "--wait", "--timeout", "1m"])).unwrap();
     let clock = FakeClock::new();
@@ -294,16 +280,8 @@ async fn several_batches_wait_for_each_other() {
             refs2.lock().unwrap().push(b.caller_reference().to_owned());
             b.paths().unwrap().quantity() <= 15
         })
-        .then_output(|| {
-            CreateInvalidationOutput::builder()
-                .invalidation(invalidation("IB", "InProgress", "r", &[]))
-                .build()
-        });
-    let get = mock!(Client::get_invalidation).then_output(|| {
-        GetInvalidationOutput::builder()
-            .invalidation(invalidation("IB", "Completed", "r", &[]))
-            .build()
-    });
+        .then_output(|| created("IB"));
+    let get = mock!(Client::get_invalidation).then_output(|| got("IB", "Completed"));
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create, &get]);
     // 20 wildcards: two batches (CloudFront allows 15 wildcard paths in progress).
     let wild: Vec<String> = (0..20).map(|i| format!("/d{i}/*")).collect();
