@@ -1,5 +1,9 @@
 //! End-to-end tests: composite actions run through `gantry-act` against local AWS.
 //! One test binary for the whole repository (build time on small machines).
+
+// Helpers outside #[test] fns unwrap too: a panic is the failure report in tests.
+#![allow(clippy::unwrap_used)]
+
 mod fixtures;
 mod infra;
 mod invalidate;
