@@ -8,7 +8,10 @@ fn invalidate(args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
     let mut c = Command::new(bin("gantry-invalidate"));
     c.args(args).arg("--json");
     for (k, _) in std::env::vars() {
-        if k.starts_with("GITHUB_") || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
+        // The surrounding CI's own run must not leak into these runs (RUNNER_TEMP holds the
+        // per-job occurrence counters).
+        let ours = k.starts_with("GITHUB_") || k.starts_with("RUNNER_");
+        if ours || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
             c.env_remove(k);
         }
     }
@@ -192,4 +195,64 @@ fn composite_action_requires_distribution_id() {
     let err = action().input("paths", "/a").run().unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("distribution-id"), "{err}");
+}
+
+#[tokio::test]
+async fn identical_steps_in_a_job_differ_and_a_rerun_repeats_them() {
+    let cf = cloudfront().await;
+    let dist = create_distribution(&cf, &unique_name("twice")).await;
+    let reference = |out: Value| {
+        let cf = cf.clone();
+        let dist = dist.clone();
+        async move {
+            let got = cf
+                .get_invalidation()
+                .distribution_id(&dist)
+                .id(out["invalidation-id"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            got.invalidation()
+                .unwrap()
+                .invalidation_batch()
+                .unwrap()
+                .caller_reference()
+                .to_owned()
+        }
+    };
+    let job = |runner_temp: &std::path::Path| {
+        let temp = runner_temp.to_str().unwrap().to_owned();
+        let mut refs = Vec::new();
+        for _ in 0..2 {
+            let env = [
+                ("GITHUB_RUN_ID", "4242"),
+                ("GITHUB_JOB", "deploy"),
+                ("GITHUB_ACTION", "invalidate"),
+                ("RUNNER_TEMP", temp.as_str()),
+            ];
+            let (code, out, stderr) =
+                invalidate(&["--distribution-id", &dist, "--paths", "/*"], &env);
+            assert_eq!(code, 0, "{stderr}");
+            refs.push(out);
+        }
+        refs
+    };
+    let attempt1 = tempfile::tempdir().unwrap();
+    let attempt2 = tempfile::tempdir().unwrap();
+    let mut first = Vec::new();
+    for out in job(attempt1.path()) {
+        first.push(reference(out).await);
+    }
+    let mut rerun = Vec::new();
+    for out in job(attempt2.path()) {
+        rerun.push(reference(out).await);
+    }
+    assert_ne!(
+        first[0], first[1],
+        "the second deploy's invalidation is not swallowed by the first"
+    );
+    assert_eq!(
+        first, rerun,
+        "a re-run of the job sends the same references in the same order"
+    );
 }

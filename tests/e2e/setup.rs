@@ -631,19 +631,13 @@ fn release_archives_hold_exactly_one_entry_and_are_reproducible() {
     for name in shipped_binaries() {
         let archive = format!("gantry-{name}-{VERSION}-{}.tar.gz", host_target());
         let listing = Command::new("tar")
-            .arg("-tvzf")
+            .arg("-tzf")
             .arg(dist.join(&archive))
             .output()
             .unwrap();
         assert!(listing.status.success(), "{listing:?}");
         let listing = String::from_utf8(listing.stdout).unwrap();
-        let entries: Vec<&str> = listing.lines().collect();
-        assert_eq!(entries.len(), 1, "{archive}: {listing}");
-        assert!(
-            entries[0].starts_with("-rwxr-xr-x 0/0 ")
-                && entries[0].ends_with(&format!(" gantry-{name}")),
-            "{archive}: {listing}"
-        );
+        assert_eq!(listing, format!("gantry-{name}\n"), "{archive}");
         assert_eq!(
             std::fs::read(dist.join(&archive)).unwrap(),
             std::fs::read(again.join(&archive)).unwrap(),

@@ -16,7 +16,7 @@ use gantry_kit::{Error, Outputs, Report};
 use plan::{FREE_PATHS_PER_MONTH, Limits, Plan};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Invalidate paths in a CloudFront distribution: planned, batched within CloudFront's limits,
@@ -182,6 +182,11 @@ pub struct RunIdentity {
     pub run_id: Option<String>,
     pub job: Option<String>,
     pub step: Option<String>,
+    /// Which invalidation of the same distribution and paths this is within the job (1, 2, …):
+    /// two identical invalidate steps in one job (deploy, change, deploy again) must not share a
+    /// reference, or CloudFront would answer the second with the first. Counted in
+    /// `RUNNER_TEMP`, which every job attempt starts empty, so a re-run counts the same way.
+    pub occurrence: u32,
 }
 
 impl RunIdentity {
@@ -192,7 +197,33 @@ impl RunIdentity {
             run_id: get("GITHUB_RUN_ID"),
             job: get("GITHUB_JOB"),
             step: get("GITHUB_ACTION"),
+            occurrence: 1,
         }
+    }
+
+    /// Claims the next occurrence of `key` (distribution + paths) in this job, from a counter
+    /// file in `runner_temp`. Without a runner temp dir (outside Actions) it stays 1.
+    pub fn claim_occurrence(
+        &mut self,
+        runner_temp: Option<&Path>,
+        key: &str,
+    ) -> std::io::Result<()> {
+        let Some(dir) = runner_temp else {
+            return Ok(());
+        };
+        let digest: String = Sha256::digest(key.as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let file = dir.join(format!("gantry-invalidate-{digest}.count"));
+        let seen: u32 = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(&file, (seen + 1).to_string())?;
+        self.occurrence = seen + 1;
+        Ok(())
     }
 }
 
@@ -224,6 +255,7 @@ pub fn caller_reference(
         id.step.as_deref().unwrap_or(""),
         distribution_id,
         &index.to_string(),
+        &id.occurrence.to_string(),
     ] {
         h.update(part.as_bytes());
         h.update([0]);
@@ -485,7 +517,17 @@ async fn wait<C: Clock>(
 /// The whole command: validate, plan, then either print the plan (`--dry-run`) or execute.
 pub async fn run(args: Args) -> Result<Report, Error> {
     let cfg = validate(&args)?;
-    let id = RunIdentity::from_env();
+    let mut id = RunIdentity::from_env();
+    if !cfg.dry_run && id.run_id.is_some() {
+        let runner_temp = std::env::var_os("RUNNER_TEMP")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let key = format!("{}\n{}", cfg.distribution_id, cfg.plan.paths.join("\n"));
+        id.claim_occurrence(runner_temp.as_deref(), &key)
+            .map_err(|e| {
+                Error::failed(format!("could not count invalidations in RUNNER_TEMP: {e}"))
+            })?;
+    }
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -531,4 +573,81 @@ pub async fn run(args: Args) -> Result<Report, Error> {
     let client = Client::new(&sdk);
     let clock = gantry_kit::poll::SystemClock::new();
     execute(&client, &clock, &cfg, &id, nonce).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str) -> RunIdentity {
+        RunIdentity {
+            repository: Some("acme/shop".into()),
+            run_id: Some(id.into()),
+            job: Some("deploy".into()),
+            step: Some("invalidate".into()),
+            occurrence: 1,
+        }
+    }
+
+    fn reference(id: &RunIdentity, paths: &[&str]) -> String {
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        caller_reference(None, id, "E1", 0, 1, &paths, 0)
+    }
+
+    #[test]
+    fn reference_depends_on_run_step_paths_and_occurrence_only() {
+        let a = reference(&run("7"), &["/a"]);
+        assert!(a.starts_with("gantry-7-"), "{a}");
+        assert_eq!(a, reference(&run("7"), &["/a"]), "deterministic");
+        assert_ne!(a, reference(&run("8"), &["/a"]), "another run");
+        assert_ne!(a, reference(&run("7"), &["/b"]), "other paths");
+        let mut other_step = run("7");
+        other_step.step = Some("invalidate-again".into());
+        assert_ne!(a, reference(&other_step, &["/a"]));
+        let mut second = run("7");
+        second.occurrence = 2;
+        assert_ne!(
+            a,
+            reference(&second, &["/a"]),
+            "the second identical step in a job"
+        );
+        let local = RunIdentity::default();
+        let l1 = caller_reference(None, &local, "E1", 0, 1, &["/a".into()], 1);
+        let l2 = caller_reference(None, &local, "E1", 0, 1, &["/a".into()], 2);
+        assert!(l1.starts_with("gantry-local-1-"));
+        assert_ne!(l1, l2, "outside Actions every invocation is its own");
+        assert_eq!(
+            caller_reference(Some("mine"), &local, "E1", 1, 3, &[], 0),
+            "mine-2"
+        );
+        assert_eq!(
+            caller_reference(Some("mine"), &local, "E1", 0, 1, &[], 0),
+            "mine"
+        );
+    }
+
+    #[test]
+    fn occurrences_count_per_key_within_a_job_and_restart_with_a_fresh_runner_temp() {
+        let job = tempfile::tempdir().unwrap();
+        let mut first = run("7");
+        first.claim_occurrence(Some(job.path()), "E1\n/a").unwrap();
+        let mut second = run("7");
+        second.claim_occurrence(Some(job.path()), "E1\n/a").unwrap();
+        let mut other = run("7");
+        other.claim_occurrence(Some(job.path()), "E1\n/b").unwrap();
+        assert_eq!(
+            (first.occurrence, second.occurrence, other.occurrence),
+            (1, 2, 1)
+        );
+        // "Re-run failed jobs" runs on a fresh runner: RUNNER_TEMP starts empty again.
+        let rerun_job = tempfile::tempdir().unwrap();
+        let mut again = run("7");
+        again
+            .claim_occurrence(Some(rerun_job.path()), "E1\n/a")
+            .unwrap();
+        assert_eq!(again.occurrence, 1);
+        let mut nowhere = run("7");
+        nowhere.claim_occurrence(None, "E1\n/a").unwrap();
+        assert_eq!(nowhere.occurrence, 1);
+    }
 }

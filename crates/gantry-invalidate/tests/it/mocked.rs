@@ -62,6 +62,7 @@ fn identity(attempt_independent_run: &str) -> RunIdentity {
         run_id: Some(attempt_independent_run.into()),
         job: Some("deploy".into()),
         step: Some("invalidate".into()),
+        occurrence: 1,
     }
 }
 
