@@ -23,6 +23,19 @@ fn invalidate(args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
     (out.status.code().unwrap_or(-1), json, stderr)
 }
 
+/// The CallerReference CloudFront recorded for the invalidation in a `--json` output.
+async fn caller_reference_of(cf: &aws_sdk_cloudfront::Client, dist: &str, out: &Value) -> String {
+    let got = cf
+        .get_invalidation()
+        .distribution_id(dist)
+        .id(out["invalidation-id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let batch = got.invalidation().unwrap().invalidation_batch().unwrap();
+    batch.caller_reference().to_owned()
+}
+
 #[tokio::test]
 async fn invalidates_and_waits_against_moto() {
     let cf = cloudfront().await;
@@ -84,21 +97,7 @@ async fn a_rerun_sends_the_same_caller_reference() {
             &env,
         );
         assert_eq!(code, 0, "{stderr}");
-        let got = cf
-            .get_invalidation()
-            .distribution_id(&dist)
-            .id(out["invalidation-id"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        refs.push(
-            got.invalidation()
-                .unwrap()
-                .invalidation_batch()
-                .unwrap()
-                .caller_reference()
-                .to_owned(),
-        );
+        refs.push(caller_reference_of(&cf, &dist, &out).await);
     }
     assert_eq!(refs[0], refs[1]);
     assert!(refs[0].starts_with("gantry-777-"), "{}", refs[0]);
@@ -201,25 +200,6 @@ fn composite_action_requires_distribution_id() {
 async fn identical_steps_in_a_job_differ_and_a_rerun_repeats_them() {
     let cf = cloudfront().await;
     let dist = create_distribution(&cf, &unique_name("twice")).await;
-    let reference = |out: Value| {
-        let cf = cf.clone();
-        let dist = dist.clone();
-        async move {
-            let got = cf
-                .get_invalidation()
-                .distribution_id(&dist)
-                .id(out["invalidation-id"].as_str().unwrap())
-                .send()
-                .await
-                .unwrap();
-            got.invalidation()
-                .unwrap()
-                .invalidation_batch()
-                .unwrap()
-                .caller_reference()
-                .to_owned()
-        }
-    };
     let job = |runner_temp: &std::path::Path| {
         let temp = runner_temp.to_str().unwrap().to_owned();
         let mut refs = Vec::new();
@@ -241,11 +221,11 @@ async fn identical_steps_in_a_job_differ_and_a_rerun_repeats_them() {
     let attempt2 = tempfile::tempdir().unwrap();
     let mut first = Vec::new();
     for out in job(attempt1.path()) {
-        first.push(reference(out).await);
+        first.push(caller_reference_of(&cf, &dist, &out).await);
     }
     let mut rerun = Vec::new();
     for out in job(attempt2.path()) {
-        rerun.push(reference(out).await);
+        rerun.push(caller_reference_of(&cf, &dist, &out).await);
     }
     assert_ne!(
         first[0], first[1],
