@@ -95,7 +95,7 @@ fn invalid_action_and_missing_input_exit_2_naming_the_problem() {
         json["error"]
             .as_str()
             .unwrap()
-            .contains("actions/checkout@v4")
+            .contains("actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1")
     );
 }
 
