@@ -112,10 +112,8 @@ pub fn ecs_fixture(name: &str) -> EcsFixture {
 /// A CloudFront client for the local emulator (the env from `scripts/local-aws env`).
 pub async fn cloudfront() -> aws_sdk_cloudfront::Client {
     aws_endpoint();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await;
+    let sdk =
+        gantry_kit::aws::sdk_config(&gantry_kit::aws::AwsArgs::default(), Some("us-east-1")).await;
     aws_sdk_cloudfront::Client::new(&sdk)
 }
 

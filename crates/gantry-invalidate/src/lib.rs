@@ -281,7 +281,6 @@ pub fn caller_reference(
 pub struct Created {
     pub id: String,
     pub status: String,
-    pub caller_reference: String,
 }
 
 fn completed(status: &str) -> bool {
@@ -348,6 +347,27 @@ pub fn plan_json(cfg: &Config, references: &[String]) -> serde_json::Value {
     })
 }
 
+/// The CallerReference of each planned batch, in order.
+pub fn references(cfg: &Config, id: &RunIdentity, nonce: u128) -> Vec<String> {
+    let n = cfg.plan.batches.len();
+    cfg.plan
+        .batches
+        .iter()
+        .enumerate()
+        .map(|(i, batch)| {
+            caller_reference(
+                cfg.caller_reference.as_deref(),
+                id,
+                &cfg.distribution_id,
+                i,
+                n,
+                batch,
+                nonce,
+            )
+        })
+        .collect()
+}
+
 /// Creates the planned invalidations (retrying `TooManyInvalidationsInProgress` at the poll
 /// interval within the deadline) and, with `--wait` or between batches, waits for completion.
 pub async fn execute<C: Clock>(
@@ -363,17 +383,9 @@ pub async fn execute<C: Clock>(
     };
     let n = cfg.plan.batches.len();
     let mut created: Vec<Created> = Vec::new();
-    for (i, batch) in cfg.plan.batches.iter().enumerate() {
-        let reference = caller_reference(
-            cfg.caller_reference.as_deref(),
-            id,
-            &cfg.distribution_id,
-            i,
-            n,
-            batch,
-            nonce,
-        );
-        let c = create(client, clock, schedule, cfg, batch, &reference)
+    let refs = references(cfg, id, nonce);
+    for (i, (batch, reference)) in cfg.plan.batches.iter().zip(&refs).enumerate() {
+        let c = create(client, clock, schedule, cfg, batch, reference)
             .await
             .map_err(|e| e.with_outputs(outputs_for(cfg, &created)))?;
         tracing::info!(
@@ -432,7 +444,6 @@ async fn create<C: Clock>(
                     Ok(Probe::Ready(Created {
                         id: inv.map(|i| i.id().to_owned()).unwrap_or_default(),
                         status: inv.map(|i| i.status().to_owned()).unwrap_or_default(),
-                        caller_reference: reference.to_owned(),
                     }))
                 }
                 Err(e) if matches!(e.as_service_error(), Some(CreateInvalidationError::TooManyInvalidationsInProgress(_))) => {
@@ -540,24 +551,7 @@ pub async fn run(args: Args) -> Result<Report, Error> {
         }
     }
     if cfg.dry_run {
-        let n = cfg.plan.batches.len();
-        let refs: Vec<String> = cfg
-            .plan
-            .batches
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                caller_reference(
-                    cfg.caller_reference.as_deref(),
-                    &id,
-                    &cfg.distribution_id,
-                    i,
-                    n,
-                    b,
-                    nonce,
-                )
-            })
-            .collect();
+        let refs = references(&cfg, &id, nonce);
         let mut outputs = outputs_for(&cfg, &[]);
         outputs.set("status", "dry-run");
         return Ok(Report {

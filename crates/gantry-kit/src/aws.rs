@@ -47,33 +47,25 @@ pub fn endpoint_override(service: &str) -> Option<String> {
 }
 
 fn endpoint_override_from(service: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
-    if env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        return None;
-    }
     let key = format!(
         "AWS_ENDPOINT_URL_{}",
         service.to_ascii_uppercase().replace([' ', '-'], "_")
     );
-    env(&key)
-        .or_else(|| env("AWS_ENDPOINT_URL"))
+    configured_endpoint(&key, &env)
+        .or_else(|| configured_endpoint("AWS_ENDPOINT_URL", &env))
         .filter(|v| !v.is_empty())
 }
 
-/// `AWS_ENDPOINT_URL_S3` alone (the general `AWS_ENDPOINT_URL` already reaches the `SdkConfig`).
-fn s3_endpoint_env() -> Option<String> {
-    endpoint_override_from("S3", |k| {
-        if k == "AWS_ENDPOINT_URL" {
-            None
-        } else {
-            std::env::var(k).ok()
-        }
-    })
+/// One endpoint variable, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` turns them all off.
+fn configured_endpoint(key: &str, env: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    if env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return None;
+    }
+    env(key)
 }
 
-/// S3 must use path-style addressing when an endpoint is set (an emulator has no per-bucket
-/// host names).
-pub fn s3_force_path_style() -> bool {
-    endpoint_override("S3").is_some()
+fn process_endpoint(key: &str) -> Option<String> {
+    configured_endpoint(key, &|k: &str| std::env::var(k).ok()).filter(|v| !v.is_empty())
 }
 
 /// An S3 client from the shared config, with path-style addressing when an endpoint override is
@@ -87,7 +79,10 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
 #[cfg(feature = "s3")]
 pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3::Config {
     aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(sdk.endpoint_url().is_some() || s3_endpoint_env().is_some())
+        // The general AWS_ENDPOINT_URL already reaches the SdkConfig; the S3-only one does not.
+        .force_path_style(
+            sdk.endpoint_url().is_some() || process_endpoint("AWS_ENDPOINT_URL_S3").is_some(),
+        )
         .build()
 }
 
@@ -235,7 +230,7 @@ impl AwsFault {
                  (GANTRY_MAX_ATTEMPTS) or run fewer jobs against this account at once",
             ),
             FaultKind::Network => {
-                let ep = endpoint_override("")
+                let ep = process_endpoint("AWS_ENDPOINT_URL")
                     .map(|u| format!(" (AWS_ENDPOINT_URL is {u})"))
                     .unwrap_or_default();
                 e.with_hint(format!(

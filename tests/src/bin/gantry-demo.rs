@@ -12,6 +12,15 @@ fn action(name: &str) -> gantry_act::Runner {
         .github("job", "demo")
 }
 
+const PATHS: &str = "/index.html /assets/* /assets/app-4f3a.js /blog/ünïcode.html";
+
+/// actions/invalidate on `dist` for the demo's paths.
+fn invalidate(dist: &str) -> gantry_act::Runner {
+    action("invalidate")
+        .input("distribution-id", dist)
+        .input("paths", PATHS)
+}
+
 fn show(out: &mut impl Write, r: &gantry_act::RunResult) -> std::io::Result<()> {
     for (k, v) in &r.outputs {
         writeln!(out, "     {k:<18} {}", v.replace('\n', ", "))?;
@@ -45,24 +54,14 @@ async fn demo(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> 
         out,
         "\n2. actions/invalidate — dry run (plans, calls nothing)"
     )?;
-    let plan = action("invalidate")
-        .input("distribution-id", &dist)
-        .input(
-            "paths",
-            "/index.html /assets/* /assets/app-4f3a.js /blog/ünïcode.html",
-        )
+    let plan = invalidate(&dist)
         .input("dry-run", "true")
         .log_to(std::io::sink())
         .run()?;
     show(out, &plan)?;
 
     writeln!(out, "\n3. actions/invalidate — invalidate and wait")?;
-    let r = action("invalidate")
-        .input("distribution-id", &dist)
-        .input(
-            "paths",
-            "/index.html /assets/* /assets/app-4f3a.js /blog/ünïcode.html",
-        )
+    let r = invalidate(&dist)
         .input("wait", "true")
         .input("poll-interval", "1s")
         .log_to(std::io::stderr())
