@@ -56,5 +56,6 @@ demo: up ## run every action against local AWS and print what it deployed
 	$(CARGO) build --locked --workspace --bins
 	$(WITH_AWS) "$(CARGO_TARGET_DIR)/debug/gantry-demo"
 
-bench: build up ## benchmarks: gantry against what a user would otherwise run (docs/benchmarks.md)
-	@echo "No benchmarks yet: the first comes with the site action (docs/benchmarks.md)."
+BENCH ?= all
+bench: build up ## benchmarks: gantry against what a user would otherwise run (BENCH=site|image|rollout; docs/benchmarks.md)
+	$(WITH_AWS) "$(CARGO_TARGET_DIR)/debug/gantry-bench" $(BENCH)

@@ -5,7 +5,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod fixtures;
+mod image;
 mod infra;
 mod invalidate;
 mod kit;
+mod rollout;
 mod setup;
+mod site;
+mod taskdef;

@@ -1,0 +1,7 @@
+//! `gantry-image`: work in progress.
+
+fn main() -> std::process::ExitCode {
+    gantry_kit::log::init();
+    tracing::error!("gantry-image is not built yet");
+    std::process::ExitCode::from(1)
+}

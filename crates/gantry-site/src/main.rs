@@ -1,0 +1,7 @@
+//! `gantry-site`: work in progress.
+
+fn main() -> std::process::ExitCode {
+    gantry_kit::log::init();
+    tracing::error!("gantry-site is not built yet");
+    std::process::ExitCode::from(1)
+}

@@ -1,0 +1,1 @@
+//! Integration tests of gantry-site (one binary).

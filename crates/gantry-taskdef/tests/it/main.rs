@@ -1,0 +1,1 @@
+//! Integration tests of gantry-taskdef (one binary).

@@ -1,0 +1,42 @@
+//! `make bench`: each benchmark compares gantry with the tool a user would otherwise run, in the
+//! same run on the same machine, and prints a markdown table of figures and ratios
+//! (copied into docs/benchmarks.md). `gantry-bench [site|image|rollout]…` (default: all).
+
+mod image;
+mod rollout;
+mod site;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+pub type BenchResult = Result<(), Box<dyn std::error::Error>>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut names: Vec<String> = std::env::args().skip(1).collect();
+    if names.is_empty() || names.iter().any(|n| n == "all") {
+        names = ["site", "image", "rollout"].map(String::from).to_vec();
+    }
+    let mut out = std::io::stdout().lock();
+    let mut ok = true;
+    for name in names {
+        let r = match name.as_str() {
+            "site" => site::run(&mut out).await,
+            "image" => image::run(&mut out).await,
+            "rollout" => rollout::run(&mut out).await,
+            other => Err(format!(
+                "unknown benchmark '{other}': expected site, image, rollout or all"
+            )
+            .into()),
+        };
+        if let Err(e) = r {
+            let _ = writeln!(out, "bench {name} failed: {e}");
+            ok = false;
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,9 @@
+//! The rollout benchmark (not built yet).
+
+use super::BenchResult;
+use std::io::Write;
+
+pub async fn run(out: &mut dyn Write) -> BenchResult {
+    writeln!(out, "bench rollout: not built yet")?;
+    Ok(())
+}
