@@ -44,7 +44,7 @@ lint-rust:
 lint-actions: ## zizmor, GitHub's workflow parser, JSON schemas over actions/ and .github/
 	scripts/lint-actions
 
-lint-infra: ## cfn-lint and parameter checks over infra/
+lint-infra: ## cfn-lint, parameter checks, security controls (cfn-guard, checkov) over infra/
 	scripts/lint-infra
 
 SHELL_SCRIPTS := scripts/local-aws scripts/lint-actions scripts/lint-infra scripts/release infra/deploy .ci/run $(wildcard actions/*/*.sh)

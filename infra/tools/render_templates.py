@@ -1,0 +1,266 @@
+"""Render every template of every environment as that environment deploys it.
+
+    render_templates.py INFRA_DIR OUT_DIR
+
+For each infra/environments/ENV.json and each stack it lists, writes OUT_DIR/ENV-LAYER.json: the
+template with this environment's parameter values (the file's, else the template's defaults;
+ProjectName and EnvironmentName from the top-level keys as infra/deploy sets them) and pseudo
+parameters (AWS::Region of the stack, AWS::AccountId, AWS::Partition) resolved:
+
+  - `Conditions` are evaluated (Fn::Equals/And/Or/Not, Condition, Ref);
+  - resources and outputs whose `Condition` is false are dropped;
+  - Fn::If takes its branch; AWS::NoValue removes the key or list item;
+  - Ref to a known parameter becomes its value (a List/CommaDelimitedList parameter a list);
+  - Fn::Sub whose variables are all known parameters becomes the string.
+
+Parameters wired from an earlier stack's outputs (infra/deploy passes each output to the later
+parameter of the same name) take that output's rendered value when it is a plain string (e.g. the
+service's ApiOriginDomainName, from the environment file); otherwise they have no value here: a Ref
+to one stays a Ref, and a condition that depends on one is an error (nothing is guessed).
+Other intrinsic functions (Fn::Sub, Fn::GetAtt, ...) are kept as they are.
+
+The rendered template also carries `Metadata.Gantry: {Environment, Layer, Region}` so that guard
+rules scoped to an environment (e.g. prod-only controls) can test it.
+
+cfn-guard does not evaluate conditions: validating the raw templates would check both branches of
+every Fn::If, or neither. Rendering first makes every guard rule judge exactly what each environment
+deploys. Exit 0 with one line per file on stderr, 1 with the problems.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+class RenderError(Exception):
+    pass
+
+
+class _NoValue:
+    pass
+
+
+NO_VALUE = _NoValue()
+
+
+def _plain(value):
+    """cfn-lint's decoder returns str/dict/list subclasses that carry line marks: make plain ones."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _single(value):
+    if isinstance(value, dict) and len(value) == 1:
+        return next(iter(value.items()))
+    return None, None
+
+
+class Renderer:
+    def __init__(self, template, parameters, pseudo, where, unknown=()):
+        self.template = template
+        self.pseudo = pseudo
+        self.where = where
+        self.values = {}
+        for name, spec in template.get("Parameters", {}).items():
+            value = None if name in unknown else parameters.get(name, spec.get("Default"))
+            if value is None:
+                continue  # wired from an earlier stack: unknown here
+            value = str(value)
+            if "List" in str(spec.get("Type", "String")):
+                value = [v.strip() for v in value.split(",")] if value else [""]
+            self.values[name] = value
+        self.conditions = template.get("Conditions", {})
+        self.evaluated = {}
+
+    def fail(self, message):
+        raise RenderError(f"{self.where}: {message}")
+
+    def condition(self, name):
+        if name not in self.evaluated:
+            if name not in self.conditions:
+                self.fail(f"no condition {name}")
+            self.evaluated[name] = self.boolean(self.conditions[name])
+        return self.evaluated[name]
+
+    def boolean(self, expression):
+        if isinstance(expression, bool):
+            return expression
+        function, args = _single(expression)
+        if function == "Condition":
+            return self.condition(args)
+        if function == "Fn::Equals":
+            return self.scalar(args[0]) == self.scalar(args[1])
+        if function == "Fn::And":
+            return all(self.boolean(a) for a in args)
+        if function == "Fn::Or":
+            return any(self.boolean(a) for a in args)
+        if function == "Fn::Not":
+            return not self.boolean(args[0])
+        self.fail(f"unsupported condition expression {expression!r}")
+
+    def scalar(self, value):
+        resolved = self.resolve(value)
+        function, args = _single(resolved)
+        if function == "Fn::Join" and isinstance(args, list) and len(args) == 2:
+            parts = args[1] if isinstance(args[1], list) else [args[1]]
+            if all(isinstance(p, (str, int, float)) for p in parts):
+                return str(args[0]).join(str(p) for p in parts)
+        if isinstance(resolved, bool):
+            return "true" if resolved else "false"
+        if isinstance(resolved, (str, int, float)):
+            return str(resolved)
+        if function == "Ref":
+            self.fail(f"a condition depends on {args}, which comes from an earlier stack's outputs")
+        self.fail(f"cannot evaluate {value!r} in a condition")
+
+    def reference(self, name):
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.values:
+            value = self.values[name]
+            return list(value) if isinstance(value, list) else value
+        return {"Ref": name}
+
+    def resolve(self, value):
+        function, args = _single(value)
+        if function == "Ref" and isinstance(args, str):
+            return self.reference(args)
+        if function == "Fn::Sub":
+            return self.substitute(value, args)
+        if function == "Fn::If":
+            if not (isinstance(args, list) and len(args) == 3):
+                self.fail(f"Fn::If needs three items: {args!r}")
+            return self.resolve(args[1] if self.condition(args[0]) else args[2])
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                resolved = self.resolve(item)
+                if resolved is not NO_VALUE:
+                    out[key] = resolved
+            return out
+        if isinstance(value, list):
+            return [r for r in (self.resolve(item) for item in value) if r is not NO_VALUE]
+        return value
+
+    def substitute(self, original, args):
+        """Fn::Sub with only known parameters and pseudo parameters becomes the string itself."""
+        text, variables = (args, {}) if isinstance(args, str) else (args[0], args[1])
+        variables = {k: self.resolve(v) for k, v in variables.items()}
+
+        def lookup(match):
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            value = variables[name] if name in variables else self.reference(name)
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise KeyError(name)
+            return str(value)
+
+        try:
+            return SUB_VARIABLE.sub(lookup, text)
+        except KeyError:
+            return {"Fn::Sub": [text, variables] if variables else text}
+
+    def active(self, entry):
+        name = entry.get("Condition") if isinstance(entry, dict) else None
+        return True if name is None else self.condition(name)
+
+    def render(self):
+        out = {}
+        for section, content in self.template.items():
+            if section in ("Conditions", "Rules"):
+                continue
+            if section in ("Resources", "Outputs"):
+                kept = {}
+                for name, entry in content.items():
+                    if not self.active(entry):
+                        continue
+                    entry = {k: v for k, v in entry.items() if k != "Condition"}
+                    kept[name] = self.resolve(entry)
+                out[section] = kept
+            elif section == "Parameters":
+                out[section] = content
+            else:
+                out[section] = self.resolve(content)
+        return out
+
+
+def render_environment(path, templates, out_dir):
+    env = json.loads(path.read_text())
+    written = []
+    # infra/deploy passes every output of an earlier stack to the later parameter of the same name
+    # (over its default). Outputs that render to a plain string (e.g. a domain name from the
+    # environment file) are known here; the others (resource ids) make the parameter unknown.
+    outputs = {}
+    for stack in env["Stacks"]:
+        layer = stack["Layer"]
+        if layer not in templates:
+            raise RenderError(f"{path}: no template for layer {layer}")
+        region = stack.get("Region", env["Region"])
+        wired = {k: v for k, v in outputs.items() if k in templates[layer].get("Parameters", {})}
+        parameters = {k: v for k, v in wired.items() if v is not None}
+        parameters.update(stack.get("Parameters", {}))
+        parameters.update(ProjectName=env["Project"], EnvironmentName=env["Environment"])
+        unknown = {k for k, v in wired.items() if v is None and k not in parameters}
+        pseudo = {
+            "AWS::Region": region,
+            "AWS::AccountId": env["AccountId"],
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": f"{env['Project']}-{env['Environment']}-{layer}",
+        }
+        where = f"{path.name}: {layer}"
+        rendered = Renderer(templates[layer], parameters, pseudo, where, unknown).render()
+        for name, output in rendered.get("Outputs", {}).items():
+            value = output.get("Value")
+            outputs[name] = value if isinstance(value, str) else None
+        metadata = rendered.setdefault("Metadata", {})
+        metadata["Gantry"] = {"Environment": env["Environment"], "Layer": layer, "Region": region}
+        target = out_dir / f"{env['Environment']}-{layer}.json"
+        target.write_text(json.dumps(rendered, indent=1, sort_keys=True) + "\n")
+        written.append(target)
+    return written
+
+
+def load_templates(directory):
+    templates = {}
+    for path in sorted(directory.glob("*.yaml")):
+        template, errors = decode(str(path))
+        if errors or template is None:
+            raise RenderError(f"{path}: cannot be parsed: {errors}")
+        templates[path.stem] = _plain(template)
+    return templates
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: render_templates.py INFRA_DIR OUT_DIR", file=sys.stderr)
+        return 2
+    root, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        templates = load_templates(root / "templates")
+        written = []
+        for path in sorted((root / "environments").glob("*.json")):
+            written += render_environment(path, templates, out_dir)
+    except RenderError as error:
+        print(f"render: {error}", file=sys.stderr)
+        return 1
+    print(f"render: {len(written)} templates rendered into {out_dir}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
