@@ -1,7 +1,11 @@
-//! `gantry-taskdef`: work in progress.
+//! `gantry-taskdef`: see the crate docs and docs/actions/task-definition.md.
 
-fn main() -> std::process::ExitCode {
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
     gantry_kit::log::init();
-    tracing::error!("gantry-taskdef is not built yet");
-    std::process::ExitCode::from(1)
+    let cli: gantry_taskdef::Cli = gantry_kit::cli::parse();
+    let json = cli.json();
+    let title = cli.title();
+    let result = gantry_taskdef::run(cli).await;
+    gantry_kit::report::finish(title, json, result)
 }

@@ -1,1 +1,6 @@
 //! Integration tests of gantry-taskdef (one binary).
+
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod mocked;

@@ -1,0 +1,618 @@
+//! Rendering (images, environment, secrets, env files, task-level overrides) and the semantic
+//! checks the model alone cannot express. Pure: data in, data out.
+
+use crate::model::{self, REGISTER};
+use serde_json::{Map, Value, json};
+
+/// What `--image`, `--env-var`, `--secret`, `--env-file`, … ask to change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// (container, image)
+    pub images: Vec<(String, String)>,
+    /// (container, key, value); env files come first, in file order, then `--env-var`.
+    pub env: Vec<(String, String, String)>,
+    /// (container, key, ARN)
+    pub secrets: Vec<(String, String, String)>,
+    pub family: Option<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub execution_role_arn: Option<String>,
+    /// (key, value)
+    pub tags: Vec<(String, String)>,
+}
+
+/// A problem in the task definition or the overrides (an input error, exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The input it concerns: `task-definition`, `images`, `env-vars`, …
+    pub input: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Invalid {
+    fn new(input: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            input,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// A warning that does not stop the run.
+pub type Warning = String;
+
+/// Container names in order.
+pub fn container_names(def: &Map<String, Value>) -> Vec<String> {
+    def.get("containerDefinitions")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn quoted(names: &[String]) -> String {
+    if names.is_empty() {
+        return "(none)".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn container_mut<'a>(
+    def: &'a mut Map<String, Value>,
+    name: &str,
+    input: &'static str,
+) -> Result<&'a mut Map<String, Value>, Invalid> {
+    let names = container_names(def);
+    def.get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut)
+        .and_then(|cs| {
+            cs.iter_mut()
+                .filter_map(Value::as_object_mut)
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        })
+        .ok_or_else(|| {
+            Invalid::new(
+                input,
+                format!("no container named `{name}` in the task definition"),
+            )
+            .hint(format!("containers there: {}", quoted(&names)))
+        })
+}
+
+/// Sets `key` in the `list` (`environment` or `secrets`) of objects with a `name`: replaced in
+/// place when present, appended otherwise, so the order of the file is kept.
+fn merge_named(c: &mut Map<String, Value>, list: &str, value_key: &str, key: &str, value: &str) {
+    let entry = json!({"name": key, value_key: value});
+    let items = c
+        .entry(list.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !items.is_array() {
+        *items = Value::Array(Vec::new());
+    }
+    if let Some(items) = items.as_array_mut() {
+        match items
+            .iter_mut()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(key))
+        {
+            Some(slot) => *slot = entry,
+            None => items.push(entry),
+        }
+    }
+}
+
+/// Applies the overrides. Errors name the input and the containers that exist.
+pub fn render(mut def: Map<String, Value>, o: &Overrides) -> Result<Map<String, Value>, Invalid> {
+    for (name, image) in &o.images {
+        container_mut(&mut def, name, "images")?.insert("image".into(), image.clone().into());
+    }
+    for (name, k, v) in &o.env {
+        merge_named(
+            container_mut(&mut def, name, "env-vars")?,
+            "environment",
+            "value",
+            k,
+            v,
+        );
+    }
+    for (name, k, arn) in &o.secrets {
+        // A secret named like a plain variable replaces it: ECS refuses a name in both lists.
+        let c = container_mut(&mut def, name, "secrets")?;
+        if let Some(env) = c.get_mut("environment").and_then(Value::as_array_mut) {
+            env.retain(|e| e.get("name").and_then(Value::as_str) != Some(k));
+        }
+        merge_named(c, "secrets", "valueFrom", k, arn);
+    }
+    let set = |def: &mut Map<String, Value>, k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            def.insert(k.into(), Value::String(v.clone()));
+        }
+    };
+    set(&mut def, "family", &o.family);
+    set(&mut def, "cpu", &o.cpu);
+    set(&mut def, "memory", &o.memory);
+    set(&mut def, "taskRoleArn", &o.task_role_arn);
+    set(&mut def, "executionRoleArn", &o.execution_role_arn);
+    for (k, v) in &o.tags {
+        let tags = def
+            .entry("tags".to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Some(tags) = tags.as_array_mut() {
+            let entry = json!({"key": k, "value": v});
+            match tags
+                .iter_mut()
+                .find(|t| t.get("key").and_then(Value::as_str) == Some(k))
+            {
+                Some(slot) => *slot = entry,
+                None => tags.push(entry),
+            }
+        }
+    }
+    Ok(def)
+}
+
+/// Fargate's valid task sizes: (cpu units, memory MiB choices).
+pub fn fargate_pairs() -> Vec<(u32, Vec<u32>)> {
+    let range = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect();
+    vec![
+        (256, vec![512, 1024, 2048]),
+        (512, range(1024, 4096, 1024)),
+        (1024, range(2048, 8192, 1024)),
+        (2048, range(4096, 16384, 1024)),
+        (4096, range(8192, 30720, 1024)),
+        (8192, range(16384, 61440, 4096)),
+        (16384, range(32768, 122880, 8192)),
+    ]
+}
+
+/// The pairs as a message: `256: 512, 1024, 2048; 512: 1024–4096 (step 1024); …`.
+pub fn fargate_pairs_text() -> String {
+    fargate_pairs()
+        .iter()
+        .map(|(cpu, mem)| {
+            if mem.len() <= 3 {
+                let m: Vec<String> = mem.iter().map(ToString::to_string).collect();
+                format!("cpu {cpu}: memory {}", m.join(", "))
+            } else {
+                let step = mem[1] - mem[0];
+                format!(
+                    "cpu {cpu}: memory {}–{} in steps of {step}",
+                    mem[0],
+                    mem[mem.len() - 1]
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Task-level cpu as units: `256`, `0.25 vCPU`, `1vcpu`.
+pub fn cpu_units(s: &str) -> Option<u32> {
+    let t = s.trim().to_ascii_lowercase();
+    if let Some(v) = t.strip_suffix("vcpu") {
+        let f: f64 = v.trim().parse().ok()?;
+        return Some((f * 1024.0).round() as u32);
+    }
+    t.parse().ok()
+}
+
+/// Task-level memory in MiB: `512`, `2 GB`, `2gb`.
+pub fn memory_mib(s: &str) -> Option<u32> {
+    let t = s.trim().to_ascii_lowercase();
+    if let Some(v) = t.strip_suffix("gb") {
+        let f: f64 = v.trim().parse().ok()?;
+        return Some((f * 1024.0).round() as u32);
+    }
+    if let Some(v) = t.strip_suffix("mb") {
+        return v.trim().parse().ok();
+    }
+    t.parse().ok()
+}
+
+/// Checks the model cannot express. Returns warnings; the first error stops.
+pub fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
+    let m = model::model();
+    let problems = model::check(m, REGISTER, &Value::Object(def.clone()));
+    if let Some(p) = problems.first() {
+        return Err(Invalid::new("task-definition", p.to_string()));
+    }
+    let family = def.get("family").and_then(Value::as_str).unwrap_or("");
+    let family_ok = !family.is_empty()
+        && family.len() <= 255
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !family_ok {
+        return Err(Invalid::new(
+            "family",
+            format!("family `{family}` has characters ECS does not allow"),
+        )
+        .hint("use 1–255 letters, digits, `-` and `_`, e.g. `web-api`"));
+    }
+    let containers: Vec<&Map<String, Value>> = def
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().filter_map(Value::as_object).collect())
+        .unwrap_or_default();
+    if containers.is_empty() {
+        return Err(
+            Invalid::new("task-definition", "`containerDefinitions` is empty").hint(
+                "a task definition needs at least one container with a `name` and an `image`",
+            ),
+        );
+    }
+    let names = container_names(def);
+    let mut seen = Vec::new();
+    for n in &names {
+        if seen.contains(&n) {
+            return Err(Invalid::new(
+                "task-definition",
+                format!("container name `{n}` is used more than once"),
+            )
+            .hint("give each container in `containerDefinitions` its own name"));
+        }
+        seen.push(n);
+    }
+    let mut warnings = Vec::new();
+    for (i, c) in containers.iter().enumerate() {
+        let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+        if !c.contains_key("image") {
+            return Err(Invalid::new(
+                "task-definition",
+                format!("`containerDefinitions[{i}]` (`{cname}`) has no `image`"),
+            )
+            .hint("set `image` in the file or pass `--image NAME=URI`"));
+        }
+        for (j, d) in c
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let target = d.get("containerName").and_then(Value::as_str).unwrap_or("");
+            let path = format!("containerDefinitions[{i}].dependsOn[{j}]");
+            let Some(t) = containers
+                .iter()
+                .find(|t| t.get("name").and_then(Value::as_str) == Some(target))
+            else {
+                return Err(Invalid::new(
+                    "task-definition",
+                    format!(
+                        "`{path}`: `{cname}` depends on `{target}`, which is not a container here"
+                    ),
+                )
+                .hint(format!("containers there: {}", quoted(&names))));
+            };
+            if target == cname {
+                return Err(Invalid::new(
+                    "task-definition",
+                    format!("`{path}`: `{cname}` depends on itself"),
+                ));
+            }
+            let condition = d.get("condition").and_then(Value::as_str).unwrap_or("");
+            if condition == "HEALTHY" && !t.contains_key("healthCheck") {
+                return Err(Invalid::new(
+                    "task-definition",
+                    format!(
+                        "`{path}`: `{cname}` waits for `{target}` to be HEALTHY, but `{target}` has no `healthCheck`"
+                    ),
+                )
+                .hint(format!(
+                    "add a `healthCheck` to `{target}`, or use condition START, COMPLETE or SUCCESS"
+                )));
+            }
+        }
+        for e in c
+            .get("environment")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let value = e.get("value").and_then(Value::as_str).unwrap_or("");
+            if looks_like_secret_arn(value) {
+                let key = e.get("name").and_then(Value::as_str).unwrap_or("?");
+                warnings.push(format!(
+                    "container `{cname}`: environment `{key}` is an ARN ({value}); the task sees the ARN, \
+                     not the secret — move it to `secrets` (`valueFrom`) to inject its value"
+                ));
+            }
+        }
+    }
+    let fargate = def
+        .get("requiresCompatibilities")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|c| c == "FARGATE"));
+    if fargate {
+        let cpu = def.get("cpu").and_then(Value::as_str);
+        let memory = def.get("memory").and_then(Value::as_str);
+        let pair = cpu.and_then(cpu_units).zip(memory.and_then(memory_mib));
+        let valid = pair.is_some_and(|(c, mm)| {
+            fargate_pairs()
+                .iter()
+                .any(|(pc, mems)| *pc == c && mems.contains(&mm))
+        });
+        if !valid {
+            return Err(Invalid::new(
+                "task-definition",
+                format!(
+                    "cpu `{}` with memory `{}` is not a size Fargate runs (requiresCompatibilities: FARGATE)",
+                    cpu.unwrap_or("(unset)"),
+                    memory.unwrap_or("(unset)")
+                ),
+            )
+            .hint(format!("valid pairs: {}", fargate_pairs_text())));
+        }
+    }
+    Ok(warnings)
+}
+
+fn looks_like_secret_arn(v: &str) -> bool {
+    let v = v.trim();
+    v.starts_with("arn:")
+        && (v.contains(":secretsmanager:") || v.contains(":ssm:") && v.contains(":parameter/"))
+}
+
+/// Checks an image reference (`[registry[:port]/]repo[/…][:tag][@sha256:<64 hex>]`).
+pub fn check_image_reference(r: &str) -> Result<(), String> {
+    if r.is_empty() || r.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("empty or contains whitespace".into());
+    }
+    let (rest, digest) = match r.split_once('@') {
+        Some((rest, d)) => (rest, Some(d)),
+        None => (r, None),
+    };
+    if let Some(d) = digest {
+        let Some((algo, hex)) = d.split_once(':') else {
+            return Err(format!("digest `{d}` is not `sha256:<hex>`"));
+        };
+        let ok = match algo {
+            "sha256" => hex.len() == 64,
+            "sha512" => hex.len() == 128,
+            _ => false,
+        };
+        if !ok
+            || !hex
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        {
+            return Err(format!(
+                "digest `{d}` is not `sha256:` and 64 lower-case hex digits"
+            ));
+        }
+    }
+    let mut parts: Vec<&str> = rest.split('/').collect();
+    let last = parts.pop().unwrap_or("");
+    let (repo_last, tag) = match last.split_once(':') {
+        Some((n, t)) => (n, Some(t)),
+        None => (last, None),
+    };
+    if let Some(t) = tag {
+        let ok = !t.is_empty()
+            && t.len() <= 128
+            && t.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !ok {
+            return Err(format!(
+                "tag `{t}` is not valid (letters, digits, `_`, `.`, `-`; at most 128)"
+            ));
+        }
+    }
+    let domain = match parts.first() {
+        Some(first) if first.contains('.') || first.contains(':') || *first == "localhost" => {
+            Some(parts.remove(0))
+        }
+        _ => None,
+    };
+    if let Some(d) = domain {
+        let (host, port) = d.split_once(':').map_or((d, None), |(h, p)| (h, Some(p)));
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            || port.is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(format!(
+                "registry `{d}` is not a host name with an optional port"
+            ));
+        }
+    }
+    parts.push(repo_last);
+    for component in parts {
+        let ok = !component.is_empty()
+            && component
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && component
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+            && component
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(format!(
+                "repository part `{component}` is not lower-case letters, digits and `._-`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::realistic;
+
+    #[test]
+    fn realistic_definition_passes() {
+        assert_eq!(check(&realistic()).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn render_sets_images_merges_env_and_secrets_keeping_order() {
+        let o = Overrides {
+            images: vec![
+                (
+                    "api".into(),
+                    "reg.example.com/shop-api@sha256:".to_owned() + &"a".repeat(64),
+                ),
+                ("worker".into(), "reg.example.com/shop-worker:2".into()),
+            ],
+            env: vec![
+                ("api".into(), "PORT".into(), "9090".into()),
+                ("api".into(), "FEATURE".into(), "on".into()),
+            ],
+            secrets: vec![(
+                "api".into(),
+                "LOG_LEVEL".into(),
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/log-level".into(),
+            )],
+            family: Some("shop-api-staging".into()),
+            tags: vec![("env".into(), "staging".into())],
+            ..Overrides::default()
+        };
+        let r = render(realistic(), &o).unwrap();
+        let api = &r["containerDefinitions"][0];
+        assert!(
+            api["image"].as_str().unwrap().ends_with(&"a".repeat(64)),
+            "digest kept as given"
+        );
+        assert_eq!(
+            r["containerDefinitions"][1]["image"],
+            "reg.example.com/shop-worker:2"
+        );
+        assert_eq!(
+            api["environment"],
+            json!([{"name": "PORT", "value": "9090"}, {"name": "FEATURE", "value": "on"}]),
+            "PORT replaced in place, FEATURE appended, LOG_LEVEL moved to secrets"
+        );
+        assert_eq!(api["secrets"].as_array().unwrap().len(), 3);
+        assert_eq!(api["secrets"][2]["name"], "LOG_LEVEL");
+        assert_eq!(r["family"], "shop-api-staging");
+        assert_eq!(r["tags"], json!([{"key": "env", "value": "staging"}]));
+        check(&r).unwrap();
+    }
+
+    #[test]
+    fn unknown_container_lists_the_names() {
+        let o = Overrides {
+            images: vec![("web".into(), "nginx".into())],
+            ..Overrides::default()
+        };
+        let e = render(realistic(), &o).unwrap_err();
+        assert_eq!(e.input, "images");
+        assert_eq!(e.message, "no container named `web` in the task definition");
+        assert_eq!(
+            e.hint.unwrap(),
+            "containers there: `api`, `worker`, `log_router`"
+        );
+    }
+
+    #[test]
+    fn semantic_errors() {
+        let mut d = realistic();
+        d["containerDefinitions"][0]["dependsOn"][0]["containerName"] = "router".into();
+        let e = check(&d).unwrap_err();
+        assert!(
+            e.message
+                .contains("depends on `router`, which is not a container"),
+            "{e:?}"
+        );
+
+        let mut d = realistic();
+        d["containerDefinitions"][0]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("healthCheck");
+        let e = check(&d).unwrap_err();
+        assert!(
+            e.message
+                .contains("HEALTHY, but `api` has no `healthCheck`"),
+            "{e:?}"
+        );
+
+        let mut d = realistic();
+        d["containerDefinitions"][1]["name"] = "api".into();
+        assert!(
+            check(&d)
+                .unwrap_err()
+                .message
+                .contains("`api` is used more than once")
+        );
+
+        let mut d = realistic();
+        d["family"] = "shop.api".into();
+        assert_eq!(check(&d).unwrap_err().input, "family");
+
+        let mut d = realistic();
+        d["memory"] = "1024".into();
+        let e = check(&d).unwrap_err();
+        assert!(e.message.contains("cpu `1024` with memory `1024`"), "{e:?}");
+        assert!(e.hint.unwrap().contains(
+            "cpu 256: memory 512, 1024, 2048; cpu 512: memory 1024–4096 in steps of 1024"
+        ));
+
+        let mut d = realistic();
+        d["cpu"] = "1 vCPU".into();
+        d["memory"] = "2 GB".into();
+        check(&d).unwrap();
+    }
+
+    #[test]
+    fn arn_in_environment_warns() {
+        let mut d = realistic();
+        d["containerDefinitions"][0]["environment"][0]["value"] =
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x".into();
+        let w = check(&d).unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("environment `LOG_LEVEL` is an ARN"), "{w:?}");
+    }
+
+    #[test]
+    fn image_references() {
+        for ok in [
+            "nginx",
+            "nginx:1.27-alpine",
+            "library/nginx",
+            "public.ecr.aws/nginx/nginx:stable",
+            "127.0.0.1:5000/demo/app:1",
+            "localhost/app",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "ghcr.io/acme/app:v1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(check_image_reference(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "Nginx",
+            "nginx:",
+            "nginx:latest latest",
+            "nginx@sha256:abc",
+            "reg.example.com:port/app",
+            "app//x",
+            "app:-x",
+        ] {
+            assert!(check_image_reference(bad).is_err(), "{bad}");
+        }
+    }
+}
