@@ -1,7 +1,11 @@
-//! `gantry-image`: work in progress.
+//! `gantry-image`: see the crate docs and docs/actions/image.md.
 
-fn main() -> std::process::ExitCode {
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
     gantry_kit::log::init();
-    tracing::error!("gantry-image is not built yet");
-    std::process::ExitCode::from(1)
+    let args: gantry_image::Args = gantry_kit::cli::parse();
+    let json = args.json;
+    let title = gantry_image::title(&args);
+    let result = gantry_image::run(args).await;
+    gantry_kit::report::finish(title, json, result)
 }

@@ -1,0 +1,262 @@
+//! The ECR API edge: the registry token, and the repository (describe, create with settings,
+//! lifecycle policy).
+
+use aws_sdk_ecr::Client;
+use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
+use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
+use aws_sdk_ecr::operation::get_authorization_token::GetAuthorizationTokenOutput;
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
+use base64::Engine as _;
+use gantry_kit::Error;
+use gantry_kit::aws::aws_error;
+
+/// Registry credentials from GetAuthorizationToken.
+pub struct Token {
+    /// base64 `AWS:password`, sent as HTTP Basic.
+    pub basic: String,
+    /// The registry the token is for (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+    pub registry: Option<String>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Takes the token out of a GetAuthorizationToken answer and masks it (the token and the
+/// password inside it) through `mask` before anything else can see it.
+pub fn token_from(
+    out: &GetAuthorizationTokenOutput,
+    mask: &mut dyn FnMut(&str),
+) -> Result<Token, Error> {
+    let data = out
+        .authorization_data()
+        .first()
+        .ok_or_else(|| Error::failed("ECR GetAuthorizationToken returned no authorization data"))?;
+    let basic = data
+        .authorization_token()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::failed("ECR GetAuthorizationToken returned no token"))?
+        .to_owned();
+    mask(&basic);
+    if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(&basic)
+        && let Some((_, password)) = String::from_utf8_lossy(&decoded).split_once(':')
+    {
+        mask(password);
+    }
+    let registry = data.proxy_endpoint().map(|p| {
+        p.trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned()
+    });
+    Ok(Token { basic, registry })
+}
+
+/// Fetches and masks the registry token.
+pub async fn token(client: &Client) -> Result<Token, Error> {
+    let out = client
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| aws_error("ECR GetAuthorizationToken", &e))?;
+    token_from(&out, &mut |s| gantry_kit::report::mask(s))
+}
+
+/// The repository settings that matter to a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoInfo {
+    pub immutable: bool,
+    pub scan_on_push: bool,
+    pub mutability: String,
+}
+
+/// What `--create-repository` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoSettings {
+    pub scan_on_push: bool,
+    pub immutable: bool,
+    pub lifecycle_keep: u32,
+    pub untagged_days: u32,
+}
+
+fn immutable(m: Option<&ImageTagMutability>) -> bool {
+    // IMMUTABLE_WITH_EXCLUSION is treated as immutable: moving a tag is refused rather than
+    // second-guessing the exclusion filters.
+    m.is_some_and(|m| m.as_str().starts_with("IMMUTABLE"))
+}
+
+/// DescribeRepositories for one repository: None when it does not exist.
+pub async fn describe(
+    client: &Client,
+    registry_id: Option<&str>,
+    repo: &str,
+) -> Result<Option<RepoInfo>, Error> {
+    match client
+        .describe_repositories()
+        .set_registry_id(registry_id.map(str::to_owned))
+        .repository_names(repo)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.repositories().first().map(|r| RepoInfo {
+            immutable: immutable(r.image_tag_mutability()),
+            scan_on_push: r
+                .image_scanning_configuration()
+                .is_some_and(|s| s.scan_on_push()),
+            mutability: r
+                .image_tag_mutability()
+                .map_or("MUTABLE", |m| m.as_str())
+                .to_owned(),
+        })),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(DescribeRepositoriesError::RepositoryNotFoundException(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws_error("ECR DescribeRepositories", &e)),
+    }
+}
+
+/// Differences between an existing repository and the asked settings (warnings, not errors).
+pub fn differences(info: &RepoInfo, want: &RepoSettings) -> Vec<String> {
+    let mut d = Vec::new();
+    if info.scan_on_push != want.scan_on_push {
+        d.push(format!(
+            "scan-on-push is {} (asked: {})",
+            info.scan_on_push, want.scan_on_push
+        ));
+    }
+    if info.immutable != want.immutable {
+        d.push(format!(
+            "tag mutability is {} (asked: {})",
+            info.mutability,
+            if want.immutable {
+                "IMMUTABLE"
+            } else {
+                "MUTABLE"
+            }
+        ));
+    }
+    d
+}
+
+/// Creates the repository with the settings and lifecycle policy. A repository created by a
+/// concurrent run in between counts as existing.
+pub async fn create(
+    client: &Client,
+    registry_id: Option<&str>,
+    repo: &str,
+    s: &RepoSettings,
+) -> Result<bool, Error> {
+    let created = client
+        .create_repository()
+        .set_registry_id(registry_id.map(str::to_owned))
+        .repository_name(repo)
+        .image_tag_mutability(if s.immutable {
+            ImageTagMutability::Immutable
+        } else {
+            ImageTagMutability::Mutable
+        })
+        .image_scanning_configuration(
+            ImageScanningConfiguration::builder()
+                .scan_on_push(s.scan_on_push)
+                .build(),
+        )
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(CreateRepositoryError::RepositoryAlreadyExistsException(_))
+            ) =>
+        {
+            return Ok(false);
+        }
+        Err(e) => return Err(aws_error("ECR CreateRepository", &e)),
+    }
+    let policy = crate::plan::lifecycle_policy(s.lifecycle_keep, s.untagged_days);
+    client
+        .put_lifecycle_policy()
+        .set_registry_id(registry_id.map(str::to_owned))
+        .repository_name(repo)
+        .lifecycle_policy_text(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| aws_error("ECR PutLifecyclePolicy", &e))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecr::types::AuthorizationData;
+
+    #[test]
+    fn token_is_masked_before_use() {
+        let basic = base64::engine::general_purpose::STANDARD.encode("AWS:s3cr3t-password");
+        let out = GetAuthorizationTokenOutput::builder()
+            .authorization_data(
+                AuthorizationData::builder()
+                    .authorization_token(&basic)
+                    .proxy_endpoint("https://123456789012.dkr.ecr.us-east-1.amazonaws.com")
+                    .build(),
+            )
+            .build();
+        let mut masked = Vec::new();
+        let t = token_from(&out, &mut |s| masked.push(s.to_owned())).unwrap();
+        assert_eq!(masked, vec![basic.clone(), "s3cr3t-password".to_owned()]);
+        assert_eq!(t.basic, basic);
+        assert_eq!(
+            t.registry.as_deref(),
+            Some("123456789012.dkr.ecr.us-east-1.amazonaws.com")
+        );
+        assert!(
+            !format!("{t:?}").contains(&basic),
+            "Debug never shows the token"
+        );
+        let empty = GetAuthorizationTokenOutput::builder().build();
+        assert!(token_from(&empty, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn differences_are_named() {
+        let info = RepoInfo {
+            immutable: false,
+            scan_on_push: false,
+            mutability: "MUTABLE".into(),
+        };
+        let want = RepoSettings {
+            scan_on_push: true,
+            immutable: true,
+            lifecycle_keep: 50,
+            untagged_days: 7,
+        };
+        assert_eq!(
+            differences(&info, &want),
+            vec![
+                "scan-on-push is false (asked: true)",
+                "tag mutability is MUTABLE (asked: IMMUTABLE)"
+            ]
+        );
+        assert!(
+            differences(
+                &RepoInfo {
+                    immutable: true,
+                    scan_on_push: true,
+                    mutability: "IMMUTABLE".into()
+                },
+                &want
+            )
+            .is_empty()
+        );
+    }
+}

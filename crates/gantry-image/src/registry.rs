@@ -1,0 +1,579 @@
+//! A small OCI distribution client on reqwest: exactly the calls a push and a promotion need
+//! (HEAD/GET/PUT manifests, HEAD/GET blobs, cross-repository mount, monolithic and chunked
+//! uploads streamed from disk), with retries on 5xx, 429 and broken connections.
+
+use crate::reference::RegistryAddr;
+use crate::source::{self, Blob, Location, sha256_digest};
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, Response, StatusCode};
+use std::io::SeekFrom;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+/// What every manifest request accepts.
+const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, \
+    application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.docker.distribution.manifest.v2+json";
+
+/// Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size.
+pub const DEFAULT_CHUNK: u64 = 32 * 1024 * 1024;
+const READ_BUF: usize = 256 * 1024;
+
+/// A failed registry call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryError {
+    pub status: Option<u16>,
+    pub message: String,
+    /// Worth another attempt (5xx, 429, a broken connection).
+    pub retryable: bool,
+    /// The raw response body, for callers that classify it.
+    pub body: String,
+}
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl RegistryError {
+    fn transport(what: &str, e: &reqwest::Error) -> Self {
+        let mut msg = format!("{what}: {e}");
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            msg.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        Self {
+            status: None,
+            message: msg,
+            retryable: true,
+            body: String::new(),
+        }
+    }
+
+    async fn from_response(what: &str, resp: Response) -> Self {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        let detail = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                let e = v.get("errors")?.get(0)?.clone();
+                Some(format!(
+                    "{}: {}",
+                    e.get("code")?.as_str()?,
+                    e.get("message").and_then(|m| m.as_str()).unwrap_or("")
+                ))
+            })
+            .unwrap_or_else(|| body.chars().take(200).collect());
+        Self {
+            status: Some(status.as_u16()),
+            message: format!("{what}: HTTP {status}: {detail}"),
+            retryable: status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
+            body,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(404)
+    }
+}
+
+/// A manifest as the registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteManifest {
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// How a mount request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    Mounted,
+    /// The registry could not mount and opened an upload session instead.
+    Upload(String),
+}
+
+/// One registry, with its credentials.
+#[derive(Clone)]
+pub struct Registry {
+    pub addr: RegistryAddr,
+    http: reqwest::Client,
+    auth: Option<HeaderValue>,
+    pub attempts: u32,
+    pub backoff: Duration,
+    pub chunk: u64,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the credentials.
+        f.debug_struct("Registry")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// A client for `addr`. `basic` is the base64 `user:password` (ECR's token) sent as Basic
+    /// auth; plain-HTTP loopback registries get none.
+    pub fn new(addr: RegistryAddr, basic: Option<&str>) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .user_agent(concat!("gantry-image/", env!("CARGO_PKG_VERSION")));
+        if addr.insecure {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
+        let auth = match basic.filter(|_| !addr.insecure) {
+            Some(token) => {
+                let mut v = HeaderValue::from_str(&format!("Basic {token}"))
+                    .map_err(|_| "the registry token is not a valid header value".to_string())?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+        Ok(Self {
+            addr,
+            http,
+            auth,
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            chunk: DEFAULT_CHUNK,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v2/{path}", self.addr.base)
+    }
+
+    /// An absolute URL for a `Location` header (registries may answer with a path).
+    fn absolute(&self, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_owned()
+        } else {
+            format!("{}{}", self.addr.base, location)
+        }
+    }
+
+    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, url);
+        match &self.auth {
+            Some(a) => r.header(header::AUTHORIZATION, a.clone()),
+            None => r,
+        }
+    }
+
+    /// Runs `f` until it succeeds or fails for good, backing off between attempts.
+    async fn retry<T, F, Fut>(&self, what: &str, mut f: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RegistryError>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match f().await {
+                Err(e) if e.retryable && attempt < self.attempts => {
+                    let wait = self.backoff * 2u32.pow(attempt - 1);
+                    tracing::warn!(
+                        "{what}: {e} (attempt {attempt} of {}); retrying in {wait:?}",
+                        self.attempts
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"));
+        self.retry("HEAD blob", || async {
+            let resp = self
+                .request(Method::HEAD, &url)
+                .send()
+                .await
+                .map_err(|e| RegistryError::transport("HEAD blob", &e))?;
+            match resp.status() {
+                s if s.is_success() => Ok(true),
+                StatusCode::NOT_FOUND => Ok(false),
+                _ => Err(RegistryError::from_response(&format!("HEAD {url}"), resp).await),
+            }
+        })
+        .await
+    }
+
+    /// Asks the registry to link `digest` from repository `from` into `repo`.
+    pub async fn mount(
+        &self,
+        repo: &str,
+        digest: &str,
+        from: &str,
+    ) -> Result<Mount, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/uploads/?mount={digest}&from={from}"));
+        self.retry("mount blob", || async {
+            let resp = self
+                .request(Method::POST, &url)
+                .header(header::CONTENT_LENGTH, 0)
+                .send()
+                .await
+                .map_err(|e| RegistryError::transport("mount blob", &e))?;
+            match resp.status() {
+                StatusCode::CREATED => Ok(Mount::Mounted),
+                StatusCode::ACCEPTED => Ok(Mount::Upload(self.location(&resp, "mount blob")?)),
+                _ => Err(RegistryError::from_response("mount blob", resp).await),
+            }
+        })
+        .await
+    }
+
+    fn location(&self, resp: &Response, what: &str) -> Result<String, RegistryError> {
+        resp.headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| self.absolute(l))
+            .ok_or_else(|| RegistryError {
+                status: Some(resp.status().as_u16()),
+                message: format!("{what}: the registry sent no Location"),
+                retryable: true,
+                body: String::new(),
+            })
+    }
+
+    async fn start_upload(&self, repo: &str) -> Result<String, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/uploads/"));
+        let resp = self
+            .request(Method::POST, &url)
+            .header(header::CONTENT_LENGTH, 0)
+            .send()
+            .await
+            .map_err(|e| RegistryError::transport("start upload", &e))?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(RegistryError::from_response("start upload", resp).await);
+        }
+        self.location(&resp, "start upload")
+    }
+
+    /// Uploads a blob from disk, retrying the whole upload (from a new session) on a transient
+    /// failure. `session` is an upload a mount attempt already opened.
+    pub async fn upload(
+        &self,
+        repo: &str,
+        blob: &Blob,
+        session: Option<String>,
+    ) -> Result<(), RegistryError> {
+        let mut session = session;
+        self.retry(&format!("upload {}", short(&blob.digest)), || {
+            let first = session.take();
+            async move {
+                let location = match first {
+                    Some(l) => l,
+                    None => self.start_upload(repo).await?,
+                };
+                self.upload_once(&location, &blob.digest, blob.size, |start, len| {
+                    reqwest::Body::wrap_stream(file_stream(blob.location.clone(), start, len))
+                })
+                .await
+            }
+        })
+        .await
+    }
+
+    /// Uploads a blob whose bytes come from another registry (promotion across registries).
+    pub async fn upload_from(
+        &self,
+        repo: &str,
+        digest: &str,
+        size: u64,
+        from: &Registry,
+        from_repo: &str,
+    ) -> Result<(), RegistryError> {
+        self.retry(&format!("copy {}", short(digest)), || async move {
+            let location = self.start_upload(repo).await?;
+            let src = from.blob_get(from_repo, digest).await?;
+            // One monolithic PUT: the source is a stream we cannot rewind into chunks cheaply.
+            let body = reqwest::Body::wrap_stream(src.bytes_stream());
+            let url = with_digest(&location, digest);
+            let resp = self
+                .request(Method::PUT, &url)
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(header::CONTENT_LENGTH, size)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| RegistryError::transport("copy blob", &e))?;
+            if resp.status() == StatusCode::CREATED {
+                Ok(())
+            } else {
+                Err(RegistryError::from_response("copy blob", resp).await)
+            }
+        })
+        .await
+    }
+
+    async fn upload_once<B>(
+        &self,
+        location: &str,
+        digest: &str,
+        size: u64,
+        body: B,
+    ) -> Result<(), RegistryError>
+    where
+        B: Fn(u64, u64) -> reqwest::Body,
+    {
+        let mut location = location.to_owned();
+        let mut offset = 0;
+        if size > self.chunk {
+            while offset < size {
+                let n = self.chunk.min(size - offset);
+                let resp = self
+                    .request(Method::PATCH, &location)
+                    .header(header::CONTENT_TYPE, "application/octet-stream")
+                    .header(header::CONTENT_LENGTH, n)
+                    .header(
+                        header::CONTENT_RANGE,
+                        format!("{offset}-{}", offset + n - 1),
+                    )
+                    .body(body(offset, n))
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::transport("upload chunk", &e))?;
+                if resp.status() != StatusCode::ACCEPTED {
+                    return Err(RegistryError::from_response("upload chunk", resp).await);
+                }
+                location = self.location(&resp, "upload chunk")?;
+                offset += n;
+            }
+        }
+        let rest = size - offset;
+        let req = self
+            .request(Method::PUT, &with_digest(&location, digest))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, rest);
+        let req = if rest > 0 {
+            req.body(body(offset, rest))
+        } else {
+            req
+        };
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| RegistryError::transport("finish upload", &e))?;
+        if resp.status() == StatusCode::CREATED {
+            Ok(())
+        } else {
+            Err(RegistryError::from_response(&format!("upload {}", short(digest)), resp).await)
+        }
+    }
+
+    async fn blob_get(&self, repo: &str, digest: &str) -> Result<Response, RegistryError> {
+        let resp = self
+            .request(Method::GET, &self.url(&format!("{repo}/blobs/{digest}")))
+            .send()
+            .await
+            .map_err(|e| RegistryError::transport("GET blob", &e))?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(RegistryError::from_response(&format!("GET blob {}", short(digest)), resp).await)
+        }
+    }
+
+    /// The digest a manifest reference (tag or digest) points to, or None.
+    pub async fn manifest_digest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let url = self.url(&format!("{repo}/manifests/{reference}"));
+        let head = self
+            .retry("HEAD manifest", || async {
+                let resp = self
+                    .request(Method::HEAD, &url)
+                    .header(header::ACCEPT, ACCEPT_MANIFESTS)
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::transport("HEAD manifest", &e))?;
+                match resp.status() {
+                    StatusCode::NOT_FOUND => Ok(None),
+                    s if s.is_success() => Ok(Some(content_digest(resp.headers()))),
+                    _ => Err(RegistryError::from_response(
+                        &format!("HEAD manifest {repo}:{reference}"),
+                        resp,
+                    )
+                    .await),
+                }
+            })
+            .await?;
+        match head {
+            None => Ok(None),
+            Some(Some(d)) => Ok(Some(d)),
+            // No Docker-Content-Digest header: read it and hash it.
+            Some(None) => Ok(self.manifest_get(repo, reference).await?.map(|m| m.digest)),
+        }
+    }
+
+    pub async fn manifest_get(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<RemoteManifest>, RegistryError> {
+        let url = self.url(&format!("{repo}/manifests/{reference}"));
+        self.retry("GET manifest", || async {
+            let resp = self
+                .request(Method::GET, &url)
+                .header(header::ACCEPT, ACCEPT_MANIFESTS)
+                .send()
+                .await
+                .map_err(|e| RegistryError::transport("GET manifest", &e))?;
+            match resp.status() {
+                StatusCode::NOT_FOUND => Ok(None),
+                s if s.is_success() => {
+                    let media_type = resp
+                        .headers()
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    let bytes = resp
+                        .bytes()
+                        .await
+                        .map_err(|e| RegistryError::transport("GET manifest", &e))?
+                        .to_vec();
+                    Ok(Some(RemoteManifest {
+                        digest: sha256_digest(&bytes),
+                        media_type,
+                        bytes,
+                    }))
+                }
+                _ => Err(RegistryError::from_response(
+                    &format!("GET manifest {repo}:{reference}"),
+                    resp,
+                )
+                .await),
+            }
+        })
+        .await
+    }
+
+    /// PUTs manifest bytes under `reference` (its digest, or a tag).
+    pub async fn manifest_put(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
+        let url = self.url(&format!("{repo}/manifests/{reference}"));
+        let body = Bytes::copy_from_slice(bytes);
+        self.retry("PUT manifest", || {
+            let body = body.clone();
+            let url = url.clone();
+            async move {
+                let resp = self
+                    .request(Method::PUT, &url)
+                    .header(header::CONTENT_TYPE, media_type)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::transport("PUT manifest", &e))?;
+                if resp.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(RegistryError::from_response(
+                        &format!("PUT manifest {repo}:{reference}"),
+                        resp,
+                    )
+                    .await)
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn content_digest(h: &HeaderMap) -> Option<String> {
+    h.get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|d| source::valid_digest(d))
+}
+
+fn with_digest(location: &str, digest: &str) -> String {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{sep}digest={digest}")
+}
+
+/// `sha256:0123456789ab` (for logs).
+pub fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+/// `len` bytes of a blob from `start`, read from disk in pieces while the request sends them.
+fn file_stream(
+    loc: Location,
+    start: u64,
+    len: u64,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    futures::stream::try_unfold((None::<tokio::fs::File>, len), move |(file, remaining)| {
+        let loc = loc.clone();
+        async move {
+            if remaining == 0 {
+                return Ok(None);
+            }
+            let mut f = match file {
+                Some(f) => f,
+                None => {
+                    let mut f = tokio::fs::File::open(&loc.path).await?;
+                    f.seek(SeekFrom::Start(loc.offset + start)).await?;
+                    f
+                }
+            };
+            let n = usize::try_from(remaining.min(READ_BUF as u64)).unwrap_or(READ_BUF);
+            let mut buf = vec![0u8; n];
+            f.read_exact(&mut buf).await?;
+            Ok(Some((Bytes::from(buf), (Some(f), remaining - n as u64))))
+        }
+    })
+    .map_ok(|b| b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_query_joins_existing_query() {
+        assert_eq!(
+            with_digest("http://r/v2/a/blobs/uploads/u", "sha256:x"),
+            "http://r/v2/a/blobs/uploads/u?digest=sha256:x"
+        );
+        assert_eq!(
+            with_digest("http://r/u?_state=s", "sha256:x"),
+            "http://r/u?_state=s&digest=sha256:x"
+        );
+        assert_eq!(short("sha256:0123456789abcdef"), "sha256:0123456789ab");
+    }
+
+    #[tokio::test]
+    async fn file_stream_reads_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b");
+        let data: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let loc = Location {
+            path: p,
+            offset: 10,
+            len: 500_000,
+        };
+        let got: Vec<Bytes> = file_stream(loc, 1000, 400_000).try_collect().await.unwrap();
+        let got: Vec<u8> = got.concat();
+        assert_eq!(got, data[1010..401_010]);
+    }
+}
