@@ -4,12 +4,239 @@ This is the one place where the local emulator is launched, so patches to moto's
 (e.g. an ECS deployment lifecycle) go here, before the server starts.
 
     moto-launcher.py --port 5000 [--env MOTO_ECS_SERVICE_RUNNING=1]...
+                     [--ecs-deployment-seconds 3] [--ecs-fail-marker gantry-fail] [--no-ecs-lifecycle]
+
+ECS deployment lifecycle (on unless --no-ecs-lifecycle): moto 5.2.5's UpdateService keeps the one
+PRIMARY deployment (same id, old task definition), so nothing can follow a deployment there. The
+patch makes deployments follow the documented lifecycle instead; every rule below cites the ECS
+API reference (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/):
+
+1. API_UpdateService.html — "If the task definition ... or forceNewDeployment ... changes, a new
+   deployment is started": a new PRIMARY deployment IN_PROGRESS; the previous PRIMARY turns ACTIVE.
+2. API_Deployment.html — status PRIMARY ("the most recent deployment"), ACTIVE ("still running
+   tasks but being replaced"), rolloutState IN_PROGRESS -> COMPLETED "when the service reaches a
+   steady state"; the replaced ACTIVE deployment then goes. Here: after --ecs-deployment-seconds
+   (env GANTRY_MOTO_ECS_DEPLOYMENT_SECONDS) measured from the deployment's createdAt.
+3. API_DeploymentCircuitBreaker.html — "the deployment transitions to a FAILED state" and, with
+   rollback, "ECS rolls back to the last completed deployment": a task definition whose container
+   image contains --ecs-fail-marker (env GANTRY_MOTO_ECS_FAIL_MARKER) ends FAILED (ACTIVE) and a new
+   PRIMARY deployment of the last COMPLETED task definition is COMPLETED; the FAILED one goes after
+   another period.
+4. API_ServiceEvent.html — each transition adds a service event (newest first), as ECS does.
+
+Transitions are computed from createdAt whenever a service is read, so `updatedAt` is the moment a
+deployment turned (what the rollout benchmark measures against), not the moment it was looked at.
+
+CloudWatch over Smithy RPC v2 CBOR (on unless --no-cloudwatch-cbor): the Rust aws-sdk-cloudwatch
+speaks only that protocol (POST /service/GraniteServiceVersion20100801/operation/<Operation>,
+https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html), which moto 5.2.5 does not
+serve (404). The shim decodes the request with botocore's CBOR parser and the service model, runs
+the operation through moto's own JSON endpoint, and encodes the answer with botocore's CBOR
+serializer (errors as the protocol's `__type`/`message` map).
 """
 
 import argparse
+import copy
+import datetime
 import os
 import signal
 import threading
+
+
+def patch_ecs_deployments(seconds: float, fail_marker: str) -> None:
+    """Patches moto's ECS backend so deployments follow the lifecycle in the module docstring."""
+    from moto.core.utils import utcnow
+    from moto.ecs import models
+    from moto.moto_api._internal import mock_random
+
+    backend_cls = models.EC2ContainerServiceBackend
+    period = datetime.timedelta(seconds=seconds)
+    original_update = backend_cls.update_service
+    original_describe = backend_cls.describe_services
+    original_create = backend_cls.create_service
+
+    def event(service, message: str, at) -> None:
+        # API_ServiceEvent.html: id, createdAt, message; DescribeServices lists newest first.
+        service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": at, "message": message})
+
+    def deployment(service, task_definition: str, state: str, at) -> dict:
+        dep_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+        done = state == "COMPLETED"
+        return {
+            "id": dep_id,
+            "status": "PRIMARY",
+            "taskDefinition": task_definition,
+            "desiredCount": service.desired_count,
+            "pendingCount": 0 if done else service.desired_count,
+            "runningCount": service.desired_count if done else 0,
+            "failedTasks": 0,
+            "createdAt": at,
+            "updatedAt": at,
+            "launchType": service.launch_type,
+            "platformVersion": service.platform_version,
+            "networkConfiguration": service.network_configuration or None,
+            "rolloutState": state,
+            "rolloutStateReason": f"ECS deployment {dep_id} {'completed' if done else 'in progress'}.",
+        }
+
+    def fails(backend, task_definition: str) -> bool:
+        try:
+            td = backend.describe_task_definition(task_definition)
+        except Exception:  # noqa: BLE001 - a deregistered/unknown one simply does not fail
+            return False
+        return any(fail_marker in (c.get("image") or "") for c in td.container_definitions)
+
+    def advance(backend, service) -> None:
+        """Rules 2 and 3: settle deployments whose period has passed."""
+        if service.deployment_controller.get("type", "ECS") != "ECS":
+            return
+        now = utcnow()
+        for d in list(service.deployments):
+            if d["rolloutState"] == "FAILED" and d["status"] == "ACTIVE" and now >= d["updatedAt"] + period:
+                service.deployments.remove(d)
+        primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+        if primary is None or primary["rolloutState"] != "IN_PROGRESS":
+            return
+        turned = primary["createdAt"] + period
+        if now < turned:
+            return
+        name, dep_id = service.name, primary["id"]
+        if fails(backend, primary["taskDefinition"]):
+            reason = "ECS deployment circuit breaker: tasks failed to start."
+            primary.update(status="ACTIVE", rolloutState="FAILED", rolloutStateReason=reason,
+                           failedTasks=max(primary["desiredCount"], 1), runningCount=0, updatedAt=turned)
+            event(service, f"(service {name}) (deployment {dep_id}) deployment failed: tasks failed to start.", turned)
+            last_completed = next((d for d in service.deployments if d is not primary and d["rolloutState"] == "COMPLETED"), None)
+            if last_completed is None:
+                primary["status"] = "PRIMARY"  # nothing to roll back to
+                return
+            rollback = deployment(service, last_completed["taskDefinition"], "COMPLETED", turned)
+            service.deployments = [rollback, primary]
+            service.task_definition = last_completed["taskDefinition"]
+            event(service, f"(service {name}) rolling back to deployment {rollback['id']}.", turned)
+            event(service, f"(service {name}) has reached a steady state.", turned)
+        else:
+            primary.update(rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {dep_id} completed.",
+                           runningCount=primary["desiredCount"], pendingCount=0, updatedAt=turned)
+            service.deployments = [primary]
+            event(service, f"(service {name}) (deployment {dep_id}) deployment completed.", turned)
+            event(service, f"(service {name}) has reached a steady state.", turned)
+
+    def update_service(self, service_properties):
+        props = dict(service_properties)
+        service = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
+        advance(self, service)
+        before = copy.deepcopy(service.deployments)
+        old_td = service.task_definition
+        result = original_update(self, service_properties)
+        if props.get("task_definition"):
+            # moto stores the string as given (maybe family:revision); ECS reports the ARN.
+            result.task_definition = self.describe_task_definition(props["task_definition"]).arn
+        if result.deployment_controller.get("type", "ECS") != "ECS":
+            return result
+        if result.task_definition == old_td and not props.get("force_new_deployment"):
+            result.deployments = before
+            return result
+        # Rule 1: a new PRIMARY deployment; the old PRIMARY turns ACTIVE.
+        for d in before:
+            if d["status"] == "PRIMARY":
+                d["status"] = "ACTIVE"
+        now = utcnow()
+        new = deployment(result, result.task_definition, "IN_PROGRESS", now)
+        result.deployments = [new, *before]
+        event(result, f"(service {result.name}) (deployment {new['id']}) deployment started.", now)
+        return result
+
+    def describe_services(self, cluster_str, service_names_or_arns):
+        services, failures = original_describe(self, cluster_str, service_names_or_arns)
+        for s in services:
+            advance(self, s)
+        return services, failures
+
+    def create_service(self, *args, **kwargs):
+        service = original_create(self, *args, **kwargs)
+        for d in service.deployments:
+            d["taskDefinition"] = service.task_definition
+        return service
+
+    backend_cls.update_service = update_service
+    backend_cls.describe_services = describe_services
+    backend_cls.create_service = create_service
+
+
+def patch_cloudwatch_cbor(port: int) -> None:
+    """Serves CloudWatch's RPC v2 CBOR requests (see the module docstring) through moto's JSON."""
+    import functools
+    import re
+
+    import boto3
+    import botocore.session
+    from botocore.exceptions import ClientError
+    from botocore.parsers import RpcV2CBORParser
+    from botocore.serialize import RpcV2CBORSerializer
+    from moto.cloudwatch import urls
+
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+
+    @functools.lru_cache(maxsize=16)
+    def client(access_key: str, region: str):
+        # The caller's access key selects moto's account, as it does for direct requests.
+        return boto3.client(
+            "cloudwatch",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key="moto",
+        )
+
+    def dispatch(request, full_url, headers):
+        name = full_url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        op = model.operation_model(name)
+        parser = RpcV2CBORParser()
+        body = request.data if hasattr(request, "data") else request.body
+        node = parser._initial_body_parse(body or b"")
+        params = parser._parse_shape(op.input_shape, node) if node and op.input_shape else {}
+        scope = re.search(r"Credential=([^/]+)/[^/]+/([^/]+)/", headers.get("Authorization", ""))
+        access_key, region = scope.groups() if scope else ("testing", "us-east-1")
+        reply = {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
+        out = bytearray()
+        try:
+            result = getattr(client(access_key, region), botocore.xform_name(name))(**params)
+            result.pop("ResponseMetadata", None)
+            if op.output_shape is not None:
+                RpcV2CBORSerializer()._serialize_data_item(out, result, op.output_shape)
+            return 200, reply, bytes(out)
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            code = err.get("Code", "InternalFailure")
+            _cbor_error(out, code, err.get("Message", ""))
+            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+            return status, {**reply, "x-amzn-query-error": f"{code};Sender"}, bytes(out)
+
+    # moto's server names each route after the handler's class: a bound classmethod, as its own.
+    handler = type("CloudWatchCborResponse", (), {"dispatch": classmethod(lambda cls, *a: dispatch(*a))})
+    urls.url_paths["{0}/service/GraniteServiceVersion20100801/operation/(?P<operation>[A-Za-z]+)$"] = handler.dispatch
+
+
+def _cbor_error(out: bytearray, code: str, message: str) -> None:
+    """A CBOR map of two text strings: {"__type": code, "message": message}."""
+
+    def text(s: str) -> None:
+        b = s.encode()
+        n = len(b)
+        if n < 24:
+            out.append(0x60 | n)
+        elif n < 256:
+            out.extend([0x78, n])
+        else:
+            out.extend([0x79, n >> 8, n & 0xFF])
+        out.extend(b)
+
+    out.append(0xA2)
+    text("__type")
+    text(code)
+    text("message")
+    text(message[:65535])
 
 
 def main() -> None:
@@ -22,16 +249,35 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="set in the server's environment before moto is imported (repeatable)",
     )
+    parser.add_argument(
+        "--ecs-deployment-seconds",
+        type=float,
+        default=float(os.environ.get("GANTRY_MOTO_ECS_DEPLOYMENT_SECONDS") or 3),
+        help="how long an ECS deployment stays IN_PROGRESS (default: env GANTRY_MOTO_ECS_DEPLOYMENT_SECONDS, else 3)",
+    )
+    parser.add_argument(
+        "--ecs-fail-marker",
+        default=os.environ.get("GANTRY_MOTO_ECS_FAIL_MARKER") or "gantry-fail",
+        help="a deployment whose container image contains this text fails (default: gantry-fail)",
+    )
+    parser.add_argument("--no-ecs-lifecycle", action="store_true", help="leave moto's ECS deployments as they are")
+    parser.add_argument("--no-cloudwatch-cbor", action="store_true", help="do not serve CloudWatch's RPC v2 CBOR")
     args = parser.parse_args()
     for pair in args.env:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             parser.error(f"--env expects NAME=VALUE, got {pair!r}")
         os.environ[name] = value
+    if args.ecs_deployment_seconds < 0:
+        parser.error("--ecs-deployment-seconds must be zero or more")
 
     # Imported after --env: some moto settings are read at import time.
     from moto.server import ThreadedMotoServer
 
+    if not args.no_ecs_lifecycle:
+        patch_ecs_deployments(args.ecs_deployment_seconds, args.ecs_fail_marker)
+    if not args.no_cloudwatch_cbor:
+        patch_cloudwatch_cbor(args.port)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

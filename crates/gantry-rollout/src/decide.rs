@@ -1,0 +1,965 @@
+//! The rollout decision as a pure state machine: `decide(phase, snapshot, ctx, now) -> Step`.
+//!
+//! The caller polls ECS (and, during the bake, CloudWatch) at a fixed interval, turns what it saw
+//! into a [`Snapshot`] and asks [`decide`] what to do next. Nothing here calls AWS, so every
+//! case — success, ECS's own rollback, a replaced deployment, an alarm in the bake, a deadline —
+//! is tested with plain data.
+
+use std::time::Duration;
+
+/// A deployment's `rolloutState` (DescribeServices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollout {
+    InProgress,
+    Completed,
+    Failed,
+    Unknown,
+}
+
+impl Rollout {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "IN_PROGRESS" => Self::InProgress,
+            "COMPLETED" => Self::Completed,
+            "FAILED" => Self::Failed,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// A deployment's `status` (DescribeServices): the one PRIMARY is what the service is moving to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentStatus {
+    Primary,
+    Active,
+    Inactive,
+}
+
+impl DeploymentStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "PRIMARY" => Self::Primary,
+            "ACTIVE" => Self::Active,
+            _ => Self::Inactive,
+        }
+    }
+}
+
+/// One entry of `service.deployments`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub id: String,
+    pub status: DeploymentStatus,
+    pub task_definition: String,
+    pub rollout: Rollout,
+    pub reason: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub failed_tasks: i32,
+}
+
+/// A ServiceDeployment's `status` (DescribeServiceDeployments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdStatus {
+    Pending,
+    InProgress,
+    Successful,
+    Stopped,
+    StopRequested,
+    RollbackRequested,
+    RollbackInProgress,
+    RollbackSuccessful,
+    RollbackFailed,
+    Unknown,
+}
+
+impl SdStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "PENDING" => Self::Pending,
+            "IN_PROGRESS" => Self::InProgress,
+            "SUCCESSFUL" => Self::Successful,
+            "STOPPED" => Self::Stopped,
+            "STOP_REQUESTED" => Self::StopRequested,
+            "ROLLBACK_REQUESTED" => Self::RollbackRequested,
+            "ROLLBACK_IN_PROGRESS" => Self::RollbackInProgress,
+            "ROLLBACK_SUCCESSFUL" => Self::RollbackSuccessful,
+            "ROLLBACK_FAILED" => Self::RollbackFailed,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// The ServiceDeployment of the deployment being followed, when that API answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceDeploymentView {
+    pub arn: String,
+    pub status: SdStatus,
+    pub status_reason: String,
+    /// `rollback.reason`, when ECS rolled back.
+    pub rollback_reason: Option<String>,
+}
+
+/// A CloudWatch alarm's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alarm {
+    pub name: String,
+    pub state: AlarmState,
+    pub reason: String,
+}
+
+/// What one poll saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub deployments: Vec<Deployment>,
+    pub service_deployment: Option<ServiceDeploymentView>,
+    /// Guard alarms (fetched during the bake only).
+    pub alarms: Vec<Alarm>,
+}
+
+impl Snapshot {
+    pub fn find(&self, id: &str) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.id == id)
+    }
+    pub fn primary(&self) -> Option<&Deployment> {
+        self.deployments
+            .iter()
+            .find(|d| d.status == DeploymentStatus::Primary)
+    }
+}
+
+/// Where the rollout is. Deadlines and the bake's end are times on the run's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Following our deployment to COMPLETED.
+    Follow { id: String, deadline: Duration },
+    /// Our deployment COMPLETED; watching the guard alarms until `until`.
+    Bake { id: String, until: Duration },
+    /// ECS is rolling our deployment back by itself; we only watch.
+    EcsRollback {
+        failed_id: String,
+        cause: String,
+        deadline: Duration,
+    },
+    /// We rolled back (deployment `id`) because of `cause`.
+    OurRollback {
+        id: String,
+        cause: String,
+        deadline: Duration,
+    },
+}
+
+impl Phase {
+    /// When the poll of this phase ends at the latest.
+    pub fn deadline(&self) -> Duration {
+        match self {
+            Self::Follow { deadline, .. }
+            | Self::EcsRollback { deadline, .. }
+            | Self::OurRollback { deadline, .. } => *deadline,
+            Self::Bake { until, .. } => *until,
+        }
+    }
+}
+
+/// What does not change during a rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctx {
+    /// The task definition being deployed.
+    pub target: String,
+    /// The task definition the service ran before: where a rollback goes.
+    pub previous: String,
+    /// `--rollback on-failure`.
+    pub roll_back_on_failure: bool,
+}
+
+/// How a rollout ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// COMPLETED and baked (exit 0).
+    Completed,
+    /// ECS rolled the deployment back by itself (exit 3).
+    RolledBackByEcs(String),
+    /// We rolled back and the rollback completed (exit 3); the text is the cause.
+    RolledBack(String),
+    /// Failed and not rolled back, or the rollback failed (exit 1).
+    Failed(String),
+    /// The deadline passed without a completed rollback (exit 4).
+    Deadline(String),
+}
+
+/// The next thing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to do yet: poll again. The text says what was seen.
+    Wait(String),
+    /// Our deployment COMPLETED: start the bake.
+    Bake,
+    /// ECS is rolling back by itself: follow that, never start a second rollback.
+    FollowEcsRollback(String),
+    /// Start our own rollback to `ctx.previous`; the text is the cause.
+    RollBack(String),
+    /// Finished.
+    Done(Verdict),
+}
+
+fn counts(d: &Deployment) -> String {
+    format!(
+        "{} running, {} pending of {} desired{}",
+        d.running,
+        d.pending,
+        d.desired,
+        if d.failed_tasks > 0 {
+            format!(", {} failed tasks", d.failed_tasks)
+        } else {
+            String::new()
+        }
+    )
+}
+
+fn or_default(reason: &str, default: &str) -> String {
+    if reason.trim().is_empty() {
+        default.to_owned()
+    } else {
+        reason.to_owned()
+    }
+}
+
+/// The deadline step: roll back when allowed, else stop with exit 4.
+fn deadline_step(ctx: &Ctx, what: String) -> Step {
+    if ctx.roll_back_on_failure {
+        Step::RollBack(what)
+    } else {
+        Step::Done(Verdict::Deadline(what))
+    }
+}
+
+/// A failure of our deployment that ECS did not roll back.
+fn failure_step(ctx: &Ctx, cause: String) -> Step {
+    if ctx.roll_back_on_failure {
+        Step::RollBack(cause)
+    } else {
+        Step::Done(Verdict::Failed(cause))
+    }
+}
+
+/// Our deployment is no longer PRIMARY (or gone): ECS's rollback, or someone else's deployment.
+fn not_ours_any_more(id: &str, snap: &Snapshot, ctx: &Ctx, cause: &str) -> Step {
+    match snap.primary() {
+        Some(p) if p.task_definition == ctx.previous && p.task_definition != ctx.target => {
+            let reason = format!(
+                "ECS rolled deployment {id} back to {} ({cause})",
+                ctx.previous
+            );
+            if p.rollout == Rollout::Completed {
+                Step::Done(Verdict::RolledBackByEcs(reason))
+            } else {
+                Step::FollowEcsRollback(reason)
+            }
+        }
+        Some(p) => Step::Done(Verdict::Failed(format!(
+            "deployment {id} was replaced by deployment {} of {} ({cause})",
+            p.id, p.task_definition
+        ))),
+        None => Step::Done(Verdict::Failed(format!(
+            "deployment {id} is gone and the service has no PRIMARY deployment ({cause})"
+        ))),
+    }
+}
+
+/// Decides the next step from what the last poll saw. `now` is the run's clock.
+pub fn decide(phase: &Phase, snap: &Snapshot, ctx: &Ctx, now: Duration) -> Step {
+    match phase {
+        Phase::Follow { id, deadline } => follow(id, *deadline, snap, ctx, now),
+        Phase::Bake { id, until } => bake(id, *until, snap, ctx, now),
+        Phase::EcsRollback {
+            failed_id,
+            cause,
+            deadline,
+        } => ecs_rollback(failed_id, cause, *deadline, snap, ctx, now),
+        Phase::OurRollback {
+            id,
+            cause,
+            deadline,
+        } => our_rollback(id, cause, *deadline, snap, now),
+    }
+}
+
+fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duration) -> Step {
+    let ours = snap.find(id);
+    // The ServiceDeployment API says what ECS decided, rollback included, in one field.
+    if let Some(sd) = &snap.service_deployment {
+        let reason = or_default(&sd.status_reason, "no reason given");
+        match sd.status {
+            SdStatus::Successful => return Step::Bake,
+            SdStatus::RollbackSuccessful => {
+                let why = sd.rollback_reason.clone().unwrap_or(reason);
+                return Step::Done(Verdict::RolledBackByEcs(format!(
+                    "ECS rolled deployment {id} back to {}: {why}",
+                    ctx.previous
+                )));
+            }
+            SdStatus::RollbackRequested | SdStatus::RollbackInProgress => {
+                let why = sd.rollback_reason.clone().unwrap_or(reason);
+                return Step::FollowEcsRollback(format!(
+                    "ECS is rolling deployment {id} back to {}: {why}",
+                    ctx.previous
+                ));
+            }
+            SdStatus::RollbackFailed => {
+                return Step::Done(Verdict::Failed(format!(
+                    "deployment {id} failed and ECS's rollback failed too: {reason}"
+                )));
+            }
+            SdStatus::Stopped | SdStatus::StopRequested => {
+                return not_ours_any_more(id, snap, ctx, &format!("stopped: {reason}"));
+            }
+            SdStatus::Pending | SdStatus::InProgress | SdStatus::Unknown => {}
+        }
+    }
+    let step = match ours {
+        None => not_ours_any_more(
+            id,
+            snap,
+            ctx,
+            "it is no longer in the service's deployments",
+        ),
+        Some(d) => match (d.status, d.rollout) {
+            (DeploymentStatus::Primary, Rollout::Completed) => Step::Bake,
+            (_, Rollout::Failed) => {
+                let cause = format!(
+                    "deployment {id} FAILED: {}",
+                    or_default(&d.reason, "no reason given")
+                );
+                match snap.primary() {
+                    // ECS's circuit breaker started a deployment of the previous revision.
+                    Some(p) if p.id != d.id => not_ours_any_more(id, snap, ctx, &cause),
+                    _ => failure_step(ctx, cause),
+                }
+            }
+            (DeploymentStatus::Primary, _) => Step::Wait(format!(
+                "deployment {id} {}: {}",
+                match d.rollout {
+                    Rollout::InProgress => "IN_PROGRESS",
+                    _ => "in an unknown state",
+                },
+                counts(d)
+            )),
+            (_, _) => not_ours_any_more(id, snap, ctx, "it is no longer PRIMARY"),
+        },
+    };
+    match step {
+        Step::Wait(seen) if now >= deadline => deadline_step(
+            ctx,
+            format!("deployment {id} did not complete before the deadline (last seen: {seen})"),
+        ),
+        other => other,
+    }
+}
+
+fn bake(id: &str, until: Duration, snap: &Snapshot, ctx: &Ctx, now: Duration) -> Step {
+    // ECS acting on its own comes first: never a second rollback on top of ECS's.
+    if let Some(sd) = &snap.service_deployment
+        && matches!(
+            sd.status,
+            SdStatus::RollbackRequested
+                | SdStatus::RollbackInProgress
+                | SdStatus::RollbackSuccessful
+        )
+    {
+        return follow(id, Duration::MAX, snap, ctx, now);
+    }
+    match snap.find(id) {
+        Some(d) if d.status == DeploymentStatus::Primary => {}
+        _ => return not_ours_any_more(id, snap, ctx, "during the bake"),
+    }
+    let firing: Vec<&Alarm> = snap
+        .alarms
+        .iter()
+        .filter(|a| a.state == AlarmState::Alarm)
+        .collect();
+    if !firing.is_empty() {
+        let names: Vec<String> = firing
+            .iter()
+            .map(|a| format!("{} ({})", a.name, or_default(&a.reason, "no reason given")))
+            .collect();
+        return failure_step(
+            ctx,
+            format!("alarm in ALARM during the bake: {}", names.join("; ")),
+        );
+    }
+    if now >= until {
+        Step::Done(Verdict::Completed)
+    } else {
+        Step::Wait(format!(
+            "baking deployment {id}: {} alarm(s) OK, {}s left",
+            snap.alarms.len(),
+            until.saturating_sub(now).as_secs()
+        ))
+    }
+}
+
+fn ecs_rollback(
+    failed_id: &str,
+    cause: &str,
+    deadline: Duration,
+    snap: &Snapshot,
+    ctx: &Ctx,
+    now: Duration,
+) -> Step {
+    if let Some(sd) = &snap.service_deployment {
+        match sd.status {
+            SdStatus::RollbackSuccessful => {
+                return Step::Done(Verdict::RolledBackByEcs(cause.to_owned()));
+            }
+            SdStatus::RollbackFailed => {
+                return Step::Done(Verdict::Failed(format!(
+                    "{cause}; ECS's rollback failed: {}",
+                    or_default(&sd.status_reason, "no reason given")
+                )));
+            }
+            _ => {}
+        }
+    }
+    let step = match snap.primary() {
+        Some(p) if p.id != failed_id && p.task_definition == ctx.previous => match p.rollout {
+            Rollout::Completed => Step::Done(Verdict::RolledBackByEcs(cause.to_owned())),
+            Rollout::Failed => Step::Done(Verdict::Failed(format!(
+                "{cause}; ECS's rollback deployment {} FAILED: {}",
+                p.id,
+                or_default(&p.reason, "no reason given")
+            ))),
+            _ => Step::Wait(format!(
+                "ECS rollback deployment {} IN_PROGRESS: {}",
+                p.id,
+                counts(p)
+            )),
+        },
+        Some(p) if p.id == failed_id => Step::Wait(format!(
+            "waiting for ECS to start its rollback of {failed_id}"
+        )),
+        Some(p) => Step::Done(Verdict::Failed(format!(
+            "{cause}; then deployment {} of {} replaced ECS's rollback",
+            p.id, p.task_definition
+        ))),
+        None => Step::Wait("no PRIMARY deployment yet".into()),
+    };
+    match step {
+        // Never a second rollback on top of ECS's own: the deadline is the end.
+        Step::Wait(seen) if now >= deadline => Step::Done(Verdict::Deadline(format!(
+            "{cause}; ECS's rollback did not complete before the deadline (last seen: {seen})"
+        ))),
+        other => other,
+    }
+}
+
+fn our_rollback(id: &str, cause: &str, deadline: Duration, snap: &Snapshot, now: Duration) -> Step {
+    let step = match snap.find(id) {
+        Some(d) if d.status == DeploymentStatus::Primary => match d.rollout {
+            Rollout::Completed => Step::Done(Verdict::RolledBack(cause.to_owned())),
+            Rollout::Failed => Step::Done(Verdict::Failed(format!(
+                "{cause}; the rollback deployment {id} FAILED too: {}",
+                or_default(&d.reason, "no reason given")
+            ))),
+            _ => Step::Wait(format!("rollback deployment {id}: {}", counts(d))),
+        },
+        _ => {
+            let by = snap
+                .primary()
+                .map(|p| format!("deployment {} of {}", p.id, p.task_definition))
+                .unwrap_or_else(|| "nothing".into());
+            Step::Done(Verdict::Failed(format!(
+                "{cause}; the rollback deployment {id} was replaced by {by}"
+            )))
+        }
+    };
+    match step {
+        Step::Wait(seen) if now >= deadline => Step::Done(Verdict::Deadline(format!(
+            "{cause}; the rollback did not complete before the deadline (last seen: {seen})"
+        ))),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeploymentStatus::{Active, Primary};
+    use Rollout::{Completed, Failed, InProgress};
+
+    const OLD: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:1";
+    const NEW: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:2";
+    const OTHER: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:3";
+
+    fn dep(id: &str, status: DeploymentStatus, td: &str, rollout: Rollout) -> Deployment {
+        Deployment {
+            id: id.into(),
+            status,
+            task_definition: td.into(),
+            rollout,
+            reason: String::new(),
+            desired: 2,
+            running: 1,
+            pending: 1,
+            failed_tasks: 0,
+        }
+    }
+
+    fn snap(deps: Vec<Deployment>) -> Snapshot {
+        Snapshot {
+            deployments: deps,
+            ..Snapshot::default()
+        }
+    }
+
+    fn ctx(roll_back: bool) -> Ctx {
+        Ctx {
+            target: NEW.into(),
+            previous: OLD.into(),
+            roll_back_on_failure: roll_back,
+        }
+    }
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn follow() -> Phase {
+        Phase::Follow {
+            id: "ecs-svc/new".into(),
+            deadline: secs(600),
+        }
+    }
+
+    fn sd(status: SdStatus, rollback: Option<&str>) -> Option<ServiceDeploymentView> {
+        Some(ServiceDeploymentView {
+            arn: "arn:aws:ecs:us-east-1:1:service-deployment/c/s/new".into(),
+            status,
+            status_reason: "reason from ECS".into(),
+            rollback_reason: rollback.map(str::to_owned),
+        })
+    }
+
+    fn alarm(name: &str, state: AlarmState) -> Alarm {
+        Alarm {
+            name: name.into(),
+            state,
+            reason: "Threshold Crossed: 1 datapoint [9.0] was greater than 5.0".into(),
+        }
+    }
+
+    #[test]
+    fn in_progress_waits_then_completed_bakes() {
+        let s = snap(vec![
+            dep("ecs-svc/new", Primary, NEW, InProgress),
+            dep("ecs-svc/old", Active, OLD, Completed),
+        ]);
+        let step = decide(&follow(), &s, &ctx(true), secs(10));
+        assert_eq!(
+            step,
+            Step::Wait(
+                "deployment ecs-svc/new IN_PROGRESS: 1 running, 1 pending of 2 desired".into()
+            )
+        );
+        let s = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
+        assert_eq!(decide(&follow(), &s, &ctx(true), secs(10)), Step::Bake);
+    }
+
+    #[test]
+    fn failed_with_ecs_rollback_in_progress_is_followed_not_repeated() {
+        let mut failed = dep("ecs-svc/new", Active, NEW, Failed);
+        failed.reason = "ECS deployment circuit breaker: tasks failed to start.".into();
+        let s = snap(vec![
+            dep("ecs-svc/rb", Primary, OLD, InProgress),
+            failed.clone(),
+        ]);
+        for roll_back in [true, false] {
+            match decide(&follow(), &s, &ctx(roll_back), secs(10)) {
+                Step::FollowEcsRollback(r) => {
+                    assert!(r.contains("ECS rolled deployment ecs-svc/new back"), "{r}");
+                    assert!(r.contains("circuit breaker"), "{r}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let s = snap(vec![dep("ecs-svc/rb", Primary, OLD, Completed), failed]);
+        assert!(matches!(
+            decide(&follow(), &s, &ctx(true), secs(10)),
+            Step::Done(Verdict::RolledBackByEcs(_))
+        ));
+    }
+
+    #[test]
+    fn failed_and_still_primary_is_ours_to_roll_back() {
+        let mut d = dep("ecs-svc/new", Primary, NEW, Failed);
+        d.reason = "tasks failed to start".into();
+        let s = snap(vec![d]);
+        assert_eq!(
+            decide(&follow(), &s, &ctx(true), secs(10)),
+            Step::RollBack("deployment ecs-svc/new FAILED: tasks failed to start".into())
+        );
+        assert_eq!(
+            decide(&follow(), &s, &ctx(false), secs(10)),
+            Step::Done(Verdict::Failed(
+                "deployment ecs-svc/new FAILED: tasks failed to start".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn our_deployment_gone_with_old_primary_is_ecs_rollback() {
+        let s = snap(vec![dep("ecs-svc/old", Primary, OLD, Completed)]);
+        match decide(&follow(), &s, &ctx(true), secs(10)) {
+            Step::Done(Verdict::RolledBackByEcs(r)) => {
+                assert!(r.contains("no longer in the service's deployments"), "{r}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let s = snap(vec![dep("ecs-svc/rb", Primary, OLD, InProgress)]);
+        assert!(matches!(
+            decide(&follow(), &s, &ctx(true), secs(10)),
+            Step::FollowEcsRollback(_)
+        ));
+    }
+
+    #[test]
+    fn another_deployment_replacing_ours_is_failed_naming_it() {
+        for ours in [None, Some(dep("ecs-svc/new", Active, NEW, InProgress))] {
+            let mut deps = vec![dep("ecs-svc/theirs", Primary, OTHER, InProgress)];
+            deps.extend(ours);
+            match decide(&follow(), &snap(deps), &ctx(true), secs(10)) {
+                Step::Done(Verdict::Failed(r)) => {
+                    assert!(
+                        r.contains("replaced by deployment ecs-svc/theirs of"),
+                        "{r}"
+                    );
+                    assert!(r.contains(OTHER), "{r}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        match decide(&follow(), &snap(vec![]), &ctx(true), secs(10)) {
+            Step::Done(Verdict::Failed(r)) => assert!(r.contains("no PRIMARY"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn deadline_rolls_back_or_exits_4() {
+        let s = snap(vec![
+            dep("ecs-svc/new", Primary, NEW, InProgress),
+            dep("ecs-svc/old", Active, OLD, Completed),
+        ]);
+        assert!(matches!(
+            decide(&follow(), &s, &ctx(true), secs(599)),
+            Step::Wait(_)
+        ));
+        match decide(&follow(), &s, &ctx(true), secs(600)) {
+            Step::RollBack(r) => assert!(r.contains("did not complete before the deadline"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            decide(&follow(), &s, &ctx(false), secs(600)),
+            Step::Done(Verdict::Deadline(_))
+        ));
+        // A verdict seen at the deadline still wins over the deadline.
+        let done = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
+        assert_eq!(decide(&follow(), &done, &ctx(true), secs(900)), Step::Bake);
+    }
+
+    #[test]
+    fn service_deployment_api_wins_over_describe_services() {
+        let in_progress = snap(vec![dep("ecs-svc/new", Primary, NEW, InProgress)]);
+        let with = |status, rollback| Snapshot {
+            service_deployment: sd(status, rollback),
+            ..in_progress.clone()
+        };
+        assert_eq!(
+            decide(
+                &follow(),
+                &with(SdStatus::Successful, None),
+                &ctx(true),
+                secs(1)
+            ),
+            Step::Bake
+        );
+        match decide(
+            &follow(),
+            &with(SdStatus::RollbackSuccessful, Some("alarm web-5xx in ALARM")),
+            &ctx(true),
+            secs(1),
+        ) {
+            Step::Done(Verdict::RolledBackByEcs(r)) => assert!(r.contains("web-5xx"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        for s in [SdStatus::RollbackRequested, SdStatus::RollbackInProgress] {
+            assert!(matches!(
+                decide(&follow(), &with(s, None), &ctx(true), secs(1)),
+                Step::FollowEcsRollback(_)
+            ));
+        }
+        match decide(
+            &follow(),
+            &with(SdStatus::RollbackFailed, None),
+            &ctx(true),
+            secs(1),
+        ) {
+            Step::Done(Verdict::Failed(r)) => assert!(r.contains("rollback failed"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        for s in [SdStatus::Pending, SdStatus::InProgress, SdStatus::Unknown] {
+            assert!(matches!(
+                decide(&follow(), &with(s, None), &ctx(true), secs(1)),
+                Step::Wait(_)
+            ));
+        }
+        // STOPPED: replaced by someone else's deployment.
+        let replaced = Snapshot {
+            deployments: vec![
+                dep("ecs-svc/theirs", Primary, OTHER, InProgress),
+                dep("ecs-svc/new", Active, NEW, InProgress),
+            ],
+            service_deployment: sd(SdStatus::Stopped, None),
+            alarms: vec![],
+        };
+        assert!(matches!(
+            decide(&follow(), &replaced, &ctx(true), secs(1)),
+            Step::Done(Verdict::Failed(_))
+        ));
+    }
+
+    fn baking() -> Phase {
+        Phase::Bake {
+            id: "ecs-svc/new".into(),
+            until: secs(400),
+        }
+    }
+
+    #[test]
+    fn bake_completes_when_alarms_stay_ok() {
+        let mut s = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
+        s.alarms = vec![
+            alarm("web-5xx", AlarmState::Ok),
+            alarm("web-latency", AlarmState::InsufficientData),
+        ];
+        assert_eq!(
+            decide(&baking(), &s, &ctx(true), secs(100)),
+            Step::Wait("baking deployment ecs-svc/new: 2 alarm(s) OK, 300s left".into())
+        );
+        assert_eq!(
+            decide(&baking(), &s, &ctx(true), secs(400)),
+            Step::Done(Verdict::Completed)
+        );
+    }
+
+    #[test]
+    fn alarm_during_bake_rolls_back_even_at_the_end() {
+        let mut s = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
+        s.alarms = vec![
+            alarm("web-5xx", AlarmState::Alarm),
+            alarm("web-latency", AlarmState::Ok),
+        ];
+        for now in [secs(100), secs(400)] {
+            match decide(&baking(), &s, &ctx(true), now) {
+                Step::RollBack(r) => {
+                    assert!(
+                        r.starts_with("alarm in ALARM during the bake: web-5xx ("),
+                        "{r}"
+                    );
+                    assert!(!r.contains("web-latency"), "{r}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            decide(&baking(), &s, &ctx(false), secs(100)),
+            Step::Done(Verdict::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn ecs_rolling_back_during_bake_is_not_doubled() {
+        let mut s = snap(vec![
+            dep("ecs-svc/rb", Primary, OLD, InProgress),
+            dep("ecs-svc/new", Active, NEW, Failed),
+        ]);
+        s.alarms = vec![alarm("web-5xx", AlarmState::Alarm)];
+        assert!(matches!(
+            decide(&baking(), &s, &ctx(true), secs(100)),
+            Step::FollowEcsRollback(_)
+        ));
+        let mut s = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
+        s.service_deployment = sd(SdStatus::RollbackInProgress, Some("alarm"));
+        s.alarms = vec![alarm("web-5xx", AlarmState::Alarm)];
+        assert!(matches!(
+            decide(&baking(), &s, &ctx(true), secs(100)),
+            Step::FollowEcsRollback(_)
+        ));
+        let s = snap(vec![dep("ecs-svc/theirs", Primary, OTHER, InProgress)]);
+        assert!(matches!(
+            decide(&baking(), &s, &ctx(true), secs(100)),
+            Step::Done(Verdict::Failed(_))
+        ));
+    }
+
+    fn ecs_rb() -> Phase {
+        Phase::EcsRollback {
+            failed_id: "ecs-svc/new".into(),
+            cause: "circuit breaker".into(),
+            deadline: secs(600),
+        }
+    }
+
+    #[test]
+    fn ecs_rollback_is_watched_to_its_end() {
+        let rb = |rollout| {
+            snap(vec![
+                dep("ecs-svc/rb", Primary, OLD, rollout),
+                dep("ecs-svc/new", Active, NEW, Failed),
+            ])
+        };
+        assert!(matches!(
+            decide(&ecs_rb(), &rb(InProgress), &ctx(true), secs(10)),
+            Step::Wait(_)
+        ));
+        assert_eq!(
+            decide(&ecs_rb(), &rb(Completed), &ctx(true), secs(10)),
+            Step::Done(Verdict::RolledBackByEcs("circuit breaker".into()))
+        );
+        assert!(matches!(
+            decide(&ecs_rb(), &rb(Failed), &ctx(true), secs(10)),
+            Step::Done(Verdict::Failed(_))
+        ));
+        // The deadline never starts a second rollback: exit 4.
+        assert!(matches!(
+            decide(&ecs_rb(), &rb(InProgress), &ctx(true), secs(600)),
+            Step::Done(Verdict::Deadline(_))
+        ));
+        let before = snap(vec![dep("ecs-svc/new", Primary, NEW, Failed)]);
+        assert!(matches!(
+            decide(&ecs_rb(), &before, &ctx(true), secs(10)),
+            Step::Wait(_)
+        ));
+        let theirs = snap(vec![dep("ecs-svc/x", Primary, OTHER, InProgress)]);
+        assert!(matches!(
+            decide(&ecs_rb(), &theirs, &ctx(true), secs(10)),
+            Step::Done(Verdict::Failed(_))
+        ));
+        let mut s = rb(InProgress);
+        s.service_deployment = sd(SdStatus::RollbackSuccessful, None);
+        assert!(matches!(
+            decide(&ecs_rb(), &s, &ctx(true), secs(10)),
+            Step::Done(Verdict::RolledBackByEcs(_))
+        ));
+        s.service_deployment = sd(SdStatus::RollbackFailed, None);
+        assert!(matches!(
+            decide(&ecs_rb(), &s, &ctx(true), secs(10)),
+            Step::Done(Verdict::Failed(_))
+        ));
+    }
+
+    fn ours_rb() -> Phase {
+        Phase::OurRollback {
+            id: "ecs-svc/rb".into(),
+            cause: "alarm web-5xx".into(),
+            deadline: secs(900),
+        }
+    }
+
+    #[test]
+    fn our_rollback_completes_fails_or_times_out() {
+        let rb = |rollout| {
+            snap(vec![
+                dep("ecs-svc/rb", Primary, OLD, rollout),
+                dep("ecs-svc/new", Active, NEW, Completed),
+            ])
+        };
+        assert_eq!(
+            decide(&ours_rb(), &rb(Completed), &ctx(true), secs(10)),
+            Step::Done(Verdict::RolledBack("alarm web-5xx".into()))
+        );
+        match decide(&ours_rb(), &rb(Failed), &ctx(true), secs(10)) {
+            Step::Done(Verdict::Failed(r)) => {
+                assert!(
+                    r.starts_with("alarm web-5xx; the rollback deployment"),
+                    "{r}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            decide(&ours_rb(), &rb(InProgress), &ctx(true), secs(10)),
+            Step::Wait(_)
+        ));
+        assert!(matches!(
+            decide(&ours_rb(), &rb(InProgress), &ctx(true), secs(900)),
+            Step::Done(Verdict::Deadline(_))
+        ));
+        let gone = snap(vec![dep("ecs-svc/x", Primary, OTHER, InProgress)]);
+        assert!(matches!(
+            decide(&ours_rb(), &gone, &ctx(true), secs(10)),
+            Step::Done(Verdict::Failed(_))
+        ));
+    }
+
+    /// Every combination of our deployment's status and rollout state, with and without a
+    /// rollback policy, before and after the deadline: decide never panics, never reports
+    /// Completed from Follow, and never starts our rollback while ECS's own is visible.
+    #[test]
+    fn exhaustive_follow_never_doubles_a_rollback() {
+        let statuses = [Primary, Active, DeploymentStatus::Inactive];
+        let rollouts = [InProgress, Completed, Failed, Rollout::Unknown];
+        let primaries = [None, Some(OLD), Some(NEW), Some(OTHER)];
+        for status in statuses {
+            for rollout in rollouts {
+                for primary in primaries {
+                    for prim_rollout in rollouts {
+                        for roll_back in [true, false] {
+                            for now in [secs(0), secs(600)] {
+                                let mut deps = vec![dep("ecs-svc/new", status, NEW, rollout)];
+                                if let Some(td) = primary {
+                                    deps.push(dep("ecs-svc/p", Primary, td, prim_rollout));
+                                }
+                                let s = snap(deps);
+                                let step = decide(&follow(), &s, &ctx(roll_back), now);
+                                let ecs_rolling_back = primary == Some(OLD)
+                                    && s.primary().is_some_and(|p| p.id == "ecs-svc/p");
+                                if ecs_rolling_back {
+                                    assert!(
+                                        !matches!(step, Step::RollBack(_)),
+                                        "{status:?} {rollout:?} {primary:?} {prim_rollout:?}: {step:?}"
+                                    );
+                                }
+                                assert!(!matches!(step, Step::Done(Verdict::Completed)));
+                                if !roll_back {
+                                    assert!(!matches!(step, Step::RollBack(_)), "{step:?}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parsers() {
+        assert_eq!(Rollout::parse("COMPLETED"), Completed);
+        assert_eq!(Rollout::parse("x"), Rollout::Unknown);
+        assert_eq!(DeploymentStatus::parse("ACTIVE"), Active);
+        assert_eq!(
+            SdStatus::parse("ROLLBACK_SUCCESSFUL"),
+            SdStatus::RollbackSuccessful
+        );
+        assert_eq!(SdStatus::parse("nope"), SdStatus::Unknown);
+        assert_eq!(follow().deadline(), secs(600));
+        assert_eq!(baking().deadline(), secs(400));
+    }
+}
