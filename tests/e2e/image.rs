@@ -619,8 +619,8 @@ fn archives_push_the_same_image() {
     );
 }
 
-#[test]
-fn bad_input_is_exit_2_and_nothing_is_pushed() {
+#[tokio::test]
+async fn bad_input_is_exit_2_and_nothing_is_pushed() {
     let dir = tempfile::tempdir().unwrap();
     let (_l, _m) = layout(&dir.path().join("ok"), 10, &[1_000]);
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
@@ -718,10 +718,19 @@ fn bad_input_is_exit_2_and_nothing_is_pushed() {
         "{out}"
     );
     assert_eq!(remote_digest(&reg, &repo, "v1"), None);
+    let ecr = ecr().await;
+    assert!(
+        ecr.describe_repositories()
+            .repository_names(&repo)
+            .send()
+            .await
+            .is_err(),
+        "no repository was created"
+    );
 }
 
-#[test]
-fn dry_run_lists_uploads_and_writes_nothing() {
+#[tokio::test]
+async fn dry_run_lists_uploads_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (_l, m) = layout(dir.path(), 11, &[5_000, 500]);
     let proxy = ImageProxy::start(&image_registry(), ImageFault::None);
@@ -737,12 +746,202 @@ fn dry_run_lists_uploads_and_writes_nothing() {
     assert_eq!(out["digest"], m.digest.as_str());
     assert_eq!(out["plan"]["upload"].as_array().unwrap().len(), 3);
     assert_eq!(out["plan"]["tags"][0]["step"], "write");
+    assert_eq!(out["plan"]["create-repository"], true);
     let writes: Vec<_> = proxy
         .requests()
         .into_iter()
         .filter(|r| r.method != "HEAD" && r.method != "GET")
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
+    let ecr = ecr().await;
+    assert!(
+        ecr.describe_repositories()
+            .repository_names(&repo)
+            .send()
+            .await
+            .is_err(),
+        "a dry run creates no repository"
+    );
+
+    // A promotion's dry run lists the blobs it would copy and writes nothing either.
+    let (code, _, stderr) = push(
+        &format!("oci:{}", dir.path().display()),
+        &repo,
+        "v1",
+        &proxy.url,
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let prod = unique_name("img/dry-prod");
+    proxy.clear();
+    let (code, out, stderr) = image(&[
+        "promote",
+        "--from",
+        &format!("{repo}:v1"),
+        "--to",
+        &format!("{prod}:v1"),
+        "--from-registry",
+        &proxy.url,
+        "--to-registry",
+        &proxy.url,
+        "--create-repository",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["digest"], m.digest.as_str());
+    assert_eq!(out["plan"]["copy"].as_array().unwrap().len(), 3, "{out}");
+    assert_eq!(out["plan"]["copy"][0]["by"], "mount");
+    assert_eq!(out["plan"]["create-repository"], true);
+    let writes: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "HEAD" && r.method != "GET")
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(remote_digest(&image_registry(), &prod, &m.digest), None);
+    assert!(
+        ecr.describe_repositories()
+            .repository_names(&prod)
+            .send()
+            .await
+            .is_err(),
+        "a dry run creates no repository"
+    );
+}
+
+#[test]
+fn a_missing_repository_without_create_repository_is_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, _m) = layout(dir.path(), 15, &[2_000]);
+    let reg = image_registry();
+    let repo = unique_name("img/missing");
+    let (code, out, stderr) = image(&[
+        "push",
+        "--source",
+        &format!("oci:{}", dir.path().display()),
+        "--repository",
+        &repo,
+        "--tags",
+        "v1",
+        "--registry",
+        &reg,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(out["exit-code"], 1);
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("repository {repo} does not exist")),
+        "{out}"
+    );
+    assert!(stderr.contains("create-repository"), "{stderr}");
+    assert_eq!(remote_digest(&reg, &repo, "v1"), None);
+}
+
+#[tokio::test]
+async fn a_tag_another_run_wrote_in_between_is_kept_or_refused() {
+    // The race the HEAD-before-PUT check cannot see: the tag is absent at HEAD time, and the
+    // registry refuses the PUT as ECR does in an immutable repository (TAG_INVALID).
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let (_a, ma) = layout(dir_a.path(), 16, &[9_000, 1_000]);
+    let (_b, mb) = layout(dir_b.path(), 17, &[9_500, 1_000]);
+    let reg = image_registry();
+    let repo = unique_name("img/race");
+    let imm = ["--tag-mutability", "IMMUTABLE"];
+    let (code, _, stderr) = push(
+        &format!("oci:{}", dir_a.path().display()),
+        &repo,
+        "v1",
+        &reg,
+        &imm,
+    );
+    assert_eq!(code, 0, "{stderr}");
+
+    // The winner wrote the same image: success, the tag is right.
+    let race = ImageProxy::start(&reg, ImageFault::TagRace);
+    let (code, out, stderr) = push(
+        &format!("oci:{}", dir_a.path().display()),
+        &repo,
+        "v1",
+        &race.url,
+        &imm,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["digest"], ma.digest.as_str());
+    assert_eq!(
+        race.requests()
+            .iter()
+            .filter(|r| r.method == "PUT" && r.target.ends_with("/manifests/v1"))
+            .count(),
+        1,
+        "the tag PUT was tried and refused"
+    );
+
+    // The winner wrote another image: exit 1 naming both digests; the tag is left alone.
+    let race = ImageProxy::start(&reg, ImageFault::TagRace);
+    let (code, out, stderr) = push(
+        &format!("oci:{}", dir_b.path().display()),
+        &repo,
+        "v1",
+        &race.url,
+        &imm,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let err = out["error"].as_str().unwrap();
+    assert!(
+        err.contains(&ma.digest) && err.contains(&mb.digest),
+        "{err}"
+    );
+    assert_eq!(
+        remote_digest(&reg, &repo, "v1").as_deref(),
+        Some(ma.digest.as_str())
+    );
+}
+
+#[test]
+fn a_layer_over_32_mib_goes_up_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = 33 * 1024 * 1024 + 4_321;
+    let (l, m) = layout(dir.path(), 18, &[big, 2_000]);
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(
+            l.dir
+                .join("blobs/sha256")
+                .join(m.digest.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    let proxy = ImageProxy::start(&image_registry(), ImageFault::None);
+    let repo = unique_name("img/chunked");
+    let (code, out, stderr) = push(
+        &format!("oci:{}", dir.path().display()),
+        &repo,
+        "v1",
+        &proxy.url,
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out["bytes-pushed"].as_u64().unwrap() > big as u64);
+    let patches: Vec<u64> = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.len)
+        .collect();
+    assert_eq!(
+        patches,
+        vec![32 * 1024 * 1024, big as u64 - 32 * 1024 * 1024],
+        "the big layer in 32 MiB chunks, the small blobs in one PUT each"
+    );
+    assert!(blob_there(&image_registry(), &repo, &layer));
+    assert_eq!(
+        remote_digest(&image_registry(), &repo, "v1").as_deref(),
+        Some(m.digest.as_str())
+    );
 }
 
 fn action() -> gantry_act::Runner {

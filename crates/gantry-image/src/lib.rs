@@ -177,6 +177,15 @@ pub struct PromoteConfig {
     pub dry_run: bool,
 }
 
+/// Drops repeated items, keeping the first of each (a tag given twice is written once).
+fn unique(items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
 fn check_tags(tags: &[String], input: &str) -> Result<(), Error> {
     for t in tags {
         reference::check_tag(t)
@@ -280,8 +289,7 @@ pub fn validate_push(a: &PushArgs) -> Result<PushConfig, Error> {
         })?
         .to_owned();
     check_repo(&repository, "repository")?;
-    let mut tags = split_list(&a.tags);
-    tags.dedup();
+    let tags = unique(split_list(&a.tags));
     check_tags(&tags, "tags")?;
     let mount_from = split_list(&a.mount_from);
     for m in &mount_from {
@@ -326,13 +334,12 @@ pub fn validate_promote(a: &PromoteArgs) -> Result<PromoteConfig, Error> {
     })?;
     let extra = split_list(&a.tags);
     check_tags(&extra, "tags")?;
-    let mut tags: Vec<String> = to_tag.into_iter().chain(extra).collect();
+    let mut tags = unique(to_tag.into_iter().chain(extra).collect());
     if tags.is_empty()
         && let Reference::Tag(t) = &from_ref
     {
         tags.push(t.clone());
     }
-    tags.dedup();
     Ok(PromoteConfig {
         from_repo,
         from_ref,
@@ -1019,5 +1026,49 @@ pub fn title(args: &Args) -> &'static str {
     match args.command {
         Command::Push(_) => "Image push",
         Command::Promote(_) => "Image promotion",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Command {
+        gantry_kit::cli::try_parse_from::<Args, _, _>(
+            std::iter::once("gantry-image").chain(args.iter().copied()),
+            |_| None,
+        )
+        .unwrap()
+        .command
+    }
+
+    #[test]
+    fn a_tag_given_twice_is_written_once() {
+        let Command::Push(a) = parse(&[
+            "push",
+            "--source",
+            "oci:/img",
+            "--repository",
+            "shop/api",
+            "--tags",
+            "v1 latest",
+            "--tag",
+            "sha-1\nv1",
+        ]) else {
+            panic!("push")
+        };
+        assert_eq!(validate_push(&a).unwrap().tags, ["v1", "latest", "sha-1"]);
+        let Command::Promote(a) = parse(&[
+            "promote",
+            "--from",
+            "staging/api:v1",
+            "--to",
+            "prod/api:v2",
+            "--tags",
+            "stable v2 stable",
+        ]) else {
+            panic!("promote")
+        };
+        assert_eq!(validate_promote(&a).unwrap().tags, ["v2", "stable"]);
     }
 }
