@@ -279,6 +279,16 @@ async fn prune_keeps_the_newest_and_the_running_revision() {
     let (code, plan, stderr) = taskdef(&[&args[..], &["--dry-run"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(plan["plan"]["deregister"], json!([arns[0], arns[2]]));
+    for arn in [&arns[0], &arns[2]] {
+        assert!(
+            stderr.contains(&format!("would deregister {arn}")),
+            "{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains(&format!("keep {} (used by a service)", arns[1])),
+        "{stderr}"
+    );
     assert_eq!(
         active(&client, &family).await.len(),
         4,
@@ -297,6 +307,19 @@ async fn prune_keeps_the_newest_and_the_running_revision() {
     let (code, out, stderr) = taskdef(&args);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(out["deregistered"], json!([]));
+}
+
+#[test]
+fn diff_against_a_family_with_nothing_registered_is_a_change() {
+    gantry_tests::aws_endpoint();
+    let family = unique_name("tdnew");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), &multi(&family));
+    let (code, out, stderr) = taskdef(&["diff", "--task-definition", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["changed"], true, "{out}");
+    assert_eq!(out["live-task-definition-arn"], "");
+    assert_eq!(out["diff"], json!([]));
 }
 
 #[test]
@@ -327,13 +350,13 @@ async fn composite_action_registers_once_and_reuses_on_rerun() {
     let example = repo_root().join("examples/app/task-definition.json");
     let env_file = dir.path().join("app.env");
     std::fs::write(&env_file, "FEATURE_X=on\n").unwrap();
-    let run = || {
+    let run = |env_vars: &str| {
         action()
             .input("task-definition", example.to_string_lossy())
             .input("family", &family)
             .input("images", format!("app=127.0.0.1:5000/demo/app@{DIGEST}"))
             .input("env-files", format!("app:{}", env_file.display()))
-            .input("env-vars", "app:APP_ENV=staging")
+            .input("env-vars", env_vars)
             .input(
                 "secrets",
                 "app:DB_PASSWORD=arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
@@ -342,7 +365,7 @@ async fn composite_action_registers_once_and_reuses_on_rerun() {
             .run()
             .unwrap()
     };
-    let r = run();
+    let r = run("app:APP_ENV=staging");
     assert!(
         r.success,
         "steps: {:?} annotations: {:?}",
@@ -381,7 +404,7 @@ async fn composite_action_registers_once_and_reuses_on_rerun() {
         r.summary
     );
 
-    let again = run();
+    let again = run("app:APP_ENV=staging");
     assert!(again.success, "{:?}", again.annotations);
     assert_eq!(again.outputs["changed"], "false");
     assert_eq!(
@@ -397,6 +420,76 @@ async fn composite_action_registers_once_and_reuses_on_rerun() {
         active(&client, &family).await.len(),
         1,
         "one build, one revision"
+    );
+
+    // A change: a new revision, the diff as an output (one change a line) and in the summary.
+    let changed = run("app:APP_ENV=production");
+    assert!(changed.success, "{:?}", changed.annotations);
+    assert_eq!(changed.outputs["changed"], "true");
+    assert_eq!(changed.outputs["revision"], "2");
+    let line = "containerDefinitions[app].environment[APP_ENV].value: \"staging\" → \"production\"";
+    assert_eq!(changed.outputs["diff"], line);
+    assert!(
+        changed.summary.contains(&format!(
+            "Changes against revision 1 (`{}`)",
+            r.outputs["task-definition-arn"]
+        )),
+        "{}",
+        changed.summary
+    );
+    assert!(
+        changed.summary.contains(&format!("\n{line}\n")),
+        "{}",
+        changed.summary
+    );
+
+    // The remaining inputs reach the binary: a forced dry run with new task-level values
+    // plans a registration, shows the diff, and registers nothing.
+    let dry = action()
+        .input("task-definition", example.to_string_lossy())
+        .input("family", &family)
+        .input("images", format!("app=127.0.0.1:5000/demo/app@{DIGEST}"))
+        .input("env-files", format!("app:{}", env_file.display()))
+        .input("env-vars", "app:APP_ENV=production")
+        .input(
+            "secrets",
+            "app:DB_PASSWORD=arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+        )
+        .input("tags", "team=web\nenv=staging")
+        .input("cpu", "512")
+        .input("memory", "1 GB")
+        .input("task-role-arn", "arn:aws:iam::123456789012:role/app-task")
+        .input(
+            "execution-role-arn",
+            "arn:aws:iam::123456789012:role/app-exec",
+        )
+        .input("force", "true")
+        .input("dry-run", "true")
+        .run()
+        .unwrap();
+    assert!(dry.success, "{:?}", dry.annotations);
+    assert_eq!(dry.outputs["changed"], "true");
+    assert_eq!(dry.outputs["task-definition-arn"], "");
+    let mut diff: Vec<&str> = dry.outputs["diff"].lines().collect();
+    diff.sort_unstable();
+    assert_eq!(
+        diff,
+        vec![
+            "cpu: \"256\" → \"512\"",
+            "executionRoleArn: \"arn:aws:iam::123456789012:role/gantry-example-app-execution\" → \"arn:aws:iam::123456789012:role/app-exec\"",
+            "memory: \"512\" → \"1024\"",
+            "taskRoleArn: (absent) → \"arn:aws:iam::123456789012:role/app-task\"",
+        ]
+    );
+    assert!(
+        dry.summary.contains("Dry run: nothing was registered"),
+        "{}",
+        dry.summary
+    );
+    assert_eq!(
+        active(&client, &family).await.len(),
+        2,
+        "a dry run registers nothing"
     );
 }
 

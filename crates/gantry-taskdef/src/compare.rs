@@ -404,4 +404,21 @@ mod tests {
         "#);
         assert!(diff(&old, &old).is_empty());
     }
+
+    #[test]
+    fn tags_compare_by_key_whatever_their_order() {
+        let with = |tags: Value| {
+            obj(json!({"family": "w", "tags": tags,
+                       "containerDefinitions": [{"name": "app", "image": "x:1"}]}))
+        };
+        let a = with(json!([{"key": "team", "value": "web"}, {"key": "env", "value": "prod"}]));
+        let b = with(json!([{"key": "env", "value": "prod"}, {"key": "team", "value": "web"}]));
+        assert_eq!(normalise(&a), normalise(&b));
+        let c = with(json!([{"key": "env", "value": "dev"}, {"key": "team", "value": "web"}]));
+        let lines: Vec<String> = diff(&normalise(&a), &normalise(&c))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(lines, vec![r#"tags[env].value: "prod" → "dev""#]);
+    }
 }

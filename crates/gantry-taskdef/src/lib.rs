@@ -188,10 +188,15 @@ pub struct DiffArgs {
     pub source: SourceArgs,
     /// Compare with the task definition this service runs (with `--cluster`) instead of the
     /// family's latest ACTIVE revision.
-    #[arg(long, env = "GANTRY_SERVICE", requires = "cluster")]
+    #[arg(
+        long,
+        env = "GANTRY_SERVICE",
+        requires = "cluster",
+        conflicts_with = "family"
+    )]
     pub service: Option<String>,
-    /// The service's cluster.
-    #[arg(long, env = "GANTRY_CLUSTER")]
+    /// The service's cluster (with `--service`).
+    #[arg(long, env = "GANTRY_CLUSTER", requires = "service")]
     pub cluster: Option<String>,
     /// Print one JSON object on stdout.
     #[arg(long, env = "GANTRY_JSON")]
@@ -356,7 +361,7 @@ pub fn validate_source(a: &SourceArgs) -> Result<SourceConfig, Error> {
         })?;
         let vars =
             parse_env_file(&text).map_err(|e| Error::input(format!("env-files: `{file}` {e}")))?;
-        o.env
+        o.env_files
             .extend(vars.into_iter().map(|(k, v)| (name.to_owned(), k, v)));
     }
     for v in split_list(&a.env_vars) {
@@ -579,6 +584,14 @@ async fn run_register(a: RegisterArgs) -> Result<Report, Error> {
         }
     }
     if a.dry_run {
+        tracing::info!(
+            "dry run: would {}; nothing registered",
+            if register {
+                "register a new revision"
+            } else {
+                "reuse the live revision"
+            }
+        );
         let (arn, rev) = match (&live, register) {
             (Some(l), false) => (l.arn.clone(), Value::from(l.revision)),
             _ => (String::new(), Value::Null),
@@ -656,7 +669,8 @@ async fn run_diff(a: DiffArgs) -> Result<Report, Error> {
             "live-task-definition-arn",
             live.as_ref().map(|l| l.arn.clone()).unwrap_or_default(),
         )
-        .set("changed", !lines.is_empty())
+        // With nothing live, registering would create the family's first revision.
+        .set("changed", live.is_none() || !lines.is_empty())
         .set_list("diff", lines.clone());
     Ok(Report {
         outputs: o,
@@ -714,16 +728,27 @@ async fn run_prune(a: PruneArgs) -> Result<Report, Error> {
         .collect();
     let mut o = Outputs::new();
     o.set("family", cfg.family.as_str());
+    for k in &kept {
+        tracing::info!("keep {k}");
+    }
     if a.dry_run {
+        for arn in &plan.deregister {
+            tracing::info!("would deregister {arn}");
+        }
+        let listed: String = plan
+            .deregister
+            .iter()
+            .map(|arn| format!("- `{arn}`\n"))
+            .collect();
         o.set_list("deregistered", Vec::<String>::new())
             .set_list("kept", kept.clone());
         return Ok(Report {
             outputs: o,
-            plan: Some(json!({"deregister": plan.deregister, "kept": kept})),
             summary: Some(format!(
-                "Dry run: {} revision(s) would be deregistered.\n",
+                "Dry run: {} revision(s) would be deregistered.\n\n{listed}",
                 plan.deregister.len()
             )),
+            plan: Some(json!({"deregister": plan.deregister, "kept": kept})),
         });
     }
     let mut done = Vec::new();

@@ -159,6 +159,47 @@ mod tests {
     }
 
     #[test]
+    fn describe_output_without_wrapper_drops_describe_only_keys() {
+        let text = json!({
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+            "family": "web",
+            "revision": 7,
+            "status": "INACTIVE",
+            "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "cpu": 0}],
+            "compatibilities": ["EC2"],
+            "registeredAt": 1_764_300_000.5,
+            "deregisteredAt": 1_764_400_000.5
+        })
+        .to_string();
+        let l = parse(&text, "td.json", false).unwrap();
+        assert_eq!(
+            Value::Object(l.def),
+            json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "cpu": 0}]})
+        );
+        let mut dropped = l.dropped;
+        dropped.sort();
+        assert_eq!(
+            dropped,
+            vec![
+                "compatibilities",
+                "deregisteredAt",
+                "registeredAt",
+                "revision",
+                "status",
+                "taskDefinitionArn"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_realistic_file_parses_as_it_is() {
+        let text = serde_json::to_string_pretty(&crate::fixtures::realistic()).unwrap();
+        let l = parse(&text, "td.json", false).unwrap();
+        assert_eq!(l.def, crate::fixtures::realistic());
+        assert!(l.dropped.is_empty());
+    }
+
+    #[test]
     fn invalid_json_names_line_and_column() {
         let e = parse("{\n  \"family\": \"web\",\n  oops\n}", "td.json", false).unwrap_err();
         insta::assert_snapshot!(e.to_string(), @"td.json is not valid JSON: key must be a string at line 3 column 3");

@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 pub struct Overrides {
     /// (container, image)
     pub images: Vec<(String, String)>,
-    /// (container, key, value); env files come first, in file order, then `--env-var`.
+    /// (container, key, value) from `--env-file`, in file order; applied before `env`.
+    pub env_files: Vec<(String, String, String)>,
+    /// (container, key, value) from `--env-var`.
     pub env: Vec<(String, String, String)>,
     /// (container, key, ARN)
     pub secrets: Vec<(String, String, String)>,
@@ -121,9 +123,11 @@ pub fn render(mut def: Map<String, Value>, o: &Overrides) -> Result<Map<String, 
     for (name, image) in &o.images {
         container_mut(&mut def, name, "images")?.insert("image".into(), image.clone().into());
     }
-    for (name, k, v) in &o.env {
+    let env = o.env_files.iter().map(|e| ("env-files", e));
+    let env = env.chain(o.env.iter().map(|e| ("env-vars", e)));
+    for (input, (name, k, v)) in env {
         merge_named(
-            container_mut(&mut def, name, "env-vars")?,
+            container_mut(&mut def, name, input)?,
             "environment",
             "value",
             k,
@@ -255,6 +259,17 @@ pub fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
                 "a task definition needs at least one container with a `name` and an `image`",
             ),
         );
+    }
+    if let Some(i) = containers.iter().position(|c| {
+        c.get("name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    }) {
+        return Err(Invalid::new(
+            "task-definition",
+            format!("`containerDefinitions[{i}]` has no `name`"),
+        )
+        .hint("give each container a `name` (letters, digits, `-` and `_`)"));
     }
     let names = container_names(def);
     let mut seen = Vec::new();
@@ -514,6 +529,45 @@ mod tests {
     }
 
     #[test]
+    fn render_sets_task_size_roles_and_replaces_tags_by_key() {
+        let mut d = realistic();
+        d.insert(
+            "tags".into(),
+            json!([{"key": "team", "value": "shop"}, {"key": "env", "value": "dev"}]),
+        );
+        let o = Overrides {
+            cpu: Some("2 vCPU".into()),
+            memory: Some("4096".into()),
+            task_role_arn: Some("arn:aws:iam::123456789012:role/shop-task".into()),
+            execution_role_arn: Some("arn:aws:iam::123456789012:role/shop-exec-2".into()),
+            tags: vec![("env".into(), "prod".into()), ("tier".into(), "web".into())],
+            ..Overrides::default()
+        };
+        let r = render(d, &o).unwrap();
+        assert_eq!(
+            (&r["cpu"], &r["memory"]),
+            (&json!("2 vCPU"), &json!("4096"))
+        );
+        assert_eq!(r["taskRoleArn"], "arn:aws:iam::123456789012:role/shop-task");
+        assert_eq!(
+            r["executionRoleArn"],
+            "arn:aws:iam::123456789012:role/shop-exec-2"
+        );
+        assert_eq!(
+            r["tags"],
+            json!([{"key": "team", "value": "shop"}, {"key": "env", "value": "prod"}, {"key": "tier", "value": "web"}])
+        );
+        check(&r).unwrap();
+        // An override that makes the task a size Fargate does not run is refused like the file.
+        let o = Overrides {
+            memory: Some("512".into()),
+            ..Overrides::default()
+        };
+        let e = check(&render(realistic(), &o).unwrap()).unwrap_err();
+        assert!(e.message.contains("cpu `1024` with memory `512`"), "{e:?}");
+    }
+
+    #[test]
     fn unknown_container_lists_the_names() {
         let o = Overrides {
             images: vec![("web".into(), "nginx".into())],
@@ -558,6 +612,16 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("`api` is used more than once")
+        );
+
+        let mut d = realistic();
+        d["containerDefinitions"][2]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("name");
+        assert_eq!(
+            check(&d).unwrap_err().message,
+            "`containerDefinitions[2]` has no `name`"
         );
 
         let mut d = realistic();

@@ -166,7 +166,14 @@ fn bad_overrides_are_exit_2() {
         &["--task-definition", &td, "--secret", "app:DB=hunter2"],
         "secrets: `hunter2` (for `app:DB`) is not a Secrets Manager or SSM parameter ARN",
     );
-    rejected(&["--task-definition", &td, "--family", "a b"], "family");
+    rejected(
+        &["--task-definition", &td, "--family", "a b"],
+        "family: family `a b` has characters ECS does not allow",
+    );
+    rejected(
+        &["--task-definition", &td, "--memory", "4 GB"],
+        "cpu `256` with memory `4 GB` is not a size Fargate runs",
+    );
     rejected(
         &[
             "--task-definition",
@@ -176,17 +183,58 @@ fn bad_overrides_are_exit_2() {
         ],
         "env-files: cannot read `/nonexistent/env`",
     );
+    let env = d.file("web.env", "LOG_LEVEL=debug\n");
+    rejected(
+        &[
+            "--task-definition",
+            &td,
+            "--env-file",
+            &format!("web:{}", env.display()),
+        ],
+        "env-files: no container named `web` in the task definition",
+    );
+    rejected(
+        &["--task-definition", &td, "--env-var", "web:LOG_LEVEL=debug"],
+        "env-vars: no container named `web` in the task definition",
+    );
 }
 
 #[test]
-fn prune_keep_zero_is_exit_2() {
-    cmd()
-        .args(["prune", "--family", "web", "--keep", "0"])
+fn prune_keep_zero_and_a_bad_family_are_exit_2() {
+    let a = cmd()
+        .args(["prune", "--family", "web", "--keep", "0", "--json"])
         .assert()
         .code(2)
         .stderr(contains(
             "keep: `0` is not a number of revisions of 1 or more",
         ));
+    let j: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(j["exit-code"], 2, "{j}");
+    cmd()
+        .args(["prune", "--family", "web.prod", "--keep", "3"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "family: `web.prod` is not a task definition family",
+        ));
+}
+
+#[test]
+fn diff_takes_a_service_with_its_cluster_or_a_family() {
+    let d = Dir::new();
+    let td = d.json(&web());
+    for args in [
+        &["--cluster", "prod"][..],
+        &["--service", "api"],
+        &["--service", "api", "--cluster", "prod", "--family", "web"],
+    ] {
+        cmd()
+            .args(["diff", "--task-definition", &td])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(contains("Usage:"));
+    }
 }
 
 #[test]
