@@ -361,6 +361,7 @@ async fn deploy_completes_and_records_the_previous_task_definition() {
     };
     assert_eq!(tag("gantry:previous-task-definition"), Some(first.clone()));
     assert_eq!(tag("gantry:task-definition"), Some(next.clone()));
+    assert_eq!(tag("gantry:rolled-back-to").as_deref(), Some("none"));
 
     // rollback --to previous (from the tag: moto has no ServiceDeployment history).
     let (code, out, stderr) = w.run(&[
@@ -377,14 +378,58 @@ async fn deploy_completes_and_records_the_previous_task_definition() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(out["rolled-back-to"], first.as_str());
     assert_eq!(w.service().await.task_definition(), Some(first.as_str()));
+
+    // "Re-run failed jobs": the same rollback again changes nothing and succeeds.
+    let (code, out, stderr) = w.run(&[
+        "rollback",
+        "--cluster",
+        &w.cluster,
+        "--service",
+        &w.service,
+        "--poll-interval",
+        "1s",
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["status"], "completed", "{out}");
+    assert_eq!(out["reason"], "already on the target", "{out}");
+    assert_eq!(out["rolled-back-to"], first.as_str());
+    assert_eq!(w.service().await.task_definition(), Some(first.as_str()));
+    assert_eq!(w.deployments().await.len(), 1, "no deployment started");
 }
 
 #[tokio::test]
 async fn failing_task_definition_ends_rolled_back_by_ecs_without_a_second_rollback() {
     let (w, first) = world("fail").await;
     let failing = register(&w.ecs, &w.cluster, "busybox:gantry-fail").await;
-    let (code, out, stderr) = w.run(&w.deploy_args(&failing, &["--bake-time", "2s"]));
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = w
+        .command(&w.deploy_args(&failing, &["--bake-time", "2s"]))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let (code, out, stderr) = parse(out);
     assert_eq!(code, 3, "{stderr}");
+    assert_eq!(out["exit-code"], 3, "{out}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains(&format!("| task definition | `{first}` → `{failing}` |")),
+        "{md}"
+    );
+    let id = out["deployment-id"].as_str().unwrap();
+    assert!(id.starts_with("ecs-svc/"), "{out}");
+    assert!(md.contains(&format!("| deployment | `{id}` |")), "{md}");
+    assert!(
+        md.contains("| timeline | started +0s · completed — · baked — ·"),
+        "{md}"
+    );
+    assert!(md.contains("| service events | "), "{md}");
+    assert!(
+        md.contains("| verdict | **rolled-back** ECS rolled deployment"),
+        "{md}"
+    );
     assert_eq!(out["status"], "rolled-back");
     assert_eq!(out["rolled-back-to"], first.as_str());
     assert!(
@@ -517,6 +562,13 @@ async fn bad_inputs_found_in_aws_are_exit_2_and_change_nothing() {
             out["error"].as_str().unwrap().contains(says),
             "{args:?}: {out}"
         );
+        assert_eq!(out["exit-code"], 2, "{out}");
+        assert_eq!(out["status"], "failed", "outputs on every exit: {out}");
+        assert_eq!(out["deployment-id"], "", "{out}");
+        assert!(
+            out["reason"].as_str().unwrap().contains(says),
+            "{args:?}: {out}"
+        );
     }
     assert_eq!(w.service().await.task_definition(), Some(first.as_str()));
     assert_eq!(w.deployments().await.len(), 1, "no deployment was started");
@@ -577,5 +629,83 @@ async fn composite_action_deploys_and_rolls_back_through_the_runner() {
             .any(|a| a.message.contains("is not deploy or rollback")),
         "{:?}",
         r.annotations
+    );
+    assert_eq!(r.outputs["status"], "failed", "outputs on every exit");
+}
+
+#[tokio::test]
+async fn status_reports_the_task_definition_deployments_and_business() {
+    let (w, first) = world("status").await;
+    let status = || w.run(&["status", "--cluster", &w.cluster, "--service", &w.service]);
+    let (code, out, stderr) = status();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["cluster"], w.cluster.as_str());
+    assert_eq!(out["service"], w.service.as_str());
+    assert_eq!(out["task-definition-arn"], first.as_str());
+    assert_eq!(out["previous-task-definition-arn"], "");
+    assert_eq!(out["busy"], false);
+    let deps = out["deployments"].as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{out}");
+    let line = deps[0].as_str().unwrap();
+    assert!(line.starts_with("ecs-svc/"), "{line}");
+    assert!(
+        line.ends_with(&format!(" PRIMARY COMPLETED {first}")),
+        "{line}"
+    );
+
+    // Someone else's deployment in progress: busy, both deployments listed, nothing changed.
+    let second = register(&w.ecs, &w.cluster, "busybox:2").await;
+    w.ecs
+        .update_service()
+        .cluster(&w.cluster)
+        .service(&w.service)
+        .task_definition(&second)
+        .send()
+        .await
+        .unwrap();
+    let (code, out, stderr) = status();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["busy"], true, "{out}");
+    assert_eq!(out["task-definition-arn"], second.as_str());
+    let deps: Vec<&str> = out["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(deps.len(), 2, "{out}");
+    assert!(
+        deps[0].ends_with(&format!(" PRIMARY IN_PROGRESS {second}")),
+        "{deps:?}"
+    );
+    assert!(
+        deps[1].ends_with(&format!(" ACTIVE COMPLETED {first}")),
+        "{deps:?}"
+    );
+    w.settle().await;
+
+    // After a gantry deploy, the previous task definition comes from the tag it wrote.
+    let third = register(&w.ecs, &w.cluster, "busybox:3").await;
+    let (code, _, stderr) = w.run(&w.deploy_args(&third, &["--bake-time", "0"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (_, out, _) = status();
+    assert_eq!(out["task-definition-arn"], third.as_str());
+    assert_eq!(out["previous-task-definition-arn"], second.as_str());
+    assert_eq!(out["busy"], false);
+
+    let (code, out, _) = w.run(&[
+        "status",
+        "--cluster",
+        &w.cluster,
+        "--service",
+        "no-such-service",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("service `no-such-service` not found"),
+        "{out}"
     );
 }

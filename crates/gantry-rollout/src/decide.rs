@@ -178,6 +178,10 @@ pub struct Ctx {
     pub previous: String,
     /// `--rollback on-failure`.
     pub roll_back_on_failure: bool,
+    /// ECS rolls a FAILED deployment back by itself (circuit breaker or deployment alarms with
+    /// `rollback` on): a FAILED deployment that is still PRIMARY is waited on, not rolled back
+    /// by us, so that our rollback never lands on top of ECS's.
+    pub ecs_rolls_back: bool,
 }
 
 /// How a rollout ended.
@@ -341,6 +345,19 @@ fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duratio
                 match snap.primary() {
                     // ECS's circuit breaker started a deployment of the previous revision.
                     Some(p) if p.id != d.id => not_ours_any_more(id, snap, ctx, &cause),
+                    // ECS is about to roll back to the COMPLETED deployment it still lists:
+                    // watch for it, never race it. Without one, ECS has nothing to go back to.
+                    _ if ctx.ecs_rolls_back
+                        && snap
+                            .deployments
+                            .iter()
+                            .any(|x| x.id != d.id && x.rollout == Rollout::Completed) =>
+                    {
+                        Step::FollowEcsRollback(format!(
+                            "{cause}; ECS rolls it back to {}",
+                            ctx.previous
+                        ))
+                    }
                     _ => failure_step(ctx, cause),
                 }
             }
@@ -524,6 +541,7 @@ mod tests {
             target: NEW.into(),
             previous: OLD.into(),
             roll_back_on_failure: roll_back,
+            ecs_rolls_back: false,
         }
     }
 
@@ -611,6 +629,41 @@ mod tests {
                 "deployment ecs-svc/new FAILED: tasks failed to start".into()
             ))
         );
+    }
+
+    #[test]
+    fn failed_and_still_primary_waits_for_ecs_when_ecs_rolls_back() {
+        let mut d = dep("ecs-svc/new", Primary, NEW, Failed);
+        d.reason = "ECS deployment circuit breaker: tasks failed to start.".into();
+        let alone = snap(vec![d.clone()]);
+        let s = snap(vec![d, dep("ecs-svc/old", Active, OLD, Completed)]);
+        let c = Ctx {
+            ecs_rolls_back: true,
+            ..ctx(true)
+        };
+        match decide(&follow(), &s, &c, secs(10)) {
+            Step::FollowEcsRollback(r) => {
+                assert!(r.contains("circuit breaker"), "{r}");
+                assert!(r.contains(OLD), "{r}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // In the EcsRollback phase it waits for ECS's deployment; the deadline is exit 4, never ours.
+        let watching = Phase::EcsRollback {
+            failed_id: "ecs-svc/new".into(),
+            cause: "circuit breaker".into(),
+            deadline: secs(600),
+        };
+        assert!(matches!(decide(&watching, &s, &c, secs(20)), Step::Wait(_)));
+        assert!(matches!(
+            decide(&watching, &s, &c, secs(600)),
+            Step::Done(Verdict::Deadline(_))
+        ));
+        // No COMPLETED deployment to go back to: ECS cannot roll back, so it is ours.
+        assert!(matches!(
+            decide(&follow(), &alone, &c, secs(10)),
+            Step::RollBack(_)
+        ));
     }
 
     #[test]
@@ -921,14 +974,30 @@ mod tests {
             for rollout in rollouts {
                 for primary in primaries {
                     for prim_rollout in rollouts {
-                        for roll_back in [true, false] {
+                        for (roll_back, ecs_rolls_back) in
+                            [(true, false), (false, false), (true, true), (false, true)]
+                        {
                             for now in [secs(0), secs(600)] {
                                 let mut deps = vec![dep("ecs-svc/new", status, NEW, rollout)];
                                 if let Some(td) = primary {
                                     deps.push(dep("ecs-svc/p", Primary, td, prim_rollout));
                                 }
                                 let s = snap(deps);
-                                let step = decide(&follow(), &s, &ctx(roll_back), now);
+                                let c = Ctx {
+                                    ecs_rolls_back,
+                                    ..ctx(roll_back)
+                                };
+                                let step = decide(&follow(), &s, &c, now);
+                                let ecs_has_a_target = s
+                                    .deployments
+                                    .iter()
+                                    .any(|x| x.id != "ecs-svc/new" && x.rollout == Completed);
+                                if ecs_rolls_back && rollout == Failed && ecs_has_a_target {
+                                    assert!(
+                                        !matches!(step, Step::RollBack(_)),
+                                        "ECS rolls back a FAILED deployment: {status:?} {primary:?}: {step:?}"
+                                    );
+                                }
                                 let ecs_rolling_back = primary == Some(OLD)
                                     && s.primary().is_some_and(|p| p.id == "ecs-svc/p");
                                 if ecs_rolling_back {

@@ -27,6 +27,13 @@ pub const DEPLOYED_TAG: &str = "gantry:task-definition";
 /// Tag written with it: the task definition the service ran before (what `previous` means when
 /// the ServiceDeployment history is not available).
 pub const PREVIOUS_TAG: &str = "gantry:previous-task-definition";
+/// Tag written when a rollback (ours or ECS's) COMPLETED: the task definition it went back to. A
+/// re-run of `rollback --to previous` on a service still there does nothing instead of rolling
+/// forward again to the release that was just rolled back (the ServiceDeployment history lists
+/// that release as SUCCESSFUL when it was a bake alarm that undid it).
+pub const ROLLED_BACK_TAG: &str = "gantry:rolled-back-to";
+/// The value of [`ROLLED_BACK_TAG`] after a successful deploy.
+pub const NO_ROLLBACK: &str = "none";
 
 /// The clients the rollout uses.
 #[derive(Debug, Clone)]
@@ -534,6 +541,13 @@ fn deployment_configuration(
         b = b.strategy(DeploymentStrategy::from(s.ecs_name()));
     }
     Ok(b.build())
+}
+
+/// Whether ECS rolls a FAILED deployment back by itself with this configuration.
+fn ecs_rolls_back(c: &DeploymentConfiguration) -> bool {
+    c.deployment_circuit_breaker()
+        .is_some_and(|cb| cb.enable() && cb.rollback())
+        || c.alarms().is_some_and(|a| a.enable() && a.rollback())
 }
 
 /// UpdateService, then the id of the PRIMARY deployment it started for `task_definition`.
@@ -1105,8 +1119,37 @@ fn finish(v: &Verdict, outputs: Outputs, summary_md: String) -> Result<Report, E
     }
 }
 
+/// Gives an error that has no outputs yet the action's outputs (every exit sets them): the status
+/// its exit code means, the task definition asked for, and the error as the reason.
+pub fn with_error_outputs(e: Error, task_definition: &str, previous: &str) -> Error {
+    if e.outputs().is_some() {
+        return e;
+    }
+    let status = match e.exit_code() {
+        gantry_kit::ExitCode::RolledBack => "rolled-back",
+        gantry_kit::ExitCode::DeadlineExceeded => "timeout",
+        _ => "failed",
+    };
+    let reason = e.message().to_owned();
+    e.with_outputs(outputs(
+        status,
+        "",
+        task_definition,
+        previous,
+        "",
+        &reason,
+        Duration::ZERO,
+    ))
+}
+
 /// `deploy`: pre-flight, migration gate, update, follow, bake, roll back when needed.
 pub async fn deploy<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Result<Report, Error> {
+    deploy_steps(aws, clock, cfg)
+        .await
+        .map_err(|e| with_error_outputs(e, &cfg.task_definition, ""))
+}
+
+async fn deploy_steps<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Result<Report, Error> {
     let pre = preflight(aws, clock, cfg).await?;
     let config = deployment_configuration(
         pre.service.deployment_configuration(),
@@ -1159,13 +1202,14 @@ pub async fn deploy<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Resul
         migrate(aws, clock, cfg, p, container, &pre.service)
             .await
             .map_err(|e| {
+                let reason = e.message().to_owned();
                 e.with_outputs(outputs(
                     "failed",
                     "",
                     &cfg.task_definition,
                     &pre.previous,
                     "",
-                    "migration task failed",
+                    &reason,
                     clock.elapsed(),
                 ))
             })?;
@@ -1196,7 +1240,8 @@ pub async fn deploy<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Resul
             cfg.force_new_deployment,
             config.clone(),
         )
-        .await?
+        .await
+        .map_err(|e| with_error_outputs(e, &cfg.task_definition, &pre.previous))?
     };
     let started = clock.elapsed();
     let f = Follow {
@@ -1212,6 +1257,7 @@ pub async fn deploy<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Resul
         target: cfg.task_definition.clone(),
         previous: pre.previous.clone(),
         roll_back_on_failure: cfg.roll_back_on_failure,
+        ecs_rolls_back: ecs_rolls_back(&f.rollback_config),
     };
     let (v, tl) = drive(
         aws,
@@ -1247,6 +1293,9 @@ pub async fn deploy<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Resul
     if v == Verdict::Completed && pre.previous != cfg.task_definition {
         record_tags(aws, &pre.service, &cfg.task_definition, &pre.previous).await;
     }
+    if !rolled_back_to.is_empty() {
+        write_tags(aws, &pre.service, &[(ROLLED_BACK_TAG, rolled_back_to)]).await;
+    }
     tracing::info!("verdict: {} {}", status_word(&v), reason_of(&v));
     let o = outputs(
         status_word(&v),
@@ -1263,13 +1312,28 @@ pub async fn deploy<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Resul
 
 /// Tags the service with what was deployed and what ran before (the `previous` fallback).
 async fn record_tags(aws: &Aws, service: &Service, deployed: &str, previous: &str) {
+    write_tags(
+        aws,
+        service,
+        &[
+            (DEPLOYED_TAG, deployed),
+            (PREVIOUS_TAG, previous),
+            // A new release: the last rollback no longer says where `previous` is.
+            (ROLLED_BACK_TAG, NO_ROLLBACK),
+        ],
+    )
+    .await;
+}
+
+async fn write_tags(aws: &Aws, service: &Service, tags: &[(&str, &str)]) {
     let Some(arn) = service.service_arn() else {
         return;
     };
-    let tags = [(DEPLOYED_TAG, deployed), (PREVIOUS_TAG, previous)]
-        .into_iter()
+    let names = tags_names(tags);
+    let tags = tags
+        .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| Tag::builder().key(k).value(v).build());
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build());
     if let Err(e) = aws
         .ecs
         .tag_resource()
@@ -1280,10 +1344,14 @@ async fn record_tags(aws: &Aws, service: &Service, deployed: &str, previous: &st
     {
         // Not fatal: the deploy succeeded; only `rollback --to previous` loses its fallback.
         tracing::warn!(
-            "could not tag the service with {PREVIOUS_TAG}: {}",
+            "could not tag the service ({names}): {}",
             gantry_kit::aws::classify(&e).message
         );
     }
+}
+
+fn tags_names(tags: &[(&str, &str)]) -> String {
+    tags.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
 }
 
 /// `previous` from the ServiceDeployment history: the target of the newest SUCCESSFUL
@@ -1344,6 +1412,11 @@ async fn resolve_previous(
     service: &Service,
 ) -> Result<(String, &'static str), Error> {
     let current = service.task_definition().unwrap_or_default();
+    // Already rolled back (by gantry, or by ECS during a gantry deploy) and no release deployed
+    // by gantry since: `previous` is where the service is, so a re-run changes nothing.
+    if !current.is_empty() && tag(service, ROLLED_BACK_TAG) == Some(current) {
+        return Ok((current.to_owned(), "the service's last rollback"));
+    }
     match previous_from_history(aws, &cfg.cluster, &cfg.service, current).await {
         Ok(Some(td)) => return Ok((td, "ServiceDeployment history")),
         Ok(None) => {
@@ -1371,6 +1444,20 @@ async fn resolve_previous(
 
 /// `rollback`: put the service on `--to` (or `previous`) and follow that deployment.
 pub async fn rollback<C: Clock>(
+    aws: &Aws,
+    clock: &C,
+    cfg: &RollbackConfig,
+) -> Result<Report, Error> {
+    let to = match &cfg.to {
+        RollbackTo::Arn(a) => a.as_str(),
+        RollbackTo::Previous => "",
+    };
+    rollback_steps(aws, clock, cfg)
+        .await
+        .map_err(|e| with_error_outputs(e, to, ""))
+}
+
+async fn rollback_steps<C: Clock>(
     aws: &Aws,
     clock: &C,
     cfg: &RollbackConfig,
@@ -1414,7 +1501,8 @@ pub async fn rollback<C: Clock>(
         false,
         config.clone(),
     )
-    .await?;
+    .await
+    .map_err(|e| with_error_outputs(e, &target, &current))?;
     let started = clock.elapsed();
     let f = Follow {
         cluster: &cfg.cluster,
@@ -1430,6 +1518,7 @@ pub async fn rollback<C: Clock>(
         previous: current.clone(),
         // A rollback is never rolled back by us.
         roll_back_on_failure: false,
+        ecs_rolls_back: ecs_rolls_back(&f.rollback_config),
     };
     let (v, tl) = drive(
         aws,
@@ -1442,10 +1531,11 @@ pub async fn rollback<C: Clock>(
             deadline: started + cfg.timeout,
         },
     )
-    .await?;
+    .await
+    .map_err(|e| with_error_outputs(e, &target, &current))?;
     // A successful rollback is exit 0; ECS undoing it is a failure of the rollback.
     let v = match v {
-        Verdict::RolledBackByEcs(r) | Verdict::RolledBack(r) => {
+        Verdict::RolledBackByEcs(r) | Verdict::RolledBack(r) | Verdict::Failed(r) => {
             Verdict::Failed(format!("the rollback to {target} failed: {r}"))
         }
         other => other,
@@ -1459,6 +1549,9 @@ pub async fn rollback<C: Clock>(
         &reason_of(&v),
         tl.ended.saturating_sub(started),
     );
+    if v == Verdict::Completed {
+        write_tags(aws, &service, &[(ROLLED_BACK_TAG, target.as_str())]).await;
+    }
     let md = summary(&current, &target, &id, &tl, &w, &v);
     finish(&v, o, md)
 }
@@ -1469,6 +1562,16 @@ pub async fn rollback<C: Clock>(
 pub async fn status(aws: &Aws, cluster: &str, service: &str) -> Result<Report, Error> {
     let s = describe_service(aws, cluster, service).await?;
     let deps = deployments_of(&s);
+    // ECS's own words (`PRIMARY`, `IN_PROGRESS`), as the AWS console and CLI show them.
+    let lines = s.deployments().iter().map(|d| {
+        format!(
+            "{} {} {} {}",
+            d.id().unwrap_or_default(),
+            d.status().unwrap_or("UNKNOWN"),
+            d.rollout_state().map(|r| r.as_str()).unwrap_or("UNKNOWN"),
+            d.task_definition().unwrap_or_default()
+        )
+    });
     let mut o = Outputs::new();
     o.set("cluster", cluster)
         .set("service", service)
@@ -1481,15 +1584,7 @@ pub async fn status(aws: &Aws, cluster: &str, service: &str) -> Result<Report, E
             tag(&s, PREVIOUS_TAG).unwrap_or_default(),
         )
         .set("busy", busy(&deps).is_some())
-        .set_list(
-            "deployments",
-            deps.iter().map(|d| {
-                format!(
-                    "{} {:?} {:?} {}",
-                    d.id, d.status, d.rollout, d.task_definition
-                )
-            }),
-        );
+        .set_list("deployments", lines);
     Ok(Report::new(o))
 }
 

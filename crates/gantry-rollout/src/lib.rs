@@ -293,11 +293,11 @@ fn target(t: &Target) -> Result<(String, String), Error> {
 
 fn interval(poll: Duration, timeout: Duration) -> Result<(), Error> {
     if poll < Duration::from_secs(1) {
-        return Err(Error::input(format!(
-            "poll-interval: `{}` is too short",
-            format_duration(poll)
-        ))
-        .with_hint("use at least `1s`; the default `5s` suits ECS"));
+        // `{:?}` keeps sub-second values (`500ms`), which format_duration would round to `0s`.
+        return Err(
+            Error::input(format!("poll-interval: `{poll:?}` is too short"))
+                .with_hint("use at least `1s`; the default `5s` suits ECS"),
+        );
     }
     if poll > timeout {
         return Err(Error::input(format!(
@@ -326,8 +326,12 @@ pub fn validate_deploy(a: &DeployArgs) -> Result<DeployConfig, Error> {
             Error::input("timeout: `0s` leaves no time to deploy").with_hint("use e.g. `30m`")
         );
     }
-    let mut alarms = split_list(&a.alarms);
-    alarms.dedup();
+    let mut alarms = Vec::new();
+    for name in split_list(&a.alarms) {
+        if !alarms.contains(&name) {
+            alarms.push(name);
+        }
+    }
     let pre_deploy = match a.pre_deploy_task.as_deref().map(str::trim) {
         None | Some("") => {
             if a.pre_deploy_container
@@ -410,8 +414,18 @@ pub async fn run(cli: Cli) -> Result<Report, Error> {
         S(String, String),
     }
     let v = match &cli.command {
-        Command::Deploy(a) => V::D(validate_deploy(a)?),
-        Command::Rollback(a) => V::R(validate_rollback(a)?),
+        // Bad input still sets the action's outputs (status `failed`, the reason).
+        Command::Deploy(a) => V::D(validate_deploy(a).map_err(|e| {
+            edge::with_error_outputs(e, a.task_definition.as_deref().unwrap_or_default(), "")
+        })?),
+        Command::Rollback(a) => V::R(validate_rollback(a).map_err(|e| {
+            let to = if a.to.trim() == "previous" {
+                ""
+            } else {
+                a.to.trim()
+            };
+            edge::with_error_outputs(e, to, "")
+        })?),
         Command::Status(a) => {
             let (c, s) = target(&a.target)?;
             V::S(c, s)
@@ -428,5 +442,69 @@ pub async fn run(cli: Cli) -> Result<Report, Error> {
         V::D(cfg) => deploy(&aws, &clock, &cfg).await,
         V::R(cfg) => rollback(&aws, &clock, &cfg).await,
         V::S(c, s) => status(&aws, &c, &s).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deploy_args(extra: &[&str]) -> DeployArgs {
+        let mut argv = vec![
+            "gantry-rollout",
+            "deploy",
+            "--cluster",
+            "prod",
+            "--service",
+            "web",
+            "--task-definition",
+            "web:7",
+        ];
+        argv.extend_from_slice(extra);
+        match gantry_kit::cli::try_parse_from::<Cli, _, _>(argv, |_| None)
+            .unwrap()
+            .command
+        {
+            Command::Deploy(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn alarms_take_singular_and_plural_split_on_lines_then_whitespace() {
+        let a = deploy_args(&[
+            "--alarm",
+            "web-5xx",
+            "--alarms",
+            "web-latency web-unhealthy",
+            "--alarms",
+            "web 5xx ratio\n  web-errors  \n",
+            "--alarm",
+            "web-5xx",
+        ]);
+        let cfg = validate_deploy(&a).unwrap();
+        assert_eq!(
+            cfg.alarms,
+            [
+                "web-5xx",
+                "web-latency",
+                "web-unhealthy",
+                "web 5xx ratio",
+                "web-errors"
+            ],
+            "a multi-line value keeps spaces inside a name; duplicates go"
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let cfg = validate_deploy(&deploy_args(&[])).unwrap();
+        assert!(cfg.roll_back_on_failure, "--rollback on-failure");
+        assert!(!cfg.wait_when_busy, "--on-busy fail");
+        assert!(cfg.circuit_breaker, "--circuit-breaker on");
+        assert_eq!(cfg.bake_time, Duration::from_secs(300));
+        assert_eq!(cfg.timeout, Duration::from_secs(1800));
+        assert_eq!(cfg.poll_interval, Duration::from_secs(5));
+        assert!(cfg.alarms.is_empty());
     }
 }

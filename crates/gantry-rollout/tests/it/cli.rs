@@ -62,7 +62,7 @@ fn bad_inputs_are_exit_2_naming_the_input() {
     );
     check(
         d(&["--task-definition", TD, "--poll-interval", "500ms"]),
-        "poll-interval: `0s` is too short",
+        "poll-interval: `500ms` is too short",
     );
     check(
         d(&[
@@ -134,6 +134,8 @@ fn env_is_the_same_as_flags_and_empty_env_means_unset() {
         .assert()
         .code(2)
         .stdout(contains(r#""exit-code":2"#))
+        .stdout(contains(r#""status":"failed""#))
+        .stdout(contains(r#""deployment-id":"""#))
         .stdout(contains(
             "task-definition: `nope` is not a task definition ARN",
         ));

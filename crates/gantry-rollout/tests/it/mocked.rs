@@ -96,6 +96,26 @@ fn recording_update() -> (Rule, Arc<Mutex<Vec<String>>>) {
     (rule, sent)
 }
 
+/// TagResource that records the tags it was sent, as `key=value`.
+fn recording_tags() -> (Rule, Arc<Mutex<Vec<String>>>) {
+    let sent: Arc<Mutex<Vec<String>>> = Arc::default();
+    let s = sent.clone();
+    let rule = mock!(Client::tag_resource)
+        .match_requests(move |req| {
+            assert_eq!(req.resource_arn(), Some(SERVICE_ARN));
+            s.lock().unwrap().extend(req.tags().iter().map(|t| {
+                format!(
+                    "{}={}",
+                    t.key().unwrap_or_default(),
+                    t.value().unwrap_or_default()
+                )
+            }));
+            true
+        })
+        .then_output(|| aws_sdk_ecs::operation::tag_resource::TagResourceOutput::builder().build());
+    (rule, sent)
+}
+
 fn in_progress() -> aws_sdk_ecs::types::Service {
     svc(
         vec![
@@ -132,9 +152,18 @@ fn completed() -> aws_sdk_ecs::types::Service {
 async fn success_follows_bakes_and_tags() {
     let desc = describe(vec![steady(), in_progress(), completed()]);
     let (upd, sent) = recording_update();
+    let (tags, tagged) = recording_tags();
     let guard = alarms(vec![vec![("web-5xx", StateValue::Ok)]]);
-    let aws = aws(&[&desc, &upd], &[&guard], None);
+    let aws = aws(&[&desc, &upd, &tags], &[&guard], None);
     let (r, clock) = deploy(&aws, &["--alarms", "web-5xx", "--poll-interval", "5s"]).await;
+    assert_eq!(
+        *tagged.lock().unwrap(),
+        vec![
+            format!("gantry:task-definition={NEW}"),
+            format!("gantry:previous-task-definition={OLD}"),
+            "gantry:rolled-back-to=none".to_owned(),
+        ]
+    );
     let report = r.as_ref().unwrap();
     assert_eq!(out(&r, "status"), "completed");
     assert_eq!(out(&r, "deployment-id"), "ecs-svc/new");
@@ -298,6 +327,27 @@ async fn alarm_already_in_alarm_is_refused_before_anything_changes() {
         e.message()
     );
     assert!(sent.lock().unwrap().is_empty());
+    // A refusal still sets every output.
+    assert_eq!(out(&r, "status"), "failed");
+    assert_eq!(out(&r, "task-definition-arn"), NEW);
+    assert_eq!(out(&r, "deployment-id"), "");
+    assert!(
+        out(&r, "reason").contains("web-5xx"),
+        "{}",
+        out(&r, "reason")
+    );
+    let o = e.outputs().unwrap();
+    for key in [
+        "status",
+        "deployment-id",
+        "task-definition-arn",
+        "previous-task-definition-arn",
+        "rolled-back-to",
+        "reason",
+        "duration-seconds",
+    ] {
+        assert!(o.get(key).is_some(), "output {key} missing");
+    }
 }
 
 #[tokio::test]
@@ -322,7 +372,8 @@ async fn alarm_during_the_bake_puts_the_service_back() {
         vec![("web-5xx", StateValue::Ok)],
         vec![("web-5xx", StateValue::Alarm)],
     ]);
-    let aws = aws(&[&desc, &upd], &[&guard], None);
+    let (tags, tagged) = recording_tags();
+    let aws = aws(&[&desc, &upd, &tags], &[&guard], None);
     let (r, clock) = deploy(&aws, &["--alarm", "web-5xx", "--bake-time", "5m"]).await;
     let e = err(&r);
     assert_eq!(e.exit_code(), ExitCode::RolledBack, "{}", e.message());
@@ -334,6 +385,11 @@ async fn alarm_during_the_bake_puts_the_service_back() {
     );
     assert_eq!(*sent.lock().unwrap(), vec![NEW.to_owned(), OLD.to_owned()]);
     assert_eq!(out(&r, "rolled-back-to"), OLD);
+    assert_eq!(
+        *tagged.lock().unwrap(),
+        vec![format!("gantry:rolled-back-to={OLD}")],
+        "only the rollback is recorded: the release did not succeed"
+    );
     // Noticed at the poll after the flip: one interval, never a back-off.
     assert!(
         clock.sleeps().iter().all(|s| *s == Duration::from_secs(5)),
@@ -564,6 +620,12 @@ async fn migration_task_exiting_1_stops_before_the_update() {
     );
     assert_eq!(*cmd.lock().unwrap(), vec!["bin/migrate", "--to", "v 7"]);
     assert!(sent.lock().unwrap().is_empty(), "the service is untouched");
+    assert_eq!(out(&r, "status"), "failed");
+    assert!(
+        out(&r, "reason").contains("exited 1"),
+        "{}",
+        out(&r, "reason")
+    );
 
     let desc = describe(vec![steady(), completed()]);
     let (upd, sent) = recording_update();
@@ -780,9 +842,12 @@ async fn unknown_cluster_or_service_is_exit_1_with_aws_words() {
                 .build(),
         )
     });
-    let aws1 = aws(&[&desc], &[], None);
+    let (upd, sent) = recording_update();
+    let aws1 = aws(&[&desc, &upd], &[], None);
     let (r, _) = deploy(&aws1, &[]).await;
     assert_eq!(err(&r).exit_code(), ExitCode::Failed);
+    assert!(sent.lock().unwrap().is_empty());
+    assert_eq!(out(&r, "status"), "failed");
     assert!(
         err(&r)
             .message()
@@ -950,11 +1015,23 @@ async fn rollback_previous_falls_back_to_the_tag_and_refuses_when_unknown() {
         on_new(),
         svc(vec![dep("ecs-svc/rb", "PRIMARY", OLD, "FAILED")], &[]),
     ]);
-    let (upd, _) = recording_update();
+    let (upd, sent) = recording_update();
     let aws3 = aws(&[&desc, &upd], &[], None);
     let r = rollback(&aws3, &["--to", OLD]).await;
     assert_eq!(err(&r).exit_code(), ExitCode::Failed);
     assert_eq!(out(&r, "status"), "failed");
+    assert_eq!(
+        *sent.lock().unwrap(),
+        vec![OLD.to_owned()],
+        "--to is the target"
+    );
+    assert_eq!(out(&r, "task-definition-arn"), OLD);
+    assert_eq!(out(&r, "rolled-back-to"), "", "it did not get there");
+    assert!(
+        err(&r).message().contains("the rollback to") && err(&r).message().contains("FAILED"),
+        "{}",
+        err(&r).message()
+    );
 }
 
 #[tokio::test]
@@ -970,4 +1047,338 @@ async fn dry_run_reads_and_plans_but_does_not_update() {
     assert_eq!(plan["update-service"]["desired-count"], 3);
     assert_eq!(plan["update-service"]["circuit-breaker"]["rollback"], true);
     assert!(sent.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn on_busy_wait_reaching_the_deadline_is_exit_4_and_changes_nothing() {
+    let busy = svc(
+        vec![
+            dep("ecs-svc/x", "PRIMARY", OTHER, "IN_PROGRESS"),
+            dep("ecs-svc/old", "ACTIVE", OLD, "COMPLETED"),
+        ],
+        &[],
+    );
+    let desc = describe(vec![busy]);
+    let (upd, sent) = recording_update();
+    let aws = aws(&[&desc, &upd], &[], None);
+    let (r, clock) = deploy(&aws, &["--on-busy", "wait", "--timeout", "20s"]).await;
+    let e = err(&r);
+    assert_eq!(e.exit_code(), ExitCode::DeadlineExceeded, "{}", e.message());
+    assert!(
+        e.message()
+            .contains("was still busy at the deadline: deployment ecs-svc/x of"),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.message().contains("nothing was changed"),
+        "{}",
+        e.message()
+    );
+    assert_eq!(out(&r, "status"), "timeout");
+    assert!(sent.lock().unwrap().is_empty(), "no UpdateService");
+    // Waited at the fixed interval up to the deadline: 0, 5, 10, 15, 20 s.
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(5); 4]);
+    assert_eq!(desc.num_calls(), 6, "pre-flight, then five polls");
+}
+
+#[tokio::test]
+async fn migration_task_still_running_at_its_deadline_stops_before_the_update() {
+    let desc = describe(vec![steady(), completed()]);
+    let (upd, sent) = recording_update();
+    let cmd: Arc<Mutex<Vec<String>>> = Arc::default();
+    let rt = run_task(cmd.clone());
+    let running = mock!(Client::describe_tasks).then_output(|| {
+        DescribeTasksOutput::builder()
+            .tasks(
+                Task::builder()
+                    .task_arn("arn:aws:ecs:us-east-1:123456789012:task/prod/0f1e2d3c")
+                    .last_status("RUNNING")
+                    .desired_status("RUNNING")
+                    .build(),
+            )
+            .build()
+    });
+    let aws = aws(&[&desc, &upd, &rt, &running], &[], None);
+    let (r, clock) = deploy(
+        &aws,
+        &[
+            "--pre-deploy-task",
+            "bin/migrate",
+            "--pre-deploy-timeout",
+            "30s",
+        ],
+    )
+    .await;
+    let e = err(&r);
+    assert_eq!(e.exit_code(), ExitCode::Failed, "{}", e.message());
+    assert!(
+        e.message()
+            .contains("did not stop within 30s (last status RUNNING)"),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.message().contains("the service was not updated"),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.render().contains("may still be running"),
+        "{}",
+        e.render()
+    );
+    assert_eq!(out(&r, "status"), "failed");
+    assert!(sent.lock().unwrap().is_empty(), "the service is untouched");
+    assert_eq!(*cmd.lock().unwrap(), vec!["bin/migrate"]);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(5); 6]);
+    assert_eq!(running.num_calls(), 7);
+}
+
+#[tokio::test]
+async fn update_service_carries_every_field_asked_for() {
+    type Seen = Option<aws_sdk_ecs::operation::update_service::UpdateServiceInput>;
+    let run = |extra: &'static [&'static str]| async move {
+        let desc = describe(vec![steady(), completed()]);
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let s2 = seen.clone();
+        let upd = mock!(Client::update_service)
+            .match_requests(move |req| {
+                *s2.lock().unwrap() = Some(req.clone());
+                true
+            })
+            .then_output(|| {
+                aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder()
+                    .service(in_progress())
+                    .build()
+            });
+        let guard = alarms(vec![vec![
+            ("web-5xx", StateValue::Ok),
+            ("web-latency", StateValue::InsufficientData),
+        ]]);
+        let aws = aws(&[&desc, &upd], &[&guard], None);
+        let mut args = vec!["--bake-time", "0"];
+        args.extend_from_slice(extra);
+        let (r, _) = deploy(&aws, &args).await;
+        assert_eq!(out(&r, "status"), "completed", "{:?}", r.as_ref().err());
+        seen.lock()
+            .unwrap()
+            .take()
+            .expect("UpdateService was called")
+    };
+    let req = run(&[
+        "--desired-count",
+        "3",
+        "--force-new-deployment",
+        "--alarms",
+        "web-5xx\nweb-latency",
+    ])
+    .await;
+    assert_eq!(req.cluster(), Some(CLUSTER));
+    assert_eq!(req.service(), Some(SERVICE));
+    assert_eq!(req.task_definition(), Some(NEW));
+    assert_eq!(req.desired_count(), Some(3));
+    assert_eq!(req.force_new_deployment(), Some(true));
+    let config = req.deployment_configuration().unwrap();
+    let cb = config.deployment_circuit_breaker().unwrap();
+    assert!(
+        cb.enable() && cb.rollback(),
+        "circuit breaker with rollback by default"
+    );
+    let a = config.alarms().expect("guard alarms passed to ECS");
+    assert_eq!(a.alarm_names(), ["web-5xx", "web-latency"]);
+    assert!(a.enable() && a.rollback());
+
+    let req = run(&["--circuit-breaker", "off"]).await;
+    assert_eq!(req.desired_count(), None, "unchanged unless asked");
+    assert_eq!(req.force_new_deployment(), Some(false));
+    let config = req.deployment_configuration().unwrap();
+    let cb = config.deployment_circuit_breaker().unwrap();
+    assert!(!cb.enable() && !cb.rollback());
+    assert!(config.alarms().is_none(), "no alarms asked, none sent");
+}
+
+#[tokio::test]
+async fn failed_while_still_primary_waits_for_ecs_rollback_instead_of_starting_ours() {
+    // The circuit breaker marks our deployment FAILED a poll before its rollback deployment
+    // shows: gantry waits for ECS instead of racing it with an UpdateService of its own.
+    let desc = describe(vec![
+        steady(),
+        in_progress(),
+        svc(
+            vec![
+                dep("ecs-svc/new", "PRIMARY", NEW, "FAILED"),
+                dep("ecs-svc/old", "ACTIVE", OLD, "COMPLETED"),
+            ],
+            &[],
+        ),
+        svc(
+            vec![
+                dep("ecs-svc/ecsrb", "PRIMARY", OLD, "IN_PROGRESS"),
+                dep("ecs-svc/new", "ACTIVE", NEW, "FAILED"),
+            ],
+            &[],
+        ),
+        svc(
+            vec![
+                dep("ecs-svc/ecsrb", "PRIMARY", OLD, "COMPLETED"),
+                dep("ecs-svc/new", "ACTIVE", NEW, "FAILED"),
+            ],
+            &[],
+        ),
+    ]);
+    let (upd, sent) = recording_update();
+    let aws1 = aws(&[&desc, &upd], &[], None);
+    let (r, _) = deploy(&aws1, &[]).await;
+    let e = err(&r);
+    assert_eq!(e.exit_code(), ExitCode::RolledBack, "{}", e.message());
+    assert_eq!(out(&r, "rolled-back-to"), OLD);
+    assert_eq!(
+        *sent.lock().unwrap(),
+        vec![NEW.to_owned()],
+        "no second rollback on top of ECS's"
+    );
+
+    // With the circuit breaker off nothing in ECS rolls back: that FAILED is ours to undo.
+    let desc = describe(vec![
+        steady(),
+        svc(
+            vec![
+                dep("ecs-svc/new", "PRIMARY", NEW, "FAILED"),
+                dep("ecs-svc/old", "ACTIVE", OLD, "COMPLETED"),
+            ],
+            &[],
+        ),
+        svc(vec![dep("ecs-svc/rb", "PRIMARY", OLD, "COMPLETED")], &[]),
+    ]);
+    let (upd, sent) = recording_update();
+    let aws2 = aws(&[&desc, &upd], &[], None);
+    let (r, _) = deploy(&aws2, &["--circuit-breaker", "off"]).await;
+    assert_eq!(err(&r).exit_code(), ExitCode::RolledBack);
+    assert_eq!(*sent.lock().unwrap(), vec![NEW.to_owned(), OLD.to_owned()]);
+}
+
+#[tokio::test]
+async fn rollback_previous_rerun_after_a_rollback_changes_nothing() {
+    // The bake's alarm rolled NEW back to OLD. The history lists NEW as SUCCESSFUL (it completed
+    // before the alarm fired): `previous` must not roll forward to it on a re-run.
+    let mut s = rolled_back();
+    s.tags = Some(vec![
+        Tag::builder()
+            .key("gantry:task-definition")
+            .value(OLD)
+            .build(),
+        Tag::builder()
+            .key("gantry:rolled-back-to")
+            .value(OLD)
+            .build(),
+    ]);
+    let desc = describe(vec![s]);
+    let (upd, sent) = recording_update();
+    let history = mock!(Client::list_service_deployments).then_output(|| {
+        ListServiceDeploymentsOutput::builder()
+            .service_deployments(brief(
+                "d7",
+                ServiceDeploymentStatus::Successful,
+                2_000,
+                "rev/7",
+            ))
+            .build()
+    });
+    let revisions = mock!(Client::describe_service_revisions).then_output(|| {
+        DescribeServiceRevisionsOutput::builder()
+            .service_revisions(
+                ServiceRevision::builder()
+                    .service_revision_arn("rev/7")
+                    .task_definition(NEW)
+                    .build(),
+            )
+            .build()
+    });
+    let aws1 = aws(&[&desc, &upd, &history, &revisions], &[], None);
+    let r = rollback(&aws1, &[]).await;
+    assert_eq!(out(&r, "status"), "completed", "{:?}", r.as_ref().err());
+    assert_eq!(out(&r, "rolled-back-to"), OLD);
+    assert_eq!(out(&r, "reason"), "already on the target");
+    assert!(sent.lock().unwrap().is_empty(), "no UpdateService");
+    assert_eq!(history.num_calls(), 0, "the tag answers first");
+
+    // After a later successful deploy the tag says `none`: the history decides again.
+    let mut s = rolled_back();
+    s.tags = Some(vec![
+        Tag::builder()
+            .key("gantry:rolled-back-to")
+            .value("none")
+            .build(),
+    ]);
+    let desc = describe(vec![s, on_new()]);
+    let (upd, sent) = recording_update();
+    let aws2 = aws(&[&desc, &upd, &history, &revisions], &[], None);
+    let r = rollback(&aws2, &[]).await;
+    assert_eq!(out(&r, "status"), "completed", "{:?}", r.as_ref().err());
+    assert_eq!(*sent.lock().unwrap(), vec![NEW.to_owned()]);
+}
+
+#[tokio::test]
+async fn migration_task_runs_in_the_services_network_configuration() {
+    use aws_sdk_ecs::types::{
+        AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration,
+    };
+    let network = NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets("subnet-0a1b2c3d")
+                .security_groups("sg-0a1b2c3d")
+                .assign_public_ip(AssignPublicIp::Disabled)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let mut s = steady();
+    s.network_configuration = Some(network.clone());
+    s.launch_type = Some(LaunchType::Fargate);
+    s.platform_version = Some("1.4.0".into());
+    let desc = describe(vec![s, completed()]);
+    let (upd, sent) = recording_update();
+    type Seen = Option<aws_sdk_ecs::operation::run_task::RunTaskInput>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let s2 = seen.clone();
+    let rt = mock!(Client::run_task)
+        .match_requests(move |req| {
+            *s2.lock().unwrap() = Some(req.clone());
+            true
+        })
+        .then_output(|| {
+            RunTaskOutput::builder()
+                .tasks(
+                    Task::builder()
+                        .task_arn("arn:aws:ecs:us-east-1:123456789012:task/prod/0f1e2d3c")
+                        .last_status("PROVISIONING")
+                        .build(),
+                )
+                .build()
+        });
+    let dt = stopped_task(0);
+    let aws = aws(&[&desc, &upd, &rt, &dt], &[], None);
+    let (r, _) = deploy(
+        &aws,
+        &["--pre-deploy-task", "bin/migrate up", "--bake-time", "0"],
+    )
+    .await;
+    assert_eq!(out(&r, "status"), "completed", "{:?}", r.as_ref().err());
+    let req = seen.lock().unwrap().take().expect("RunTask was called");
+    assert_eq!(req.cluster(), Some(CLUSTER));
+    assert_eq!(req.task_definition(), Some(NEW), "the new task definition");
+    assert_eq!(req.count(), Some(1));
+    assert_eq!(req.network_configuration(), Some(&network));
+    assert_eq!(req.launch_type(), Some(&LaunchType::Fargate));
+    assert_eq!(req.platform_version(), Some("1.4.0"));
+    let o = &req.overrides().unwrap().container_overrides()[0];
+    assert_eq!(o.name(), Some("web"), "the only container by default");
+    assert_eq!(o.command(), ["bin/migrate", "up"]);
+    assert_eq!(
+        *sent.lock().unwrap(),
+        vec![NEW.to_owned()],
+        "then the update"
+    );
 }
