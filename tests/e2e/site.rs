@@ -1,1 +1,278 @@
-//! End-to-end tests of actions/site against local AWS.
+//! gantry-site against moto, as a binary and as the composite action through gantry-act: the
+//! example frontend published, re-published from a fresh copy (nothing written: the bucket's
+//! object versions are counted), changed, rolled back; dry run; bad input; a missing bucket.
+
+use gantry_tests::{
+    bin, bin_dir, cloudfront, create_distribution, create_site_bucket, repo_root, site_object,
+    site_s3, unique_name,
+};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn site(args: &[&str]) -> (i32, Value, String) {
+    let mut c = Command::new(bin("gantry-site"));
+    c.args(args).arg("--json");
+    for (k, _) in std::env::vars() {
+        let ours = k.starts_with("GITHUB_") || k.starts_with("RUNNER_");
+        if ours || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
+            c.env_remove(k);
+        }
+    }
+    let out = c.output().expect("run gantry-site");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// A copy of examples/frontend in a new directory (a fresh checkout: new mtimes).
+fn frontend_copy() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    copy(&repo_root().join("examples/frontend"), d.path());
+    d
+}
+
+async fn object_versions(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
+    let out = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.versions().len() + out.delete_markers().len()
+}
+
+#[tokio::test]
+async fn publish_republish_change_and_rollback_the_example_frontend() {
+    let s3 = site_s3().await;
+    let bucket = unique_name("site-e2e");
+    create_site_bucket(&s3, &bucket, true).await;
+    let cf = cloudfront().await;
+    let dist = create_distribution(&cf, &bucket).await;
+    let first = frontend_copy();
+    let dir = first.path().to_str().unwrap();
+    let base = [
+        "--bucket",
+        bucket.as_str(),
+        "--prefix",
+        "web",
+        "--distribution-id",
+        dist.as_str(),
+    ];
+
+    let (code, out, stderr) = site(&[&["deploy", "--dir", dir][..], &base].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["uploaded"], 6, "{out}");
+    assert_eq!(out["previous-release-id"], "");
+    assert!(
+        out["url"].as_str().unwrap().starts_with("https://"),
+        "{out}"
+    );
+    let r1 = out["release-id"].as_str().unwrap().to_owned();
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key("web/assets/index-D_6Ay_gG.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.cache_control(),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(head.content_type(), Some("text/javascript; charset=utf-8"));
+    let versions = object_versions(&s3, &bucket).await;
+
+    // A fresh checkout: every mtime differs, nothing is written, nothing invalidated.
+    let fresh = frontend_copy();
+    let (code, out, stderr) = site(
+        &[
+            &["deploy", "--dir", fresh.path().to_str().unwrap()][..],
+            &base,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["release-id"], r1.as_str());
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["skipped"].as_u64()),
+        (Some(0), Some(6))
+    );
+    assert_eq!(out["invalidation-id"], "");
+    assert_eq!(
+        object_versions(&s3, &bucket).await,
+        versions,
+        "no write at all"
+    );
+
+    // Dry run of a change: the plan, nothing written.
+    let page = fresh.path().join("docs/index.html");
+    let text = std::fs::read_to_string(&page)
+        .unwrap()
+        .replace("Documentation", "Handbook gone");
+    std::fs::write(&page, text).unwrap();
+    let dir2 = fresh.path().to_str().unwrap();
+    let (code, out, stderr) = site(&[&["deploy", "--dir", dir2, "--dry-run"][..], &base].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["plan"]["phases"]["html"]["files"], 1, "{out}");
+    assert_eq!(
+        out["plan"]["invalidation"]["paths"],
+        serde_json::json!(["/docs/", "/docs/index.html"])
+    );
+    assert_eq!(object_versions(&s3, &bucket).await, versions);
+
+    let (code, out, stderr) = site(
+        &[
+            &["deploy", "--dir", dir2, "--wait", "--poll-interval", "1s"][..],
+            &base,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains(": completed"),
+        "waited: {stderr}"
+    );
+    assert_eq!(out["uploaded"], 1);
+    assert_eq!(out["previous-release-id"], r1.as_str());
+    assert_ne!(out["invalidation-id"], "");
+    // The content PUT, the manifest and the pointer.
+    assert_eq!(object_versions(&s3, &bucket).await, versions + 3);
+    let r2 = out["release-id"].as_str().unwrap().to_owned();
+
+    let (code, out, stderr) = site(&["releases", "--bucket", &bucket, "--prefix", "web"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["live-release-id"], r2.as_str());
+    assert_eq!(out["releases"][1]["release-id"], r1.as_str());
+
+    let (code, out, stderr) = site(&[&["rollback"][..], &base].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["release-id"], r1.as_str());
+    assert_eq!(
+        out["invalidated-paths"],
+        serde_json::json!(["/docs/", "/docs/index.html"])
+    );
+    let docs = site_object(&s3, &bucket, "web/docs/index.html")
+        .await
+        .unwrap();
+    assert!(docs.contains("<h1>Documentation</h1>"), "{docs}");
+}
+
+#[tokio::test]
+async fn a_bucket_that_does_not_exist_is_exit_1_with_the_aws_message() {
+    gantry_tests::aws_endpoint();
+    let d = frontend_copy();
+    let missing = unique_name("no-such-bucket");
+    let (code, out, stderr) = site(&[
+        "deploy",
+        "--dir",
+        d.path().to_str().unwrap(),
+        "--bucket",
+        &missing,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(out["exit-code"], 1);
+    assert!(
+        out["error"].as_str().unwrap().contains("NoSuchBucket"),
+        "{out}"
+    );
+}
+
+fn action() -> gantry_act::Runner {
+    gantry_act::Runner::new(repo_root().join("actions/site"))
+        .env("GANTRY_BIN_DIR", bin_dir().to_string_lossy())
+        .log_to(std::io::sink())
+}
+
+#[tokio::test]
+async fn composite_action_deploys_and_rolls_back_through_the_runner() {
+    let s3 = site_s3().await;
+    let bucket = unique_name("site-act");
+    create_site_bucket(&s3, &bucket, true).await;
+    let d = frontend_copy();
+    let rules = "- glob: 'docs/**'\n  cache-control: 'public, max-age=60'\n";
+    let deploy = |dir: &Path| {
+        action()
+            .input("dir", dir.to_string_lossy())
+            .input("bucket", &bucket)
+            .input("cache-rules", rules)
+            .run()
+            .unwrap()
+    };
+    let r = deploy(d.path());
+    assert!(
+        r.success,
+        "steps: {:?} annotations: {:?}",
+        r.steps, r.annotations
+    );
+    assert_eq!(r.outputs["uploaded"], "6");
+    assert!(r.summary.contains("| release-id |"), "{}", r.summary);
+    assert!(r.summary.contains("| HTML | 2 |"), "{}", r.summary);
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key("docs/index.html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.cache_control(), Some("public, max-age=60"));
+    let r1 = r.outputs["release-id"].clone();
+
+    std::fs::write(d.path().join("index.html"), "<!doctype html><p>v2</p>").unwrap();
+    let r = deploy(d.path());
+    assert!(r.success, "{:?}", r.annotations);
+    assert_eq!(r.outputs["uploaded"], "1");
+    assert_eq!(r.outputs["previous-release-id"], r1);
+
+    let back = action()
+        .input("mode", "rollback")
+        .input("bucket", &bucket)
+        .run()
+        .unwrap();
+    assert!(back.success, "{:?}", back.annotations);
+    assert_eq!(back.outputs["release-id"], r1);
+    let index = site_object(&s3, &bucket, "index.html").await.unwrap();
+    assert!(index.contains("gantry example shop"), "{index}");
+}
+
+#[test]
+fn composite_action_rejects_bad_input_with_an_annotation() {
+    let d = frontend_copy();
+    let r = action()
+        .input("dir", d.path().to_string_lossy())
+        .input("bucket", "Not_A_Bucket")
+        .run()
+        .unwrap();
+    assert!(!r.success);
+    let msgs: Vec<&str> = r.annotations.iter().map(|a| a.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("bucket: `Not_A_Bucket` is not a valid S3 bucket name")),
+        "{msgs:?}"
+    );
+    let r = action()
+        .input("mode", "publish")
+        .input("bucket", "my-site")
+        .run()
+        .unwrap();
+    assert!(!r.success);
+    let msgs: Vec<&str> = r.annotations.iter().map(|a| a.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("mode: `publish` is not deploy or rollback")),
+        "{msgs:?}"
+    );
+}

@@ -178,6 +178,10 @@ pub enum ImageFault {
     /// Never answer blob upload requests with more than this many bytes (a push that hangs
     /// there until it is killed).
     HangUploadsOver(u64),
+    /// Another run wins the race for a tag: the first `HEAD` of each tag answers 404, and a
+    /// manifest `PUT` by tag is refused as ECR refuses it in an immutable repository (400
+    /// `TAG_INVALID … already exists`), without reaching the registry.
+    TagRace,
 }
 
 /// One request the [`ImageProxy`] saw: method, target, Content-Length.
@@ -320,7 +324,18 @@ async fn image_proxy_conn(
         target,
         len,
     };
-    seen.lock().expect("lock").push(req.clone());
+    let first_time = {
+        let mut seen = seen.lock().expect("lock");
+        let first = !seen
+            .iter()
+            .any(|r| r.method == req.method && r.target == req.target);
+        seen.push(req.clone());
+        first
+    };
+    let by_tag = req
+        .target
+        .rsplit_once("/manifests/")
+        .is_some_and(|(_, r)| !r.starts_with("sha256:"));
     let upload = (req.method == "PUT" || req.method == "PATCH")
         && req.target.contains("/blobs/uploads/")
         && len > 0;
@@ -338,6 +353,24 @@ async fn image_proxy_conn(
         ImageFault::HangUploadsOver(limit) if upload && len > limit => {
             image_proxy_drain(&mut client, u64::MAX).await?;
             return Ok(());
+        }
+        ImageFault::TagRace if by_tag && req.method == "HEAD" && first_time => {
+            client
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await?;
+            return client.shutdown().await;
+        }
+        ImageFault::TagRace if by_tag && req.method == "PUT" => {
+            image_proxy_drain(&mut client, len.saturating_sub(buffered)).await?;
+            let body = r#"{"errors":[{"code":"TAG_INVALID","message":"The image tag already exists in the repository and cannot be overwritten because the repository is immutable."}]}"#;
+            let resp = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(resp.as_bytes()).await?;
+            return client.shutdown().await;
         }
         _ => {}
     }

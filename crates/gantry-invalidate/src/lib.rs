@@ -411,6 +411,22 @@ pub async fn execute<C: Clock>(
     })
 }
 
+/// Waits until invalidation `invalidation_id` is Completed, polling every `cfg.poll_interval`
+/// within `cfg.timeout` (exit 4 past it). For callers that create with `wait: false` and wait
+/// later, after other work.
+pub async fn wait_completed<C: Clock>(
+    client: &Client,
+    clock: &C,
+    cfg: &Config,
+    invalidation_id: &str,
+) -> Result<String, Error> {
+    let schedule = Schedule {
+        interval: cfg.poll_interval,
+        deadline: cfg.timeout,
+    };
+    wait(client, clock, schedule, cfg, invalidation_id).await
+}
+
 async fn create<C: Clock>(
     client: &Client,
     clock: &C,

@@ -1,0 +1,898 @@
+//! The publish plan: pure data in (the local tree, the live pointer, the bucket listing, the
+//! manifests of kept and expired releases, the rules' verdicts), pure data out (uploads by phase,
+//! skips, the new manifest and pointer, the prune set, the invalidation paths). No AWS.
+
+use crate::manifest::{self, Entry, Manifest, Pointer};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// One local file, hashed, with the headers the rules gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFile {
+    /// Path relative to the site root, `/`-separated (the key under the prefix).
+    pub key: String,
+    pub entry: Entry,
+}
+
+/// Publish order: immutable files, then other non-HTML files, then HTML. The manifest and the
+/// pointer follow. A publish stopped anywhere never leaves live HTML referencing a missing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Immutable,
+    Other,
+    Html,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 3] = [Phase::Immutable, Phase::Other, Phase::Html];
+
+    pub fn of(e: &Entry) -> Phase {
+        if e.content_type.starts_with("text/html") {
+            Phase::Html
+        } else if e.immutable {
+            Phase::Immutable
+        } else {
+            Phase::Other
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Immutable => "immutable files",
+            Phase::Other => "other files",
+            Phase::Html => "HTML",
+        }
+    }
+}
+
+/// Why a file is uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// Not in the live release.
+    New,
+    /// In the live release with other bytes or headers.
+    Changed,
+    /// In the live release as it is, but the object is gone from the bucket.
+    Missing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upload {
+    pub key: String,
+    pub size: u64,
+    pub reason: Reason,
+    pub phase: Phase,
+}
+
+/// The most objects a deploy may delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxDelete {
+    Count(usize),
+    Percent(u32),
+}
+
+impl MaxDelete {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let bad =
+            || format!("`{t}` is not a number of objects or a percentage; use e.g. `100` or `50%`");
+        match t.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<u32>() {
+                Ok(p) if p <= 100 => Ok(Self::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => t.parse::<usize>().map(Self::Count).map_err(|_| bad()),
+        }
+    }
+
+    /// The limit for a bucket with `live` objects in the live release.
+    pub fn limit(self, live: usize) -> usize {
+        match self {
+            Self::Count(n) => n,
+            Self::Percent(p) => live * p as usize / 100,
+        }
+    }
+}
+
+impl fmt::Display for MaxDelete {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Count(n) => write!(f, "{n}"),
+            Self::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// What the planner needs.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    pub local: &'a [LocalFile],
+    pub live: Option<&'a Pointer>,
+    /// Every object under the prefix (key relative to the prefix → size).
+    pub listing: &'a BTreeMap<String, u64>,
+    /// `--release-id`; default: the content id of the new manifest.
+    pub release_id: Option<&'a str>,
+    pub keep_releases: usize,
+    pub max_delete: MaxDelete,
+    /// Manifests read for pruning (those [`manifests_to_read`] named), by release id.
+    pub manifests: &'a BTreeMap<String, Manifest>,
+}
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Plan {
+    pub release_id: String,
+    pub previous_release_id: Option<String>,
+    /// Nothing to write at all: no object, manifest, pointer, delete or invalidation.
+    pub noop: bool,
+    /// Uploads in phase order (immutable, other, HTML), keys sorted within a phase.
+    pub uploads: Vec<Upload>,
+    pub skipped: Vec<String>,
+    pub write_manifest: bool,
+    pub write_pointer: bool,
+    /// Objects deleted after the new release is live (keys relative to the prefix).
+    pub prune: Vec<String>,
+    /// Manifests of releases that fall out of `keep-releases`, deleted last.
+    pub expired_releases: Vec<String>,
+    /// CloudFront paths whose content changed (never immutable files).
+    pub invalidation_paths: Vec<String>,
+    #[serde(skip)]
+    pub manifest: Manifest,
+    /// The release history after this deploy, newest first.
+    pub history: Vec<String>,
+}
+
+impl Plan {
+    pub fn bytes_to_upload(&self) -> u64 {
+        self.uploads.iter().map(|u| u.size).sum()
+    }
+
+    pub fn phase(&self, p: Phase) -> impl Iterator<Item = &Upload> {
+        self.uploads.iter().filter(move |u| u.phase == p)
+    }
+}
+
+/// Why a plan was refused (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    TooManyDeletes {
+        deletes: usize,
+        limit: usize,
+        live: usize,
+        max: MaxDelete,
+    },
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyDeletes {
+                deletes,
+                limit,
+                live,
+                max,
+            } => write!(
+                f,
+                "this deploy would delete {deletes} object(s), over the limit of {limit} \
+                 ({max} of {live} live objects)"
+            ),
+        }
+    }
+}
+
+/// The new manifest for the local tree: version ids carried over from the live release for
+/// files that did not change.
+pub fn new_manifest(
+    local: &[LocalFile],
+    live: Option<&Pointer>,
+    release_id: Option<&str>,
+) -> Manifest {
+    let files: BTreeMap<String, Entry> = local
+        .iter()
+        .map(|f| {
+            let mut e = f.entry.clone();
+            e.version_id = live
+                .and_then(|p| p.manifest.files.get(&f.key))
+                .filter(|old| old.same_as(&e))
+                .and_then(|old| old.version_id.clone());
+            (f.key.clone(), e)
+        })
+        .collect();
+    let release = release_id
+        .map(str::to_owned)
+        .unwrap_or_else(|| manifest::content_id(&files));
+    Manifest {
+        format: manifest::FORMAT,
+        release,
+        files,
+    }
+}
+
+/// The release history after publishing `new`: the new release, then the live one, then the
+/// rest of the history, cut to `keep` entries.
+pub fn next_history(live: Option<&Pointer>, new: &str, keep: usize) -> Vec<String> {
+    let mut h = vec![new.to_owned()];
+    if let Some(p) = live {
+        for id in std::iter::once(&p.release).chain(&p.history) {
+            if !h.contains(id) {
+                h.push(id.clone());
+            }
+        }
+    }
+    h.truncate(keep.max(1));
+    h
+}
+
+/// Release manifests in the listing, by id.
+fn listed_releases(listing: &BTreeMap<String, u64>) -> BTreeSet<String> {
+    listing
+        .keys()
+        .filter_map(|k| manifest::release_of_key(k))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The manifests the planner must read before planning the prune: every kept and expired
+/// release when some release expires (none otherwise: an ordinary deploy reads only the
+/// pointer). The live release's and the new one's are already known.
+pub fn manifests_to_read(inputs: &Inputs<'_>) -> Vec<String> {
+    let manifest = new_manifest(inputs.local, inputs.live, inputs.release_id);
+    let history = next_history(inputs.live, &manifest.release, inputs.keep_releases);
+    let listed = listed_releases(inputs.listing);
+    let expired: Vec<&String> = listed.iter().filter(|id| !history.contains(id)).collect();
+    if expired.is_empty() {
+        return Vec::new();
+    }
+    let live = inputs.live.map(|p| p.release.as_str());
+    history
+        .iter()
+        .filter(|id| listed.contains(*id))
+        .chain(expired)
+        .filter(|id| **id != manifest.release && Some(id.as_str()) != live)
+        .cloned()
+        .collect()
+}
+
+/// The CloudFront paths for a changed key: `/docs/index.html` also invalidates `/docs/`.
+pub fn paths_for(key: &str) -> Vec<String> {
+    let mut v = vec![format!("/{key}")];
+    if key == "index.html" {
+        v.push("/".into());
+    } else if let Some(dir) = key.strip_suffix("/index.html") {
+        v.push(format!("/{dir}/"));
+    }
+    v
+}
+
+/// Plans a deploy.
+pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
+    let live = inputs.live;
+    let mut manifest = new_manifest(inputs.local, live, inputs.release_id);
+    let live_files = live.map(|p| &p.manifest.files);
+
+    let mut uploads = Vec::new();
+    let mut skipped = Vec::new();
+    let mut invalidate = BTreeSet::new();
+    for f in inputs.local {
+        let old = live_files.and_then(|m| m.get(&f.key));
+        let listed = inputs.listing.get(&f.key);
+        let reason = match old {
+            None => Some(Reason::New),
+            Some(o) if !o.same_as(&f.entry) => Some(Reason::Changed),
+            Some(o) if listed != Some(&o.size) => Some(Reason::Missing),
+            Some(_) => None,
+        };
+        match reason {
+            None => skipped.push(f.key.clone()),
+            Some(reason) => {
+                // Re-uploaded files get a new version id at publish time.
+                if let Some(e) = manifest.files.get_mut(&f.key) {
+                    e.version_id = None;
+                }
+                if reason == Reason::Changed && !f.entry.immutable {
+                    invalidate.extend(paths_for(&f.key));
+                }
+                uploads.push(Upload {
+                    key: f.key.clone(),
+                    size: f.entry.size,
+                    reason,
+                    phase: Phase::of(&f.entry),
+                });
+            }
+        }
+    }
+    uploads.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    skipped.sort();
+
+    let history = next_history(live, &manifest.release, inputs.keep_releases);
+    let listed = listed_releases(inputs.listing);
+    let expired_releases: Vec<String> = listed
+        .iter()
+        .filter(|id| !history.contains(id))
+        .cloned()
+        .collect();
+
+    // Keys still referenced: the new release and every kept one.
+    let mut kept: BTreeSet<&str> = manifest.files.keys().map(String::as_str).collect();
+    for id in &history {
+        let m = inputs
+            .manifests
+            .get(id)
+            .or_else(|| live.filter(|p| &p.release == id).map(|p| &p.manifest));
+        if let Some(m) = m {
+            kept.extend(m.files.keys().map(String::as_str));
+        }
+    }
+    let mut prune = BTreeSet::new();
+    for id in &expired_releases {
+        let m = inputs
+            .manifests
+            .get(id)
+            .or_else(|| live.filter(|p| &p.release == id).map(|p| &p.manifest));
+        for key in m.into_iter().flat_map(|m| m.files.keys()) {
+            let ours = !key.starts_with(manifest::STATE_DIR);
+            if ours && !kept.contains(key.as_str()) && inputs.listing.contains_key(key) {
+                prune.insert(key.clone());
+            }
+        }
+    }
+    let prune: Vec<String> = prune.into_iter().collect();
+
+    let live_count = match live {
+        Some(p) => p.manifest.files.len(),
+        None => inputs
+            .listing
+            .keys()
+            .filter(|k| !k.starts_with(manifest::STATE_DIR))
+            .count(),
+    };
+    let limit = inputs.max_delete.limit(live_count);
+    if prune.len() > limit {
+        return Err(PlanError::TooManyDeletes {
+            deletes: prune.len(),
+            limit,
+            live: live_count,
+            max: inputs.max_delete,
+        });
+    }
+
+    let same_release = live.is_some_and(|p| p.release == manifest.release);
+    let same_history = live.is_some_and(|p| p.history == history);
+    let noop = uploads.is_empty()
+        && prune.is_empty()
+        && expired_releases.is_empty()
+        && same_release
+        && same_history;
+    let manifest_listed = inputs
+        .listing
+        .contains_key(&manifest::manifest_key(&manifest.release));
+    let write_manifest = !noop && (!uploads.is_empty() || !manifest_listed || !same_release);
+    // An explicit id re-used for other content rewrites its manifest; the default id is the
+    // content, so an existing manifest of that id already says the same.
+    let write_manifest =
+        write_manifest && !(manifest_listed && uploads.is_empty() && inputs.release_id.is_none());
+    let previous_release_id = live.map(|p| p.release.clone()).filter(|_| !same_release);
+    manifest.format = manifest::FORMAT;
+    Ok(Plan {
+        release_id: manifest.release.clone(),
+        previous_release_id: previous_release_id.or_else(|| live.and_then(|p| p.previous.clone())),
+        noop,
+        uploads,
+        skipped,
+        write_manifest,
+        write_pointer: !noop,
+        prune,
+        expired_releases,
+        invalidation_paths: invalidate.into_iter().collect(),
+        manifest,
+        history,
+    })
+}
+
+/// One object a rollback puts back from a stored version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Restore {
+    pub key: String,
+    pub version_id: String,
+    pub phase: Phase,
+}
+
+/// The rollback plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RollbackPlan {
+    pub release_id: String,
+    pub previous_release_id: String,
+    /// In phase order.
+    pub restores: Vec<Restore>,
+    pub invalidation_paths: Vec<String>,
+}
+
+/// Why a rollback cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackError {
+    /// Exit 2: the release is not in the history.
+    Unknown { release: String, known: Vec<String> },
+    /// Exit 2: nothing to go back to.
+    NoPrevious,
+    /// Exit 2: the release is already live.
+    AlreadyLive(String),
+    /// Exit 1: files of the target whose bytes were not kept (no version ids).
+    NotRestorable { release: String, keys: Vec<String> },
+}
+
+impl fmt::Display for RollbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown { release, known } => write!(
+                f,
+                "release `{release}` is not one of the kept releases ({})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ),
+            Self::NoPrevious => write!(f, "there is no previous release to roll back to"),
+            Self::AlreadyLive(r) => write!(f, "release `{r}` is already live"),
+            Self::NotRestorable { release, keys } => write!(
+                f,
+                "release `{release}` cannot be restored: {} file(s) were overwritten and their \
+                 old bytes were not kept (first: {})",
+                keys.len(),
+                keys.first().map(String::as_str).unwrap_or("")
+            ),
+        }
+    }
+}
+
+/// Which release a rollback goes to: `to`, else the one after the live release in the history.
+pub fn rollback_target(live: &Pointer, to: Option<&str>) -> Result<String, RollbackError> {
+    match to {
+        Some(t) if t == live.release => Err(RollbackError::AlreadyLive(t.to_owned())),
+        Some(t) if live.history.iter().any(|h| h == t) => Ok(t.to_owned()),
+        Some(t) => Err(RollbackError::Unknown {
+            release: t.to_owned(),
+            known: live.history.clone(),
+        }),
+        None => {
+            let pos = live.history.iter().position(|h| *h == live.release);
+            let next = match pos {
+                Some(i) => live.history.get(i + 1),
+                None => live.history.first(),
+            };
+            next.cloned().ok_or(RollbackError::NoPrevious)
+        }
+    }
+}
+
+/// Plans putting `target` back: every file whose bytes or headers differ from the live release
+/// (or whose object is gone) is copied from its stored version, in phase order.
+pub fn plan_rollback(
+    live: &Pointer,
+    target: &Manifest,
+    listing: &BTreeMap<String, u64>,
+) -> Result<RollbackPlan, RollbackError> {
+    let mut restores = Vec::new();
+    let mut missing = Vec::new();
+    let mut invalidate = BTreeSet::new();
+    for (key, e) in &target.files {
+        let current = live.manifest.files.get(key);
+        // An immutable file is never rewritten under the same key with other bytes, so one
+        // still listed is the target's; any other file must match the live manifest.
+        let same = match current {
+            Some(c) => c.same_as(e),
+            None => e.immutable,
+        };
+        let unchanged = same && listing.get(key) == Some(&e.size);
+        if unchanged {
+            continue;
+        }
+        match &e.version_id {
+            Some(v) => {
+                restores.push(Restore {
+                    key: key.clone(),
+                    version_id: v.clone(),
+                    phase: Phase::of(e),
+                });
+                if current.is_some() && !e.immutable {
+                    invalidate.extend(paths_for(key));
+                }
+            }
+            None => missing.push(key.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(RollbackError::NotRestorable {
+            release: target.release.clone(),
+            keys: missing,
+        });
+    }
+    restores.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    Ok(RollbackPlan {
+        release_id: target.release.clone(),
+        previous_release_id: live.release.clone(),
+        restores,
+        invalidation_paths: invalidate.into_iter().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(sha: &str, ct: &str, immutable: bool) -> Entry {
+        Entry {
+            sha256: sha.into(),
+            size: sha.len() as u64,
+            content_type: ct.into(),
+            cache_control: if immutable {
+                crate::rules::IMMUTABLE
+            } else {
+                crate::rules::REVALIDATE
+            }
+            .into(),
+            content_encoding: None,
+            immutable,
+            version_id: None,
+        }
+    }
+
+    fn file(key: &str, sha: &str) -> LocalFile {
+        let (ct, imm) = if key.ends_with(".html") {
+            ("text/html; charset=utf-8", false)
+        } else if key.starts_with("assets/") {
+            ("text/javascript; charset=utf-8", true)
+        } else {
+            ("text/plain; charset=utf-8", false)
+        };
+        LocalFile {
+            key: key.into(),
+            entry: entry(sha, ct, imm),
+        }
+    }
+
+    fn site(v: u32) -> Vec<LocalFile> {
+        vec![
+            file("index.html", &format!("index{v}")),
+            file("docs/index.html", "docs"),
+            file(&format!("assets/app-{v:08}.js"), &format!("app{v}")),
+            file("assets/logo.svg", "logo"),
+            file("robots.txt", "robots"),
+        ]
+    }
+
+    /// The bucket after `plan` was carried out: listing and pointer (version ids `v-<key>`).
+    fn publish(plan: &Plan, listing: &mut BTreeMap<String, u64>) -> Pointer {
+        let mut manifest = plan.manifest.clone();
+        for u in &plan.uploads {
+            listing.insert(u.key.clone(), u.size);
+            manifest.files.get_mut(&u.key).unwrap().version_id =
+                Some(format!("v-{}-{}", u.key, plan.release_id));
+        }
+        for k in &plan.prune {
+            listing.remove(k);
+        }
+        for r in &plan.expired_releases {
+            listing.remove(&manifest::manifest_key(r));
+        }
+        listing.insert(manifest::manifest_key(&plan.release_id), 1);
+        listing.insert(manifest::POINTER_KEY.into(), 1);
+        Pointer {
+            format: 1,
+            release: plan.release_id.clone(),
+            previous: plan.previous_release_id.clone(),
+            history: plan.history.clone(),
+            manifest,
+        }
+    }
+
+    struct World {
+        listing: BTreeMap<String, u64>,
+        live: Option<Pointer>,
+        manifests: BTreeMap<String, Manifest>,
+    }
+
+    impl World {
+        fn new() -> Self {
+            Self {
+                listing: BTreeMap::new(),
+                live: None,
+                manifests: BTreeMap::new(),
+            }
+        }
+
+        fn plan(&self, local: &[LocalFile], keep: usize) -> Result<Plan, PlanError> {
+            self.plan_with(local, keep, MaxDelete::Percent(50))
+        }
+
+        fn plan_with(
+            &self,
+            local: &[LocalFile],
+            keep: usize,
+            max: MaxDelete,
+        ) -> Result<Plan, PlanError> {
+            plan(&Inputs {
+                local,
+                live: self.live.as_ref(),
+                listing: &self.listing,
+                release_id: None,
+                keep_releases: keep,
+                max_delete: max,
+                manifests: &self.manifests,
+            })
+        }
+
+        fn deploy(&mut self, local: &[LocalFile], keep: usize) -> Plan {
+            let p = self.plan(local, keep).unwrap();
+            let ptr = publish(&p, &mut self.listing);
+            self.manifests
+                .insert(ptr.release.clone(), ptr.manifest.clone());
+            self.live = Some(ptr);
+            p
+        }
+    }
+
+    fn keys(u: &[Upload]) -> Vec<&str> {
+        u.iter().map(|u| u.key.as_str()).collect()
+    }
+
+    #[test]
+    fn cold_publish_orders_phases_and_invalidates_nothing() {
+        let w = World::new();
+        let p = w.plan(&site(1), 3).unwrap();
+        assert_eq!(
+            keys(&p.uploads),
+            vec![
+                "assets/app-00000001.js",
+                "assets/logo.svg",
+                "robots.txt",
+                "docs/index.html",
+                "index.html"
+            ]
+        );
+        let phases: Vec<Phase> = p.uploads.iter().map(|u| u.phase).collect();
+        assert!(phases.windows(2).all(|w| w[0] <= w[1]));
+        assert!(p.uploads.iter().all(|u| u.reason == Reason::New));
+        assert!(p.write_manifest && p.write_pointer && !p.noop);
+        assert!(p.invalidation_paths.is_empty(), "nothing was cached before");
+        assert_eq!(p.previous_release_id, None);
+        assert_eq!(p.history, vec![p.release_id.clone()]);
+        assert_eq!(p.bytes_to_upload(), 6 + 4 + 4 + 4 + 6);
+    }
+
+    #[test]
+    fn redeploy_of_the_same_tree_is_a_noop() {
+        let mut w = World::new();
+        let first = w.deploy(&site(1), 3);
+        let again = w.plan(&site(1), 3).unwrap();
+        assert!(again.noop);
+        assert!(again.uploads.is_empty());
+        assert!(!again.write_manifest && !again.write_pointer);
+        assert_eq!(again.skipped.len(), 5);
+        assert_eq!(again.release_id, first.release_id);
+        assert!(again.invalidation_paths.is_empty() && again.prune.is_empty());
+        assert_eq!(
+            again.manifest.files["index.html"].version_id.as_deref(),
+            Some(format!("v-index.html-{}", first.release_id).as_str()),
+            "version ids are carried over"
+        );
+    }
+
+    #[test]
+    fn same_size_change_is_uploaded_and_invalidated_with_its_directory() {
+        let mut w = World::new();
+        w.deploy(&site(1), 3);
+        let mut next = site(1);
+        next[1] = file("docs/index.html", "DOCS"); // same size, other bytes
+        let p = w.plan(&next, 3).unwrap();
+        assert_eq!(keys(&p.uploads), vec!["docs/index.html"]);
+        assert_eq!(p.uploads[0].reason, Reason::Changed);
+        assert_eq!(p.invalidation_paths, vec!["/docs/", "/docs/index.html"]);
+        assert!(p.write_manifest && p.write_pointer);
+        assert_eq!(p.skipped.len(), 4);
+        let mut root_changed = site(1);
+        root_changed[0] = file("index.html", "INDEX1");
+        let root = w.plan(&root_changed, 3).unwrap();
+        assert!(root.invalidation_paths.contains(&"/".to_owned()));
+    }
+
+    #[test]
+    fn immutable_changes_are_never_invalidated_and_headers_count_as_change() {
+        let mut w = World::new();
+        w.deploy(&site(1), 3);
+        let mut next = site(1);
+        next[3].entry.sha256 = "LOGO".into();
+        next[4].entry.cache_control = "public, max-age=60".into();
+        let p = w.plan(&next, 3).unwrap();
+        assert_eq!(keys(&p.uploads), vec!["assets/logo.svg", "robots.txt"]);
+        assert_eq!(p.invalidation_paths, vec!["/robots.txt"]);
+    }
+
+    #[test]
+    fn a_missing_object_is_uploaded_again_without_invalidation() {
+        let mut w = World::new();
+        w.deploy(&site(1), 3);
+        w.listing.remove("robots.txt");
+        let p = w.plan(&site(1), 3).unwrap();
+        assert_eq!(keys(&p.uploads), vec!["robots.txt"]);
+        assert_eq!(p.uploads[0].reason, Reason::Missing);
+        assert!(!p.noop && p.write_pointer && p.write_manifest);
+        assert!(p.invalidation_paths.is_empty());
+    }
+
+    #[test]
+    fn prune_keeps_the_last_releases_and_never_touches_foreign_objects() {
+        let mut w = World::new();
+        w.listing.insert("not-ours.txt".into(), 1);
+        let r1 = w.deploy(&site(1), 2).release_id;
+        let r2 = w.deploy(&site(2), 2).release_id;
+        assert!(w.listing.contains_key("assets/app-00000001.js"));
+        // Release 3 pushes release 1 out of keep-releases = 2.
+        let inputs_needed = manifests_to_read(&Inputs {
+            local: &site(3),
+            live: w.live.as_ref(),
+            listing: &w.listing,
+            release_id: None,
+            keep_releases: 2,
+            max_delete: MaxDelete::Percent(50),
+            manifests: &BTreeMap::new(),
+        });
+        assert_eq!(inputs_needed, vec![r1.clone()]);
+        let p = w.plan(&site(3), 2).unwrap();
+        assert_eq!(p.expired_releases, vec![r1.clone()]);
+        assert_eq!(p.prune, vec!["assets/app-00000001.js"]);
+        assert_eq!(p.history, vec![p.release_id.clone(), r2.clone()]);
+        w.deploy(&site(3), 2);
+        assert!(!w.listing.contains_key("assets/app-00000001.js"));
+        assert!(w.listing.contains_key("assets/app-00000002.js"), "kept");
+        assert!(w.listing.contains_key("not-ours.txt"));
+        assert!(w.listing.contains_key(".gantry/live.json"));
+        assert!(!w.listing.contains_key(&manifest::manifest_key(&r1)));
+        // Nothing expires while within keep-releases.
+        let mut fresh = World::new();
+        fresh.deploy(&site(1), 3);
+        fresh.deploy(&site(2), 3);
+        let p = fresh.plan(&site(3), 3).unwrap();
+        assert!(p.prune.is_empty() && p.expired_releases.is_empty());
+    }
+
+    #[test]
+    fn max_delete_refuses_a_deploy_that_deletes_too_much() {
+        let mut w = World::new();
+        let many: Vec<LocalFile> = (0..10)
+            .map(|i| file(&format!("assets/f{i}-{i:08}.js"), "x"))
+            .collect();
+        w.deploy(&many, 1);
+        let wrong_dir = vec![file("index.html", "oops")];
+        let err = w.plan(&wrong_dir, 1).unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::TooManyDeletes {
+                deletes: 10,
+                limit: 5,
+                live: 10,
+                max: MaxDelete::Percent(50)
+            }
+        );
+        assert!(err.to_string().contains("delete 10 object(s)"));
+        assert!(w.plan_with(&wrong_dir, 1, MaxDelete::Count(10)).is_ok());
+        assert!(w.plan_with(&wrong_dir, 1, MaxDelete::Percent(100)).is_ok());
+        assert!(w.plan_with(&wrong_dir, 1, MaxDelete::Count(9)).is_err());
+    }
+
+    #[test]
+    fn max_delete_parses() {
+        assert_eq!(MaxDelete::parse("50%"), Ok(MaxDelete::Percent(50)));
+        assert_eq!(MaxDelete::parse(" 12 "), Ok(MaxDelete::Count(12)));
+        assert!(MaxDelete::parse("150%").is_err());
+        assert!(MaxDelete::parse("lots").is_err());
+        assert!(MaxDelete::parse("-1").is_err());
+        assert_eq!(MaxDelete::Percent(50).limit(7), 3);
+    }
+
+    #[test]
+    fn history_puts_new_then_live_then_the_rest() {
+        let ptr = |release: &str, history: &[&str]| Pointer {
+            format: 1,
+            release: release.into(),
+            previous: None,
+            history: history.iter().map(|s| (*s).to_owned()).collect(),
+            manifest: Manifest {
+                format: 1,
+                release: release.into(),
+                files: BTreeMap::new(),
+            },
+        };
+        assert_eq!(next_history(None, "a", 3), vec!["a"]);
+        let live = ptr("b", &["c", "b", "a"]); // rolled back from c to b
+        assert_eq!(next_history(Some(&live), "d", 3), vec!["d", "b", "c"]);
+        assert_eq!(next_history(Some(&live), "a", 5), vec!["a", "b", "c"]);
+        assert_eq!(next_history(Some(&live), "d", 1), vec!["d"]);
+    }
+
+    #[test]
+    fn explicit_release_id_writes_manifest_and_pointer_but_no_objects() {
+        let mut w = World::new();
+        w.deploy(&site(1), 3);
+        let p = plan(&Inputs {
+            local: &site(1),
+            live: w.live.as_ref(),
+            listing: &w.listing,
+            release_id: Some("v2.0.0"),
+            keep_releases: 3,
+            max_delete: MaxDelete::Percent(50),
+            manifests: &w.manifests,
+        })
+        .unwrap();
+        assert_eq!(p.release_id, "v2.0.0");
+        assert!(p.uploads.is_empty() && p.write_manifest && p.write_pointer);
+        assert!(p.invalidation_paths.is_empty());
+    }
+
+    #[test]
+    fn rollback_restores_changed_files_in_phase_order() {
+        let mut w = World::new();
+        let r1 = w.deploy(&site(1), 3).release_id;
+        w.deploy(&site(2), 3);
+        let live = w.live.clone().unwrap();
+        assert_eq!(rollback_target(&live, None).unwrap(), r1);
+        let target = w.manifests[&r1].clone();
+        let rb = plan_rollback(&live, &target, &w.listing).unwrap();
+        let restored: Vec<&str> = rb.restores.iter().map(|r| r.key.as_str()).collect();
+        // The old asset is still there (kept release): nothing to restore for it.
+        assert_eq!(restored, vec!["index.html"]);
+        assert_eq!(
+            rb.restores[0].version_id,
+            format!("v-index.html-{r1}"),
+            "the version written by release 1"
+        );
+        assert_eq!(rb.invalidation_paths, vec!["/", "/index.html"]);
+        assert_eq!(rb.previous_release_id, live.release);
+    }
+
+    #[test]
+    fn rollback_refusals() {
+        let mut w = World::new();
+        let r1 = w.deploy(&site(1), 3).release_id;
+        let only = w.live.clone().unwrap();
+        assert_eq!(rollback_target(&only, None), Err(RollbackError::NoPrevious));
+        assert_eq!(
+            rollback_target(&only, Some(&r1)),
+            Err(RollbackError::AlreadyLive(r1.clone()))
+        );
+        assert!(matches!(
+            rollback_target(&only, Some("nope")),
+            Err(RollbackError::Unknown { .. })
+        ));
+        w.deploy(&site(2), 3);
+        let live = w.live.clone().unwrap();
+        let mut unversioned = w.manifests[&r1].clone();
+        for e in unversioned.files.values_mut() {
+            e.version_id = None;
+        }
+        let err = plan_rollback(&live, &unversioned, &w.listing).unwrap_err();
+        assert!(
+            matches!(err, RollbackError::NotRestorable { ref keys, .. } if keys == &["index.html"])
+        );
+        // Rolled back to r1, a second rollback goes further back — there is none.
+        let mut back = live.clone();
+        back.release = r1.clone();
+        assert_eq!(rollback_target(&back, None), Err(RollbackError::NoPrevious));
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(paths_for("index.html"), vec!["/index.html", "/"]);
+        assert_eq!(
+            paths_for("a/b/index.html"),
+            vec!["/a/b/index.html", "/a/b/"]
+        );
+        assert_eq!(paths_for("a/index.htm"), vec!["/a/index.htm"]);
+        assert_eq!(paths_for("x.css"), vec!["/x.css"]);
+    }
+}

@@ -1,0 +1,348 @@
+//! What headers each file gets: content types from our own web table (never the host's
+//! `/etc/mime.types`), and Cache-Control / Content-Type / Content-Encoding rules per glob, first
+//! match wins, with defaults for fingerprinted and other files.
+
+use globset::{Glob, GlobMatcher};
+use serde::Deserialize;
+use std::fmt;
+
+/// Cache-Control for files whose name changes when their content does.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Cache-Control for HTML and every other file: caches must revalidate before each use.
+pub const REVALIDATE: &str = "no-cache";
+
+/// Content types of the web, by extension (lower case). Text types carry `charset=utf-8`.
+const WEB_TYPES: &[(&str, &str)] = &[
+    ("html", "text/html; charset=utf-8"),
+    ("htm", "text/html; charset=utf-8"),
+    ("css", "text/css; charset=utf-8"),
+    ("js", "text/javascript; charset=utf-8"),
+    ("mjs", "text/javascript; charset=utf-8"),
+    ("cjs", "text/javascript; charset=utf-8"),
+    ("json", "application/json; charset=utf-8"),
+    ("map", "application/json; charset=utf-8"),
+    ("webmanifest", "application/manifest+json; charset=utf-8"),
+    ("txt", "text/plain; charset=utf-8"),
+    ("md", "text/markdown; charset=utf-8"),
+    ("csv", "text/csv; charset=utf-8"),
+    ("xml", "application/xml; charset=utf-8"),
+    ("rss", "application/rss+xml; charset=utf-8"),
+    ("atom", "application/atom+xml; charset=utf-8"),
+    ("yml", "application/yaml; charset=utf-8"),
+    ("yaml", "application/yaml; charset=utf-8"),
+    ("svg", "image/svg+xml; charset=utf-8"),
+    ("wasm", "application/wasm"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("webp", "image/webp"),
+    ("avif", "image/avif"),
+    ("gif", "image/gif"),
+    ("ico", "image/vnd.microsoft.icon"),
+    ("bmp", "image/bmp"),
+    ("woff", "font/woff"),
+    ("woff2", "font/woff2"),
+    ("ttf", "font/ttf"),
+    ("otf", "font/otf"),
+    ("eot", "application/vnd.ms-fontobject"),
+    ("pdf", "application/pdf"),
+    ("zip", "application/zip"),
+    ("mp4", "video/mp4"),
+    ("webm", "video/webm"),
+    ("ogg", "audio/ogg"),
+    ("mp3", "audio/mpeg"),
+    ("wav", "audio/wav"),
+    ("m4a", "audio/mp4"),
+    ("vtt", "text/vtt; charset=utf-8"),
+];
+
+/// The content type for `key`: our web table, then mime_guess (its built-in table, not the
+/// host's), then `application/octet-stream`.
+pub fn content_type(key: &str) -> String {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let ext = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
+        _ => return "application/octet-stream".into(),
+    };
+    if let Some((_, t)) = WEB_TYPES.iter().find(|(e, _)| *e == ext) {
+        return (*t).to_owned();
+    }
+    match mime_guess::from_ext(&ext).first() {
+        Some(m) if m.type_() == mime_guess::mime::TEXT => format!("{m}; charset=utf-8"),
+        Some(m) => m.to_string(),
+        None => "application/octet-stream".into(),
+    }
+}
+
+/// True when the file name carries a content hash: a last `-` or `.` separated segment of 8 to
+/// 64 characters of `[A-Za-z0-9_-]` with a digit or both letter cases (`index-D_6Ay_gG.js`,
+/// `main.3f2a1b9c.css`), or a hex run of 16 or more.
+pub fn is_fingerprinted(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
+    // `main.3f2a1b9c.css`, `2.a1b2c3d4.chunk.js`: a whole dot segment after the first;
+    // `index-D_6Ay_gG.js`, `index-Bx-9zQ1k.js`: what follows a `-` within a segment.
+    stem.split('.').enumerate().any(|(i, seg)| {
+        (i > 0 && looks_like_hash(seg))
+            || seg
+                .char_indices()
+                .filter(|(_, c)| *c == '-')
+                .any(|(j, _)| looks_like_hash(&seg[j + 1..]))
+    })
+}
+
+fn looks_like_hash(s: &str) -> bool {
+    let n = s.chars().count();
+    if !(8..=64).contains(&n)
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return false;
+    }
+    let digit = s.chars().any(|c| c.is_ascii_digit());
+    let upper = s.chars().any(|c| c.is_ascii_uppercase());
+    let lower = s.chars().any(|c| c.is_ascii_lowercase());
+    let hex = n >= 16 && s.chars().all(|c| c.is_ascii_hexdigit());
+    digit || (upper && lower) || hex
+}
+
+/// One rule as written in the rules file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Glob over the path relative to `--dir`, e.g. `assets/**`, `**/*.html`.
+    #[serde(alias = "match")]
+    pub glob: String,
+    pub cache_control: Option<String>,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    /// Publish in the immutable phase and never invalidate. Default: the Cache-Control has
+    /// `immutable`.
+    pub immutable: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RulesFile {
+    Wrapped { rules: Vec<RuleSpec> },
+    List(Vec<RuleSpec>),
+}
+
+/// Why rules were refused (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesError {
+    Parse(String),
+    Glob { glob: String, reason: String },
+    Empty { glob: String },
+}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Parse(e) => write!(f, "not a list of rules: {e}"),
+            Self::Glob { glob, reason } => write!(f, "`{glob}` is not a valid glob: {reason}"),
+            Self::Empty { glob } => write!(f, "the rule for `{glob}` sets nothing"),
+        }
+    }
+}
+
+/// Compiled rules, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    rules: Vec<(RuleSpec, GlobMatcher)>,
+}
+
+/// The headers one file gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headers {
+    pub content_type: String,
+    pub cache_control: String,
+    pub content_encoding: Option<String>,
+    pub immutable: bool,
+}
+
+impl Rules {
+    /// Parses YAML: a list of rules, or `rules:` holding one.
+    pub fn parse(text: &str) -> Result<Self, RulesError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let file: RulesFile =
+            serde_yaml_ng::from_str(text).map_err(|e| RulesError::Parse(e.to_string()))?;
+        let specs = match file {
+            RulesFile::Wrapped { rules } | RulesFile::List(rules) => rules,
+        };
+        Self::from_specs(specs)
+    }
+
+    pub fn from_specs(specs: Vec<RuleSpec>) -> Result<Self, RulesError> {
+        let mut rules = Vec::with_capacity(specs.len());
+        for spec in specs {
+            if spec.cache_control.is_none()
+                && spec.content_type.is_none()
+                && spec.content_encoding.is_none()
+                && spec.immutable.is_none()
+            {
+                return Err(RulesError::Empty { glob: spec.glob });
+            }
+            let m = Glob::new(spec.glob.trim_start_matches('/'))
+                .map_err(|e| RulesError::Glob {
+                    glob: spec.glob.clone(),
+                    reason: e.kind().to_string(),
+                })?
+                .compile_matcher();
+            rules.push((spec, m));
+        }
+        Ok(Self { rules })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The headers for `key` (relative to the site root): the first matching rule wins for
+    /// each header it sets; the defaults fill the rest.
+    pub fn headers(&self, key: &str) -> Headers {
+        let rule = self
+            .rules
+            .iter()
+            .find(|(_, m)| m.is_match(key))
+            .map(|(s, _)| s);
+        let content_type = rule
+            .and_then(|r| r.content_type.clone())
+            .unwrap_or_else(|| content_type(key));
+        let default_immutable = is_fingerprinted(key) || key.starts_with("assets/");
+        let is_html = content_type.starts_with("text/html");
+        let cache_control = rule
+            .and_then(|r| r.cache_control.clone())
+            .unwrap_or_else(|| {
+                if default_immutable && !is_html {
+                    IMMUTABLE.into()
+                } else {
+                    REVALIDATE.into()
+                }
+            });
+        let immutable = rule
+            .and_then(|r| r.immutable)
+            .unwrap_or_else(|| cache_control.contains("immutable"));
+        Headers {
+            content_type,
+            cache_control,
+            content_encoding: rule.and_then(|r| r.content_encoding.clone()),
+            immutable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_types_first_with_charset_on_text() {
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(
+            content_type("assets/a.MJS"),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(content_type("app.wasm"), "application/wasm");
+        assert_eq!(
+            content_type("site.webmanifest"),
+            "application/manifest+json; charset=utf-8"
+        );
+        assert_eq!(content_type("f.woff2"), "font/woff2");
+        assert_eq!(content_type("x.avif"), "image/avif");
+        assert_eq!(content_type("conf.yaml"), "application/yaml; charset=utf-8");
+        assert_eq!(content_type("Makefile"), "application/octet-stream");
+        assert_eq!(content_type(".hidden"), "application/octet-stream");
+        assert_eq!(content_type("blob.qqqzz"), "application/octet-stream");
+        // mime_guess's built-in table for what ours lacks.
+        assert_eq!(content_type("a.tar"), "application/x-tar");
+    }
+
+    #[test]
+    fn fingerprints() {
+        for yes in [
+            "assets/index-D_6Ay_gG.js",
+            "main.3f2a1b9c.css",
+            "chunk-BxKqwzXp.js",
+            "static/js/2.a1b2c3d4.chunk.js",
+            "logo.0123456789abcdef.png",
+        ] {
+            assert!(is_fingerprinted(yes), "{yes}");
+        }
+        for no in [
+            "index.html",
+            "my-component.js",
+            "favicon.ico",
+            "robots.txt",
+            "vendor-react.js",
+            "jquery-3.6.0.min.js",
+        ] {
+            assert!(!is_fingerprinted(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn defaults_immutable_for_fingerprinted_and_assets_html_revalidates() {
+        let r = Rules::default();
+        let h = r.headers("assets/index-D_6Ay_gG.js");
+        assert_eq!(h.cache_control, IMMUTABLE);
+        assert!(h.immutable);
+        assert!(r.headers("assets/logo.svg").immutable, "under assets/");
+        let h = r.headers("index.html");
+        assert_eq!(h.cache_control, REVALIDATE);
+        assert!(!h.immutable);
+        assert!(!r.headers("robots.txt").immutable);
+        assert!(
+            !r.headers("assets/page.html").immutable,
+            "HTML is never immutable by default"
+        );
+    }
+
+    #[test]
+    fn first_match_wins_and_defaults_fill_the_rest() {
+        let r = Rules::parse(
+            "rules:\n  - glob: '**/*.br'\n    content-encoding: br\n    content-type: text/javascript\n  - glob: 'docs/**'\n    cache-control: 'public, max-age=300'\n  - glob: '**'\n    cache-control: 'no-store'\n",
+        )
+        .unwrap();
+        assert_eq!(r.len(), 3);
+        let h = r.headers("assets/app-D_6Ay_gG.js.br");
+        assert_eq!(h.content_encoding.as_deref(), Some("br"));
+        assert_eq!(h.content_type, "text/javascript");
+        assert_eq!(
+            h.cache_control, IMMUTABLE,
+            "first rule sets no cache-control: default"
+        );
+        assert_eq!(
+            r.headers("docs/a.html").cache_control,
+            "public, max-age=300"
+        );
+        assert_eq!(r.headers("index.html").cache_control, "no-store");
+        let list = Rules::parse("- match: '*.txt'\n  immutable: true\n").unwrap();
+        assert!(list.headers("robots.txt").immutable);
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        assert!(matches!(
+            Rules::parse("- glob: 'a/[b'\n  cache-control: x\n"),
+            Err(RulesError::Glob { .. })
+        ));
+        assert!(matches!(
+            Rules::parse("- glob: '*'\n  cache-contrl: x\n"),
+            Err(RulesError::Parse(_))
+        ));
+        assert!(matches!(
+            Rules::parse("- glob: '*'\n"),
+            Err(RulesError::Empty { .. })
+        ));
+        assert!(matches!(Rules::parse("42"), Err(RulesError::Parse(_))));
+        assert!(Rules::parse("  \n").unwrap().is_empty());
+    }
+}

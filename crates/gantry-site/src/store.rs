@@ -1,0 +1,463 @@
+//! The S3 edge: reading the pointer, manifests and listing; streaming uploads (multipart above
+//! a threshold) with SHA-256 checksums; restoring stored versions; deleting.
+
+use crate::manifest::{self, Entry, Manifest, Pointer};
+use crate::scan;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective,
+    ObjectIdentifier,
+};
+use base64::Engine;
+use gantry_kit::Error;
+use gantry_kit::aws::aws_error;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Where the site lives: a bucket and a key prefix (no leading or trailing `/`; may be empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl Target {
+    /// The object key of `rel` (a key relative to the prefix).
+    pub fn key(&self, rel: &str) -> String {
+        if self.prefix.is_empty() {
+            rel.to_owned()
+        } else {
+            format!("{}/{rel}", self.prefix)
+        }
+    }
+
+    fn list_prefix(&self) -> Option<String> {
+        (!self.prefix.is_empty()).then(|| format!("{}/", self.prefix))
+    }
+}
+
+/// Upload sizes: files of `threshold` bytes or more go multipart in `part_size` parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Multipart {
+    pub threshold: u64,
+    pub part_size: u64,
+}
+
+impl Default for Multipart {
+    fn default() -> Self {
+        // The AWS CLI's defaults, so comparisons are like for like.
+        Self {
+            threshold: 8 * 1024 * 1024,
+            part_size: 8 * 1024 * 1024,
+        }
+    }
+}
+
+impl Multipart {
+    /// The part size for a file: at least `part_size`, large enough to stay within 10,000 parts.
+    pub fn part_size_for(&self, size: u64) -> u64 {
+        self.part_size
+            .max(size.div_ceil(10_000))
+            .max(5 * 1024 * 1024)
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn hex_to_b64(hex: &str) -> String {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    b64(&bytes)
+}
+
+/// Reads `live.json`; `None` when no release was published under this prefix.
+pub async fn read_pointer(client: &Client, t: &Target) -> Result<Option<Pointer>, Error> {
+    let Some(bytes) = get(client, t, manifest::POINTER_KEY).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::failed(format!(
+            "s3://{}/{} is not a gantry pointer: {e}",
+            t.bucket,
+            t.key(manifest::POINTER_KEY)
+        ))
+        .with_hint("another tool wrote under `.gantry/`; use another prefix")
+    })
+}
+
+/// Reads a release manifest; `None` when it is gone.
+pub async fn read_manifest(
+    client: &Client,
+    t: &Target,
+    release: &str,
+) -> Result<Option<Manifest>, Error> {
+    let key = manifest::manifest_key(release);
+    let Some(bytes) = get(client, t, &key).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::failed(format!(
+            "s3://{}/{} is not a gantry manifest: {e}",
+            t.bucket,
+            t.key(&key)
+        ))
+    })
+}
+
+async fn get(client: &Client, t: &Target, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+    let out = client
+        .get_object()
+        .bucket(&t.bucket)
+        .key(t.key(rel))
+        .send()
+        .await;
+    match out {
+        Ok(o) => {
+            let body = o.body.collect().await.map_err(|e| {
+                Error::failed(format!(
+                    "S3 GetObject {}: reading the body: {e}",
+                    t.key(rel)
+                ))
+            })?;
+            Ok(Some(body.into_bytes().to_vec()))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(bucket_error("S3 GetObject", &t.bucket, &e)),
+    }
+}
+
+fn bucket_error<E, R>(op: &str, bucket: &str, e: &aws_sdk_s3::error::SdkError<E, R>) -> Error
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let err = aws_error(op, e);
+    match gantry_kit::aws::classify(e).code.as_deref() {
+        Some("NoSuchBucket") => err.with_hint(format!(
+            "bucket `{bucket}` does not exist (or is in another account); create it first (infra/) or fix `bucket`"
+        )),
+        _ => err,
+    }
+}
+
+/// Every object under the prefix: key relative to the prefix → size. One LIST per 1,000 keys.
+pub async fn list(client: &Client, t: &Target) -> Result<BTreeMap<String, u64>, Error> {
+    let mut out = BTreeMap::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(&t.bucket)
+        .set_prefix(t.list_prefix())
+        .into_paginator()
+        .send();
+    let strip = t.list_prefix().unwrap_or_default();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| bucket_error("S3 ListObjectsV2", &t.bucket, &e))?;
+        for o in page.contents() {
+            if let Some(k) = o.key().and_then(|k| k.strip_prefix(strip.as_str())) {
+                out.insert(k.to_owned(), o.size().unwrap_or(0).max(0) as u64);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Uploads one file from disk: a single streaming PUT below the multipart threshold, else a
+/// multipart upload whose parts stream from their offsets. Returns the version id (versioned
+/// buckets).
+pub async fn upload(
+    client: &Client,
+    t: &Target,
+    rel: &str,
+    path: &Path,
+    e: &Entry,
+    mp: Multipart,
+) -> Result<Option<String>, Error> {
+    let key = t.key(rel);
+    if e.size >= mp.threshold {
+        return upload_multipart(client, t, &key, path, e, mp).await;
+    }
+    let body = ByteStream::from_path(path)
+        .await
+        .map_err(|err| Error::failed(format!("reading {}: {err}", path.display())))?;
+    let out = client
+        .put_object()
+        .bucket(&t.bucket)
+        .key(&key)
+        .body(body)
+        .content_length(e.size as i64)
+        .content_type(&e.content_type)
+        .cache_control(&e.cache_control)
+        .set_content_encoding(e.content_encoding.clone())
+        .metadata("sha256", &e.sha256)
+        .checksum_sha256(hex_to_b64(&e.sha256))
+        .send()
+        .await
+        .map_err(|err| bucket_error("S3 PutObject", &t.bucket, &err).context(&key))?;
+    Ok(out.version_id().map(str::to_owned))
+}
+
+async fn upload_multipart(
+    client: &Client,
+    t: &Target,
+    key: &str,
+    path: &Path,
+    e: &Entry,
+    mp: Multipart,
+) -> Result<Option<String>, Error> {
+    let created = client
+        .create_multipart_upload()
+        .bucket(&t.bucket)
+        .key(key)
+        .content_type(&e.content_type)
+        .cache_control(&e.cache_control)
+        .set_content_encoding(e.content_encoding.clone())
+        .metadata("sha256", &e.sha256)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .map_err(|err| bucket_error("S3 CreateMultipartUpload", &t.bucket, &err).context(key))?;
+    let upload_id = created.upload_id().unwrap_or_default().to_owned();
+    let result = upload_parts(client, t, key, path, e, mp, &upload_id).await;
+    match result {
+        Ok(parts) => {
+            let out = client
+                .complete_multipart_upload()
+                .bucket(&t.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|err| {
+                    bucket_error("S3 CompleteMultipartUpload", &t.bucket, &err).context(key)
+                })?;
+            Ok(out.version_id().map(str::to_owned))
+        }
+        Err(err) => {
+            // Leave no billed parts behind; the error that matters is the upload's.
+            let _ = client
+                .abort_multipart_upload()
+                .bucket(&t.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+            Err(err)
+        }
+    }
+}
+
+/// Parts in flight at once for one file.
+const PARTS_IN_FLIGHT: usize = 4;
+
+async fn upload_parts(
+    client: &Client,
+    t: &Target,
+    key: &str,
+    path: &Path,
+    e: &Entry,
+    mp: Multipart,
+    upload_id: &str,
+) -> Result<Vec<CompletedPart>, Error> {
+    use futures::{StreamExt, TryStreamExt};
+    let part_size = mp.part_size_for(e.size);
+    let ranges: Vec<(i32, u64, u64)> = (0..e.size.div_ceil(part_size))
+        .map(|i| {
+            let offset = i * part_size;
+            (i as i32 + 1, offset, part_size.min(e.size - offset))
+        })
+        .collect();
+    futures::stream::iter(ranges)
+        .map(|(number, offset, len)| async move {
+            let p = path.to_path_buf();
+            // Hash the part from disk first (64 KiB at a time), then stream it: memory stays
+            // flat whatever the file size.
+            let digest = tokio::task::spawn_blocking(move || scan::sha256_range(&p, offset, len))
+                .await
+                .map_err(|err| Error::failed(format!("hashing {}: {err}", path.display())))?
+                .map_err(|err| Error::failed(format!("hashing {}: {err}", path.display())))?;
+            let checksum = b64(&digest);
+            let body = ByteStream::read_from()
+                .path(path)
+                .offset(offset)
+                .length(Length::Exact(len))
+                .build()
+                .await
+                .map_err(|err| Error::failed(format!("reading {}: {err}", path.display())))?;
+            let out = client
+                .upload_part()
+                .bucket(&t.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(len as i64)
+                .checksum_sha256(&checksum)
+                .body(body)
+                .send()
+                .await
+                .map_err(|err| {
+                    bucket_error("S3 UploadPart", &t.bucket, &err)
+                        .context(format!("{key} part {number}"))
+                })?;
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(out.e_tag().map(str::to_owned))
+                .checksum_sha256(checksum)
+                .build())
+        })
+        .buffered(PARTS_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+/// Writes a JSON record (manifest or pointer) with a SHA-256 checksum.
+pub async fn put_json(
+    client: &Client,
+    t: &Target,
+    rel: &str,
+    value: &impl serde::Serialize,
+) -> Result<(), Error> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| Error::failed(format!("internal: serialising {rel}: {e}")))?;
+    let digest: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&bytes).into()
+    };
+    client
+        .put_object()
+        .bucket(&t.bucket)
+        .key(t.key(rel))
+        .content_type("application/json")
+        .cache_control("no-store")
+        .checksum_sha256(b64(&digest))
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .map_err(|e| bucket_error("S3 PutObject", &t.bucket, &e).context(t.key(rel)))?;
+    Ok(())
+}
+
+/// Percent-encodes a key for `x-amz-copy-source` (unreserved characters and `/` stay).
+fn encode_key(key: &str) -> String {
+    let mut s = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// Puts a stored version of `rel` back as the current object, with the manifest's headers
+/// (a server-side copy: no bytes travel through the runner).
+pub async fn restore(
+    client: &Client,
+    t: &Target,
+    rel: &str,
+    version_id: &str,
+    e: &Entry,
+) -> Result<Option<String>, Error> {
+    let key = t.key(rel);
+    let source = format!(
+        "{}/{}?versionId={}",
+        t.bucket,
+        encode_key(&key),
+        encode_key(version_id)
+    );
+    let out = client
+        .copy_object()
+        .bucket(&t.bucket)
+        .key(&key)
+        .copy_source(source)
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type(&e.content_type)
+        .cache_control(&e.cache_control)
+        .set_content_encoding(e.content_encoding.clone())
+        .metadata("sha256", &e.sha256)
+        .send()
+        .await
+        .map_err(|err| bucket_error("S3 CopyObject", &t.bucket, &err).context(&key))?;
+    Ok(out.version_id().map(str::to_owned))
+}
+
+/// Deletes keys (relative to the prefix), 1,000 per request. Returns how many were deleted.
+pub async fn delete(client: &Client, t: &Target, rels: &[String]) -> Result<usize, Error> {
+    let mut deleted = 0;
+    for chunk in rels.chunks(1000) {
+        let objects: Vec<ObjectIdentifier> = chunk
+            .iter()
+            .filter_map(|k| ObjectIdentifier::builder().key(t.key(k)).build().ok())
+            .collect();
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| Error::failed(format!("internal: building delete: {e}")))?;
+        let out = client
+            .delete_objects()
+            .bucket(&t.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| bucket_error("S3 DeleteObjects", &t.bucket, &e))?;
+        if let Some(err) = out.errors().first() {
+            return Err(Error::failed(format!(
+                "S3 DeleteObjects: {}: {}: {}",
+                err.key().unwrap_or(""),
+                err.code().unwrap_or(""),
+                err.message().unwrap_or("")
+            )));
+        }
+        deleted += chunk.len();
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_encodings() {
+        let t = Target {
+            bucket: "b".into(),
+            prefix: "site/v1".into(),
+        };
+        assert_eq!(t.key("index.html"), "site/v1/index.html");
+        assert_eq!(t.list_prefix().as_deref(), Some("site/v1/"));
+        let root = Target {
+            bucket: "b".into(),
+            prefix: String::new(),
+        };
+        assert_eq!(root.key("a"), "a");
+        assert_eq!(root.list_prefix(), None);
+        assert_eq!(encode_key("a b/é+x.html"), "a%20b/%C3%A9%2Bx.html");
+        assert_eq!(
+            hex_to_b64("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+    }
+
+    #[test]
+    fn part_sizes_stay_within_ten_thousand_parts() {
+        let mp = Multipart::default();
+        assert_eq!(mp.part_size_for(20 << 20), 8 << 20);
+        let huge = 200u64 << 30;
+        assert!(huge.div_ceil(mp.part_size_for(huge)) <= 10_000);
+        let small = Multipart {
+            threshold: 1,
+            part_size: 1,
+        };
+        assert_eq!(small.part_size_for(10), 5 << 20, "S3's minimum part size");
+    }
+}

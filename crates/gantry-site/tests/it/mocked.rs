@@ -1,0 +1,129 @@
+//! S3 faults moto cannot show, with aws-smithy-mocks shaped like S3's responses: a 503 on some
+//! PUTs is retried by the SDK and the publish completes; S3 throttling (`SlowDown`) that outlasts
+//! the retries fails the deploy with exit 1, a hint, and no pointer written.
+
+use super::{deploy_config, write_tree};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::types::error::NoSuchKey;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::body::SdkBody;
+use gantry_kit::ExitCode;
+use std::time::Duration;
+
+fn retry() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(1))
+}
+
+fn site() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    write_tree(
+        d.path(),
+        &[
+            (
+                "index.html",
+                "<script src=/assets/app-D_6Ay_gG.js></script>",
+            ),
+            ("assets/app-D_6Ay_gG.js", "console.log(1)"),
+            ("robots.txt", "User-agent: *"),
+        ],
+    );
+    d
+}
+
+fn slow_down() -> HttpResponse {
+    HttpResponse::new(
+        503.try_into().unwrap(),
+        SdkBody::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>R1</RequestId><HostId>H1</HostId></Error>",
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_503_on_some_puts_is_retried_and_the_publish_completes() {
+    let no_pointer = mock!(Client::get_object)
+        .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+    let empty = mock!(Client::list_objects_v2)
+        .then_output(|| ListObjectsV2Output::builder().key_count(0).build());
+    let flaky = mock!(Client::put_object)
+        .match_requests(|r| r.key() == Some("web/assets/app-D_6Ay_gG.js"))
+        .sequence()
+        .http_status(503, None)
+        .times(2)
+        .output(|| PutObjectOutput::builder().version_id("v-app").build())
+        .build();
+    let html_puts = mock!(Client::put_object)
+        .match_requests(|r| r.key() == Some("web/index.html"))
+        .then_output(|| PutObjectOutput::builder().version_id("v-html").build());
+    let other_puts = mock!(Client::put_object)
+        .then_output(|| PutObjectOutput::builder().version_id("v").build());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&no_pointer, &empty, &flaky, &html_puts, &other_puts],
+        |b| b.retry_config(retry())
+    );
+    let d = site();
+    let cfg = deploy_config(&[
+        "--dir",
+        d.path().to_str().unwrap(),
+        "--bucket",
+        "my-site",
+        "--prefix",
+        "web",
+    ]);
+    let report = gantry_site::deploy(&s3, None, &cfg).await.unwrap();
+    assert_eq!(report.outputs.get("uploaded").unwrap(), 3);
+    assert_eq!(
+        flaky.num_calls(),
+        3,
+        "two 503s, then the PUT that succeeded"
+    );
+    assert_eq!(html_puts.num_calls(), 1);
+    // robots.txt, the manifest and the pointer.
+    assert_eq!(other_puts.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn throttling_past_the_retries_fails_before_html_and_pointer() {
+    let no_pointer = mock!(Client::get_object)
+        .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+    let empty = mock!(Client::list_objects_v2)
+        .then_output(|| ListObjectsV2Output::builder().key_count(0).build());
+    let throttled = mock!(Client::put_object)
+        .match_requests(|r| r.key() == Some("assets/app-D_6Ay_gG.js"))
+        .then_http_response(slow_down);
+    let others = mock!(Client::put_object)
+        .then_output(|| PutObjectOutput::builder().version_id("v").build());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&no_pointer, &empty, &throttled, &others],
+        |b| b.retry_config(retry())
+    );
+    let d = site();
+    let cfg = deploy_config(&["--dir", d.path().to_str().unwrap(), "--bucket", "my-site"]);
+    let err = gantry_site::deploy(&s3, None, &cfg).await.unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Failed);
+    let text = err.render();
+    assert!(
+        text.contains("SlowDown: Please reduce your request rate."),
+        "{text}"
+    );
+    assert!(text.contains("help: AWS kept throttling"), "{text}");
+    assert_eq!(throttled.num_calls(), 3, "max-attempts");
+    // The immutable phase failed: no other file, no HTML, no manifest, no pointer was written.
+    assert_eq!(others.num_calls(), 0);
+    assert_eq!(
+        err.outputs().unwrap().get("uploaded").unwrap(),
+        0,
+        "partial outputs are reported"
+    );
+}
