@@ -81,6 +81,25 @@ async fn publish_republish_change_and_rollback_the_example_frontend() {
         out["url"].as_str().unwrap().starts_with("https://"),
         "{out}"
     );
+    // One group per phase, in phase order, with its count and bytes.
+    let groups: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("==> Upload "))
+        .collect();
+    assert_eq!(groups.len(), 3, "{stderr}");
+    assert!(
+        groups[0].starts_with("==> Upload immutable files: 2 file(s), "),
+        "{groups:?}"
+    );
+    assert!(
+        groups[1].starts_with("==> Upload other files: 2 file(s), "),
+        "{groups:?}"
+    );
+    assert!(
+        groups[2].starts_with("==> Upload HTML: 2 file(s), "),
+        "{groups:?}"
+    );
+    assert!(groups.iter().all(|g| g.ends_with(" B")), "{groups:?}");
     let r1 = out["release-id"].as_str().unwrap().to_owned();
     let head = s3
         .head_object()
@@ -131,6 +150,15 @@ async fn publish_republish_change_and_rollback_the_example_frontend() {
     assert_eq!(
         out["plan"]["invalidation"]["paths"],
         serde_json::json!(["/docs/", "/docs/index.html"])
+    );
+    assert_eq!(out["plan"]["invalidation"]["billed-paths"], 2, "{out}");
+    assert!(
+        out["url"].as_str().unwrap().starts_with("https://"),
+        "{out}"
+    );
+    assert!(
+        stderr.contains("invalidate 2 path(s)") && stderr.contains("2 billed"),
+        "the plan on stderr names the paths and their cost: {stderr}"
     );
     assert_eq!(object_versions(&s3, &bucket).await, versions);
 
@@ -202,12 +230,14 @@ async fn composite_action_deploys_and_rolls_back_through_the_runner() {
     let s3 = site_s3().await;
     let bucket = unique_name("site-act");
     create_site_bucket(&s3, &bucket, true).await;
+    let dist = create_distribution(&cloudfront().await, &bucket).await;
     let d = frontend_copy();
     let rules = "- glob: 'docs/**'\n  cache-control: 'public, max-age=60'\n";
     let deploy = |dir: &Path| {
         action()
             .input("dir", dir.to_string_lossy())
             .input("bucket", &bucket)
+            .input("distribution-id", &dist)
             .input("cache-rules", rules)
             .run()
             .unwrap()
@@ -219,6 +249,11 @@ async fn composite_action_deploys_and_rolls_back_through_the_runner() {
         r.steps, r.annotations
     );
     assert_eq!(r.outputs["uploaded"], "6");
+    assert!(r.outputs["url"].starts_with("https://"), "{:?}", r.outputs);
+    assert_eq!(
+        r.outputs["invalidation-id"], "",
+        "nothing was cached before"
+    );
     assert!(r.summary.contains("| release-id |"), "{}", r.summary);
     assert!(r.summary.contains("| HTML | 2 |"), "{}", r.summary);
     let head = s3
@@ -236,16 +271,42 @@ async fn composite_action_deploys_and_rolls_back_through_the_runner() {
     assert!(r.success, "{:?}", r.annotations);
     assert_eq!(r.outputs["uploaded"], "1");
     assert_eq!(r.outputs["previous-release-id"], r1);
+    assert_eq!(
+        r.outputs["invalidated-paths"], "/\n/index.html",
+        "one a line"
+    );
+    assert_ne!(r.outputs["invalidation-id"], "");
 
-    let back = action()
-        .input("mode", "rollback")
-        .input("bucket", &bucket)
-        .run()
-        .unwrap();
+    let rollback = |run_id: &str| {
+        action()
+            .github("run_id", run_id)
+            .input("mode", "rollback")
+            .input("bucket", &bucket)
+            .run()
+            .unwrap()
+    };
+    let back = rollback("700");
     assert!(back.success, "{:?}", back.annotations);
     assert_eq!(back.outputs["release-id"], r1);
     let index = site_object(&s3, &bucket, "index.html").await.unwrap();
     assert!(index.contains("gantry example shop"), "{index}");
+
+    // "Re-run failed jobs" (same run, job and step): the rollback is done, not repeated.
+    let rerun = rollback("700");
+    assert!(rerun.success, "{:?}", rerun.annotations);
+    assert_eq!(rerun.outputs["release-id"], r1);
+    assert_eq!(rerun.outputs["uploaded"], "0");
+    // Another run would go one release further back: there is none.
+    let other = rollback("701");
+    assert!(!other.success);
+    assert!(
+        other
+            .annotations
+            .iter()
+            .any(|a| a.message.contains("no previous release")),
+        "{:?}",
+        other.annotations
+    );
 }
 
 #[test]

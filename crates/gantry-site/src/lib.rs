@@ -193,6 +193,21 @@ pub struct DeployConfig {
 pub struct RollbackConfig {
     pub common: Common,
     pub to: Option<String>,
+    /// In Actions, the step doing this rollback (`repository/run-id/job/step`; not the attempt),
+    /// recorded in the pointer so "Re-run failed jobs" finds the rollback done.
+    pub run: Option<String>,
+}
+
+/// The Actions step this process runs as, stable across re-runs; `None` outside Actions.
+pub fn run_key() -> Option<String> {
+    let id = RunIdentity::from_env();
+    let run = id.run_id?;
+    Some(format!(
+        "{}/{run}/{}/{}",
+        id.repository.unwrap_or_default(),
+        id.job.unwrap_or_default(),
+        id.step.unwrap_or_default()
+    ))
 }
 
 /// Checks a bucket name against S3's rules (exit 2).
@@ -360,6 +375,7 @@ pub fn validate_rollback(a: &RollbackArgs) -> Result<RollbackConfig, Error> {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned),
+        run: run_key(),
     })
 }
 
@@ -518,6 +534,20 @@ async fn site_url(cf: &CloudFront, cdn: &Cdn) -> Result<String, Error> {
     Ok(format!("https://{domain}/"))
 }
 
+/// The planned invalidation for the dry-run plan: paths, batches and what they cost.
+fn invalidation_json(cdn: Option<&Cdn>, paths: &[String]) -> Option<serde_json::Value> {
+    let c = cdn
+        .and_then(|c| invalidation_config(c, paths).ok())
+        .filter(|_| !paths.is_empty())?;
+    Some(json!({
+        "distribution-id": c.distribution_id,
+        "paths": c.plan.paths,
+        "batches": c.plan.batches.len(),
+        "billed-paths": c.plan.billed_paths,
+        "cost": format!("{} billed path(s); the first {FREE_PATHS_PER_MONTH} a month are free, then USD 0.005 each", c.plan.billed_paths),
+    }))
+}
+
 /// The dry-run plan object.
 pub fn plan_json(p: &Plan, cdn: Option<&Cdn>) -> serde_json::Value {
     let phase = |ph: Phase| {
@@ -528,11 +558,6 @@ pub fn plan_json(p: &Plan, cdn: Option<&Cdn>) -> serde_json::Value {
             "uploads": ups.iter().map(|u| json!({"key": u.key, "size": u.size, "reason": u.reason})).collect::<Vec<_>>(),
         })
     };
-    let inv = cdn.and_then(|c| {
-        invalidation_config(c, &p.invalidation_paths)
-            .ok()
-            .filter(|_| !p.invalidation_paths.is_empty())
-    });
     json!({
         "release-id": p.release_id,
         "noop": p.noop,
@@ -547,13 +572,7 @@ pub fn plan_json(p: &Plan, cdn: Option<&Cdn>) -> serde_json::Value {
         "history": p.history,
         "prune": p.prune,
         "expired-releases": p.expired_releases,
-        "invalidation": inv.map(|c| json!({
-            "distribution-id": c.distribution_id,
-            "paths": c.plan.paths,
-            "batches": c.plan.batches.len(),
-            "billed-paths": c.plan.billed_paths,
-            "cost": format!("{} billed path(s); the first {FREE_PATHS_PER_MONTH} a month are free, then USD 0.005 each", c.plan.billed_paths),
-        })),
+        "invalidation": invalidation_json(cdn, &p.invalidation_paths),
         "invalidation-paths": p.invalidation_paths,
     })
 }
@@ -700,6 +719,10 @@ pub async fn deploy(s3: &S3, cf: Option<&CloudFront>, cfg: &DeployConfig) -> Res
             if p.noop { " — nothing to do" } else { "" }
         );
     }
+    // The URL is a read: a dry run reports it too.
+    if let (Some(cf), Some(cdn)) = (cf, &cfg.common.cdn) {
+        tally.url = Some(site_url(cf, cdn).await?);
+    }
     if cfg.common.dry_run {
         log_plan(&p, cfg.common.cdn.as_ref());
         let mut outputs = tally.outputs();
@@ -716,9 +739,6 @@ pub async fn deploy(s3: &S3, cf: Option<&CloudFront>, cfg: &DeployConfig) -> Res
                 summary_table(&p)
             )),
         });
-    }
-    if let (Some(cf), Some(cdn)) = (cf, &cfg.common.cdn) {
-        tally.url = Some(site_url(cf, cdn).await?);
     }
     if p.noop {
         return Ok(Report {
@@ -812,6 +832,7 @@ pub async fn deploy(s3: &S3, cf: Option<&CloudFront>, cfg: &DeployConfig) -> Res
             previous: p.previous_release_id.clone(),
             history: p.history.clone(),
             manifest: manifest.clone(),
+            rolled_back_by: None,
         };
         store::put_json(s3, t, manifest::POINTER_KEY, &pointer)
             .await
@@ -868,7 +889,7 @@ pub async fn rollback(
         ))
         .with_hint("deploy first; check `bucket` and `prefix`")
     })?;
-    let target_id = match plan::rollback_target(&live, cfg.to.as_deref()) {
+    let target_id = match plan::rollback_target(&live, cfg.to.as_deref(), cfg.run.as_deref()) {
         Ok(id) => id,
         Err(plan::RollbackError::AlreadyLive(id)) => {
             // A re-run of a rollback that completed: nothing to do.
@@ -911,7 +932,41 @@ pub async fn rollback(
         previous_release_id: rb.previous_release_id.clone(),
         ..Tally::default()
     };
+    if let (Some(cf), Some(cdn)) = (cf, &cfg.common.cdn) {
+        tally.url = Some(site_url(cf, cdn).await?);
+    }
     if cfg.common.dry_run {
+        let inv = invalidation_json(cfg.common.cdn.as_ref(), &rb.invalidation_paths);
+        {
+            let _g = gantry_kit::report::group("Dry run: the rollback plan");
+            tracing::info!("make {} live again (was {})", rb.release_id, live.release);
+            for ph in Phase::ALL {
+                let keys: Vec<&str> = rb
+                    .restores
+                    .iter()
+                    .filter(|r| r.phase == ph)
+                    .map(|r| r.key.as_str())
+                    .collect();
+                tracing::info!(
+                    "restore {}: {} file(s) {}",
+                    ph.name(),
+                    keys.len(),
+                    keys.join(" ")
+                );
+            }
+            match &inv {
+                Some(i) => tracing::info!(
+                    "invalidate {} path(s): {} ({})",
+                    rb.invalidation_paths.len(),
+                    rb.invalidation_paths.join(" "),
+                    i["cost"].as_str().unwrap_or_default()
+                ),
+                None => tracing::info!(
+                    "invalidate nothing ({} changed path(s))",
+                    rb.invalidation_paths.len()
+                ),
+            }
+        }
         let mut o = tally.outputs();
         o.set("uploaded", rb.restores.len())
             .set_list("invalidated-paths", rb.invalidation_paths.iter().cloned());
@@ -922,12 +977,10 @@ pub async fn rollback(
                 "previous-release-id": rb.previous_release_id,
                 "restores": rb.restores,
                 "invalidation-paths": rb.invalidation_paths,
+                "invalidation": inv,
             })),
             summary: Some("Dry run: nothing was written.".into()),
         });
-    }
-    if let (Some(cf), Some(cdn)) = (cf, &cfg.common.cdn) {
-        tally.url = Some(site_url(cf, cdn).await?);
     }
     let mut restored = target.clone();
     for ph in Phase::ALL {
@@ -978,6 +1031,7 @@ pub async fn rollback(
         previous: Some(live.release.clone()),
         history: live.history.clone(),
         manifest: restored,
+        rolled_back_by: cfg.run.clone(),
     };
     store::put_json(s3, t, manifest::POINTER_KEY, &pointer)
         .await

@@ -110,6 +110,15 @@ pub struct Pointer {
     /// Releases whose manifests are kept, newest deploy first (a rollback does not reorder).
     pub history: Vec<String>,
     pub manifest: Manifest,
+    /// The Actions step (`repository/run-id/job/step`, never the attempt) whose rollback wrote
+    /// this pointer: a re-run of that step finds its rollback done instead of going one
+    /// release further back.
+    #[serde(
+        default,
+        rename = "rolled-back-by",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rolled_back_by: Option<String>,
 }
 
 #[cfg(test)]

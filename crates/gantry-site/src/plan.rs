@@ -451,7 +451,16 @@ impl fmt::Display for RollbackError {
 }
 
 /// Which release a rollback goes to: `to`, else the one after the live release in the history.
-pub fn rollback_target(live: &Pointer, to: Option<&str>) -> Result<String, RollbackError> {
+/// `run` identifies the Actions step (stable across re-runs): when the live pointer was written
+/// by this very step's rollback, the rollback is done, so a re-run does not go further back.
+pub fn rollback_target(
+    live: &Pointer,
+    to: Option<&str>,
+    run: Option<&str>,
+) -> Result<String, RollbackError> {
+    if to.is_none() && run.is_some() && live.rolled_back_by.as_deref() == run {
+        return Err(RollbackError::AlreadyLive(live.release.clone()));
+    }
     match to {
         Some(t) if t == live.release => Err(RollbackError::AlreadyLive(t.to_owned())),
         Some(t) if live.history.iter().any(|h| h == t) => Ok(t.to_owned()),
@@ -588,6 +597,7 @@ mod tests {
             previous: plan.previous_release_id.clone(),
             history: plan.history.clone(),
             manifest,
+            rolled_back_by: None,
         }
     }
 
@@ -807,6 +817,7 @@ mod tests {
                 release: release.into(),
                 files: BTreeMap::new(),
             },
+            rolled_back_by: None,
         };
         assert_eq!(next_history(None, "a", 3), vec!["a"]);
         let live = ptr("b", &["c", "b", "a"]); // rolled back from c to b
@@ -840,7 +851,7 @@ mod tests {
         let r1 = w.deploy(&site(1), 3).release_id;
         w.deploy(&site(2), 3);
         let live = w.live.clone().unwrap();
-        assert_eq!(rollback_target(&live, None).unwrap(), r1);
+        assert_eq!(rollback_target(&live, None, None).unwrap(), r1);
         let target = w.manifests[&r1].clone();
         let rb = plan_rollback(&live, &target, &w.listing).unwrap();
         let restored: Vec<&str> = rb.restores.iter().map(|r| r.key.as_str()).collect();
@@ -860,13 +871,16 @@ mod tests {
         let mut w = World::new();
         let r1 = w.deploy(&site(1), 3).release_id;
         let only = w.live.clone().unwrap();
-        assert_eq!(rollback_target(&only, None), Err(RollbackError::NoPrevious));
         assert_eq!(
-            rollback_target(&only, Some(&r1)),
+            rollback_target(&only, None, None),
+            Err(RollbackError::NoPrevious)
+        );
+        assert_eq!(
+            rollback_target(&only, Some(&r1), None),
             Err(RollbackError::AlreadyLive(r1.clone()))
         );
         assert!(matches!(
-            rollback_target(&only, Some("nope")),
+            rollback_target(&only, Some("nope"), None),
             Err(RollbackError::Unknown { .. })
         ));
         w.deploy(&site(2), 3);
@@ -882,7 +896,42 @@ mod tests {
         // Rolled back to r1, a second rollback goes further back — there is none.
         let mut back = live.clone();
         back.release = r1.clone();
-        assert_eq!(rollback_target(&back, None), Err(RollbackError::NoPrevious));
+        assert_eq!(
+            rollback_target(&back, None, None),
+            Err(RollbackError::NoPrevious)
+        );
+    }
+
+    #[test]
+    fn a_rerun_of_the_step_that_rolled_back_finds_it_done() {
+        let mut w = World::new();
+        let r1 = w.deploy(&site(1), 3).release_id;
+        let r2 = w.deploy(&site(2), 3).release_id;
+        w.deploy(&site(3), 3);
+        let mut back = w.live.clone().unwrap();
+        assert_eq!(
+            rollback_target(&back, None, Some("o/r/1/site/s")),
+            Ok(r2.clone())
+        );
+        // The rollback to r2 written by step `o/r/1/site/s`.
+        back.release = r2.clone();
+        back.rolled_back_by = Some("o/r/1/site/s".into());
+        assert_eq!(
+            rollback_target(&back, None, Some("o/r/1/site/s")),
+            Err(RollbackError::AlreadyLive(r2.clone())),
+            "re-run: done, not one further back"
+        );
+        assert_eq!(
+            rollback_target(&back, None, Some("o/r/2/site/s")),
+            Ok(r1.clone()),
+            "another run goes one further back"
+        );
+        assert_eq!(rollback_target(&back, None, None), Ok(r1.clone()));
+        assert_eq!(
+            rollback_target(&back, Some(&r1), Some("o/r/1/site/s")),
+            Ok(r1),
+            "an explicit target is always honoured"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `/etc/mime.types`), and Cache-Control / Content-Type / Content-Encoding rules per glob, first
 //! match wins, with defaults for fingerprinted and other files.
 
-use globset::{Glob, GlobMatcher};
+use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 use std::fmt;
 
@@ -122,11 +122,11 @@ pub struct RuleSpec {
     pub immutable: Option<bool>,
 }
 
+/// The `rules:` form of the file.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RulesFile {
-    Wrapped { rules: Vec<RuleSpec> },
-    List(Vec<RuleSpec>),
+#[serde(deny_unknown_fields)]
+struct Wrapped {
+    rules: Vec<RuleSpec>,
 }
 
 /// Why rules were refused (exit 2).
@@ -168,10 +168,16 @@ impl Rules {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let file: RulesFile =
-            serde_yaml_ng::from_str(text).map_err(|e| RulesError::Parse(e.to_string()))?;
-        let specs = match file {
-            RulesFile::Wrapped { rules } | RulesFile::List(rules) => rules,
+        // Decide the form first, so a mistake inside a rule (an unknown key) is reported as
+        // such rather than as "matches neither form".
+        let parse = |e: serde_yaml_ng::Error| RulesError::Parse(e.to_string());
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(parse)?;
+        let specs = if value.is_mapping() {
+            serde_yaml_ng::from_value::<Wrapped>(value)
+                .map_err(parse)?
+                .rules
+        } else {
+            serde_yaml_ng::from_value::<Vec<RuleSpec>>(value).map_err(parse)?
         };
         Self::from_specs(specs)
     }
@@ -186,7 +192,10 @@ impl Rules {
             {
                 return Err(RulesError::Empty { glob: spec.glob });
             }
-            let m = Glob::new(spec.glob.trim_start_matches('/'))
+            // `*` stays within a path segment; `**` crosses segments.
+            let m = GlobBuilder::new(spec.glob.trim_start_matches('/'))
+                .literal_separator(true)
+                .build()
                 .map_err(|e| RulesError::Glob {
                     glob: spec.glob.clone(),
                     reason: e.kind().to_string(),
@@ -329,15 +338,35 @@ mod tests {
     }
 
     #[test]
+    fn star_stays_within_a_segment_and_double_star_crosses() {
+        let r = Rules::parse(
+            "- glob: '*.txt'\n  cache-control: top\n- glob: 'docs/*.html'\n  cache-control: docs\n- glob: '**/*.txt'\n  cache-control: deep\n",
+        )
+        .unwrap();
+        assert_eq!(r.headers("robots.txt").cache_control, "top");
+        assert_eq!(r.headers("docs/a.txt").cache_control, "deep");
+        assert_eq!(r.headers("docs/index.html").cache_control, "docs");
+        assert_eq!(
+            r.headers("docs/guide/index.html").cache_control,
+            REVALIDATE,
+            "`*` does not cross `/`"
+        );
+    }
+
+    #[test]
     fn bad_rules_are_refused() {
         assert!(matches!(
             Rules::parse("- glob: 'a/[b'\n  cache-control: x\n"),
             Err(RulesError::Glob { .. })
         ));
-        assert!(matches!(
-            Rules::parse("- glob: '*'\n  cache-contrl: x\n"),
-            Err(RulesError::Parse(_))
-        ));
+        match Rules::parse("- glob: '*'\n  cache-contrl: x\n") {
+            Err(RulesError::Parse(e)) => assert!(e.contains("unknown field `cache-contrl`"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        match Rules::parse("rules:\n  - glob: '*'\n    cache-control: x\nrule: []\n") {
+            Err(RulesError::Parse(e)) => assert!(e.contains("unknown field `rule`"), "{e}"),
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             Rules::parse("- glob: '*'\n"),
             Err(RulesError::Empty { .. })

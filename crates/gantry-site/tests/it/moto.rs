@@ -746,14 +746,24 @@ async fn rollback_without_a_previous_release_is_exit_2() {
     )
     .await
     .unwrap();
-    let err = gantry_site::rollback(&s3, None, &rollback_config(&["--bucket", &b]))
-        .await
-        .unwrap_err();
+    let rec = Recorder::default();
+    let err = gantry_site::rollback(
+        &recording(&rec).await,
+        None,
+        &rollback_config(&["--bucket", &b]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::InputRejected);
     assert!(
         err.message().contains("no previous release"),
         "{}",
         err.message()
+    );
+    assert_eq!(
+        rec.by_verb().keys().collect::<Vec<_>>(),
+        vec!["GET"],
+        "reads only"
     );
 }
 
@@ -808,4 +818,233 @@ async fn a_bucket_that_does_not_exist_is_exit_1_with_aws_message() {
     let err = gantry_site::deploy(&s3, None, &cfg).await.unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Failed);
     assert!(err.message().contains("NoSuchBucket"), "{}", err.render());
+}
+
+#[tokio::test]
+async fn a_rerun_of_the_rollback_step_finds_it_done_and_a_new_run_goes_further_back() {
+    let s3 = client().await;
+    let b = bucket(&s3, true).await;
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let d = tempfile::tempdir().unwrap();
+        app(d.path(), n);
+        let r = gantry_site::deploy(
+            &s3,
+            None,
+            &deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]),
+        )
+        .await
+        .unwrap();
+        ids.push(
+            r.outputs
+                .get("release-id")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let step = |run: &str| {
+        let mut cfg = rollback_config(&["--bucket", &b]);
+        cfg.run = Some(format!("o/repo/{run}/frontend/site"));
+        cfg
+    };
+    let r = gantry_site::rollback(&s3, None, &step("100"))
+        .await
+        .unwrap();
+    assert_eq!(r.outputs.get("release-id").unwrap(), &ids[1]);
+    assert_eq!(r.outputs.get("previous-release-id").unwrap(), &ids[2]);
+
+    // "Re-run failed jobs": the same run, job and step. The rollback is done: nothing written.
+    let rec = Recorder::default();
+    let again = gantry_site::rollback(&recording(&rec).await, None, &step("100"))
+        .await
+        .unwrap();
+    assert_eq!(again.outputs.get("release-id").unwrap(), &ids[1]);
+    assert_eq!(again.outputs.get("previous-release-id").unwrap(), &ids[2]);
+    assert_eq!(again.outputs.get("uploaded").unwrap(), 0);
+    assert!(rec.puts().is_empty(), "{:?}", rec.requests());
+    assert_eq!(live_release(&s3, &b, "").await.unwrap(), ids[1]);
+
+    // Another run of the rollback workflow steps one release further back.
+    let r = gantry_site::rollback(&s3, None, &step("101"))
+        .await
+        .unwrap();
+    assert_eq!(r.outputs.get("release-id").unwrap(), &ids[0]);
+    assert!(
+        read(&s3, &b, "index.html")
+            .await
+            .unwrap()
+            .contains("release 1")
+    );
+}
+
+#[tokio::test]
+async fn rollback_refusals_and_dry_run_write_nothing() {
+    let s3 = client().await;
+    let b = bucket(&s3, true).await;
+    let cf = cloudfront().await;
+    let dist = create_distribution(&cf, &b).await;
+    for n in 1..=2 {
+        let d = tempfile::tempdir().unwrap();
+        app(d.path(), n);
+        gantry_site::deploy(
+            &s3,
+            None,
+            &deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]),
+        )
+        .await
+        .unwrap();
+    }
+    let before = versions(&s3, &b).await;
+    let rec = Recorder::default();
+    let counted = recording(&rec).await;
+    let err = gantry_site::rollback(
+        &counted,
+        Some(&cf),
+        &rollback_config(&["--bucket", &b, "--to", "0123456789abcdef"]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::InputRejected);
+    assert!(err.message().starts_with("to: "), "{}", err.message());
+
+    let dry = gantry_site::rollback(
+        &counted,
+        Some(&cf),
+        &rollback_config(&["--bucket", &b, "--distribution-id", &dist, "--dry-run"]),
+    )
+    .await
+    .unwrap();
+    assert!(
+        dry.outputs
+            .get("url")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .starts_with("https://"),
+        "a dry run reports the url too"
+    );
+    let plan = dry.plan.unwrap();
+    assert_eq!(
+        plan["invalidation"]["paths"],
+        serde_json::json!(["/", "/docs/", "/docs/index.html", "/index.html"])
+    );
+    assert_eq!(plan["invalidation"]["billed-paths"], 4);
+    assert_eq!(
+        rec.by_verb().keys().collect::<Vec<_>>(),
+        vec!["GET"],
+        "reads only: {:?}",
+        rec.requests()
+    );
+    assert_eq!(versions(&s3, &b).await, before);
+    let invs = cf
+        .list_invalidations()
+        .distribution_id(&dist)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invs.invalidation_list().unwrap().quantity(), 0);
+}
+
+/// Counts requests between transmit and response: the most ever in flight at once.
+#[derive(Debug, Default, Clone)]
+struct InFlight {
+    now: Arc<AtomicU32>,
+    max: Arc<AtomicU32>,
+}
+
+impl Intercept for InFlight {
+    fn name(&self) -> &'static str {
+        "InFlight"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(n, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn uploads_run_in_parallel_within_the_concurrency_bound() {
+    let s3 = client().await;
+    let b = bucket(&s3, false).await;
+    let d = tempfile::tempdir().unwrap();
+    let files: Vec<(String, String)> = (0..48)
+        .map(|i| {
+            (
+                format!("assets/chunk-{i:02}aBcDeF9.js"),
+                format!("console.log({i})"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    write_tree(d.path(), &refs);
+    write_tree(d.path(), &[("index.html", "<p>hi</p>")]);
+    let counter = InFlight::default();
+    let counted = Client::from_conf(sdk().await.interceptor(counter.clone()).build());
+    let cfg = deploy_config(&["--dir", dir_arg(&d), "--bucket", &b, "--concurrency", "4"]);
+    let r = gantry_site::deploy(&counted, None, &cfg).await.unwrap();
+    assert_eq!(r.outputs.get("uploaded").unwrap(), 49);
+    let max = counter.max.load(Ordering::SeqCst);
+    assert!(max <= 4, "never more than `concurrency` in flight: {max}");
+    // Only uploads can make it past 2: the two reads (pointer, listing) are the only other
+    // requests ever in flight together.
+    assert!(max > 2, "uploads overlap: {max}");
+}
+
+#[tokio::test]
+async fn rules_set_cache_control_content_type_and_encoding_on_the_objects() {
+    let s3 = client().await;
+    let b = bucket(&s3, false).await;
+    let d = tempfile::tempdir().unwrap();
+    write_tree(
+        d.path(),
+        &[
+            ("index.html", "<p>hi</p>"),
+            ("assets/app-D_6Ay_gG.js.br", "not really brotli"),
+            ("docs/guide/index.html", "<p>guide</p>"),
+        ],
+    );
+    let rules = "rules:\n  - glob: '**/*.js.br'\n    content-type: text/javascript; charset=utf-8\n    content-encoding: br\n  - glob: 'docs/**'\n    cache-control: public, max-age=300\n";
+    let cfg = deploy_config(&["--dir", dir_arg(&d), "--bucket", &b, "--cache-rules", rules]);
+    gantry_site::deploy(&s3, None, &cfg).await.unwrap();
+    let head = |key: &'static str| {
+        let s3 = s3.clone();
+        let b = b.clone();
+        async move { s3.head_object().bucket(b).key(key).send().await.unwrap() }
+    };
+    let br = head("assets/app-D_6Ay_gG.js.br").await;
+    assert_eq!(br.content_encoding(), Some("br"));
+    assert_eq!(br.content_type(), Some("text/javascript; charset=utf-8"));
+    assert_eq!(
+        br.cache_control(),
+        Some("public, max-age=31536000, immutable"),
+        "the rule sets no cache-control: the fingerprint default"
+    );
+    let guide = head("docs/guide/index.html").await;
+    assert_eq!(guide.cache_control(), Some("public, max-age=300"));
+    assert_eq!(guide.content_type(), Some("text/html; charset=utf-8"));
+    let index = head("index.html").await;
+    assert_eq!(index.cache_control(), Some("no-cache"));
+    assert_eq!(index.content_encoding(), None);
 }
