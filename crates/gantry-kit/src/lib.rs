@@ -10,6 +10,7 @@
 //! - [`aws`]: `SdkConfig` set-up and the SDK-error mapping.
 //! - [`poll`]: the deadline-bounded fixed-interval poll loop.
 //! - [`log`]: tracing to stderr.
+//! - `testing` (feature `testing`): running a binary isolated from the caller's environment.
 
 pub mod aws;
 pub mod cli;
@@ -20,6 +21,8 @@ pub mod log;
 pub mod outputs;
 pub mod poll;
 pub mod report;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::{Error, Result};
 pub use exit::ExitCode;

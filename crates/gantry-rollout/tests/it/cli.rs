@@ -7,18 +7,9 @@ use predicates::str::contains;
 const TD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7";
 
 fn cmd() -> Command {
-    let mut c = Command::cargo_bin("gantry-rollout").unwrap();
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GANTRY_") || k.starts_with("GITHUB_") || k.starts_with("AWS_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("GANTRY_MAX_ATTEMPTS", "1");
-    c
+    Command::from_std(gantry_kit::testing::offline_command(
+        assert_cmd::cargo::cargo_bin("gantry-rollout"),
+    ))
 }
 
 fn rejected(args: &[&str], says: &str) {

@@ -1,0 +1,56 @@
+//! Test support (feature `testing`, for dev-dependencies only): a gantry binary run in isolation.
+
+use std::path::Path;
+use std::process::Command;
+
+/// A command for the binary at `bin` that sees none of the caller's `GANTRY_*`, `GITHUB_*` and
+/// `AWS_*` variables, with dummy credentials and every AWS endpoint on a closed loopback port.
+/// A call to AWS then fails with exit 1, so a test that expects exit 2 proves the input was
+/// rejected before anything was called.
+pub fn offline_command(bin: impl AsRef<Path>) -> Command {
+    let mut c = Command::new(bin.as_ref());
+    for (k, _) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        if ["GANTRY_", "GITHUB_", "AWS_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
+            c.env_remove(&k);
+        }
+    }
+    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("GANTRY_MAX_ATTEMPTS", "1");
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_callers_aws_and_github_variables_do_not_reach_the_binary() {
+        let c = offline_command("/bin/true");
+        let envs: Vec<_> = c.get_envs().collect();
+        let set = |k: &str| {
+            envs.iter()
+                .find(|(n, _)| *n == k)
+                .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+        };
+        assert_eq!(
+            set("AWS_ENDPOINT_URL").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(set("GANTRY_MAX_ATTEMPTS").as_deref(), Some("1"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("GITHUB_") {
+                assert!(
+                    envs.iter().any(|(n, v)| *n == k.as_str() && v.is_none()),
+                    "{k} kept"
+                );
+            }
+        }
+    }
+}
