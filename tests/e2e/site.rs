@@ -219,6 +219,66 @@ async fn a_bucket_that_does_not_exist_is_exit_1_with_the_aws_message() {
     );
 }
 
+#[tokio::test]
+async fn toml_rules_and_an_explicit_release_id_that_is_never_reused_for_other_content() {
+    let s3 = site_s3().await;
+    let bucket = unique_name("site-ids");
+    create_site_bucket(&s3, &bucket, true).await;
+    let d = frontend_copy();
+    let rules_dir = tempfile::tempdir().unwrap();
+    let rules = rules_dir.path().join("cache-rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\nglob = 'docs/**'\ncache-control = 'public, max-age=60'\n",
+    )
+    .unwrap();
+    let deploy = |id: &str| {
+        site(&[
+            "deploy",
+            "--dir",
+            d.path().to_str().unwrap(),
+            "--bucket",
+            &bucket,
+            "--cache-rules",
+            rules.to_str().unwrap(),
+            "--release-id",
+            id,
+        ])
+    };
+    let (code, out, stderr) = deploy("v1");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["release-id"], "v1");
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key("docs/index.html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.cache_control(), Some("public, max-age=60"));
+
+    // The same tree and id again: nothing written.
+    let before = object_versions(&s3, &bucket).await;
+    let (code, out, stderr) = deploy("v1");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["uploaded"], 0);
+    assert_eq!(object_versions(&s3, &bucket).await, before);
+
+    // Other content under the same id: refused, nothing written.
+    std::fs::write(d.path().join("index.html"), "<!doctype html><p>v2</p>").unwrap();
+    let (code, out, stderr) = deploy("v1");
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        out["error"],
+        "release-id: `v1` already exists with other content: choose a new id, or omit --release-id to use the content hash"
+    );
+    assert_eq!(object_versions(&s3, &bucket).await, before);
+    let (code, out, stderr) = deploy("v2");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["previous-release-id"], "v1");
+    assert_eq!(out["uploaded"], 1);
+}
+
 fn action() -> gantry_act::Runner {
     gantry_act::Runner::new(repo_root().join("actions/site"))
         .env("GANTRY_BIN_DIR", bin_dir().to_string_lossy())

@@ -117,7 +117,8 @@ pub struct DeployArgs {
     pub dir: Option<PathBuf>,
 
     /// Cache-Control / Content-Type / Content-Encoding rules per glob, first match wins: a YAML
-    /// file, or the YAML itself when the value has several lines.
+    /// file (TOML when its name ends in `.toml`), or the YAML itself when the value has several
+    /// lines.
     #[arg(long, env = "GANTRY_CACHE_RULES")]
     pub cache_rules: Option<String>,
 
@@ -294,26 +295,25 @@ fn validate_common(a: &CommonArgs) -> Result<Common, Error> {
     })
 }
 
-/// Reads the rules: a file path, or inline YAML when the value has several lines.
+/// Reads the rules: a file path (TOML when its name ends in `.toml`, YAML otherwise), or
+/// inline YAML when the value has several lines.
 pub fn load_rules(value: Option<&str>) -> Result<Rules, Error> {
     let Some(v) = value.filter(|v| !v.trim().is_empty()) else {
         return Ok(Rules::default());
     };
-    let (text, what) = if v.contains('\n') {
-        (v.to_owned(), "inline rules".to_owned())
+    let (text, what, format) = if v.contains('\n') {
+        (v.to_owned(), "inline rules".to_owned(), rules::Format::Yaml)
     } else {
-        let text = std::fs::read_to_string(v.trim()).map_err(|e| {
-            Error::input(format!("cache-rules: cannot read `{}`: {e}", v.trim())).with_hint(
-                "give a readable YAML file, or the rules themselves as a multi-line value",
+        let path = v.trim();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::input(format!("cache-rules: cannot read `{path}`: {e}")).with_hint(
+                "give a readable YAML file (a `.toml` name for TOML), or the rules themselves as a multi-line YAML value",
             )
         })?;
-        (text, format!("`{}`", v.trim()))
+        (text, format!("`{path}`"), rules::Format::of_path(path))
     };
-    Rules::parse(&text).map_err(|e| {
-        Error::input(format!("cache-rules: {what}: {e}")).with_hint(
-            "a YAML list of rules: `- glob: 'assets/**'` with `cache-control`, `content-type`, `content-encoding` or `immutable`",
-        )
-    })
+    Rules::parse_as(&text, format)
+        .map_err(|e| Error::input(format!("cache-rules: {what}: {e}")).with_hint(format.example()))
 }
 
 /// Checks every deploy input before anything is called. Errors are exit 2 and name the input.
@@ -694,10 +694,13 @@ pub async fn deploy(s3: &S3, cf: Option<&CloudFront>, cfg: &DeployConfig) -> Res
         }
     }
     inputs.manifests = &manifests;
-    let p = plan::plan(&inputs).map_err(|e| {
-        Error::input(format!("max-delete: {e}")).with_hint(
+    let p = plan::plan(&inputs).map_err(|e| match e {
+        plan::PlanError::TooManyDeletes { .. } => Error::input(format!("max-delete: {e}")).with_hint(
             "check `dir` is the right build output; raise `max-delete` (e.g. `100%`) if the deletes are intended",
-        )
+        ),
+        plan::PlanError::ReleaseIdTaken { .. } => Error::input(e.to_string()).with_hint(
+            "a release id names one content for good: a rollback to it restores those files, and prune keeps them",
+        ),
     })?;
 
     let mut tally = Tally {

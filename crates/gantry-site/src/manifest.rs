@@ -71,6 +71,16 @@ impl Manifest {
     pub fn total_bytes(&self) -> u64 {
         self.files.values().map(|e| e.size).sum()
     }
+
+    /// The same keys with the same bytes and headers (version ids aside).
+    pub fn same_content(&self, other: &Manifest) -> bool {
+        self.files.len() == other.files.len()
+            && self
+                .files
+                .iter()
+                .zip(&other.files)
+                .all(|((k, e), (ok, oe))| k == ok && e.same_as(oe))
+    }
 }
 
 /// The content id of a set of files: the first 16 hex digits of a SHA-256 over every key, hash

@@ -165,6 +165,10 @@ pub enum PlanError {
         live: usize,
         max: MaxDelete,
     },
+    /// An explicit release id that already names a release with other files: publishing would
+    /// overwrite its manifest, so the files it replaced would never be pruned and a rollback to
+    /// it would be ambiguous.
+    ReleaseIdTaken { release: String },
 }
 
 impl fmt::Display for PlanError {
@@ -179,6 +183,11 @@ impl fmt::Display for PlanError {
                 f,
                 "this deploy would delete {deletes} object(s), over the limit of {limit} \
                  ({max} of {live} live objects)"
+            ),
+            Self::ReleaseIdTaken { release } => write!(
+                f,
+                "release-id: `{release}` already exists with other content: choose a new id, \
+                 or omit --release-id to use the content hash"
             ),
         }
     }
@@ -236,25 +245,35 @@ fn listed_releases(listing: &BTreeMap<String, u64>) -> BTreeSet<String> {
         .collect()
 }
 
-/// The manifests the planner must read before planning the prune: every kept and expired
-/// release when some release expires (none otherwise: an ordinary deploy reads only the
+/// The manifests the planner must read: the one an explicit `--release-id` already names (to
+/// refuse the id for other content; the live release's is in the pointer), and every kept and
+/// expired release when some release expires (none otherwise: an ordinary deploy reads only the
 /// pointer). The live release's and the new one's are already known.
 pub fn manifests_to_read(inputs: &Inputs<'_>) -> Vec<String> {
     let manifest = new_manifest(inputs.local, inputs.live, inputs.release_id);
     let history = next_history(inputs.live, &manifest.release, inputs.keep_releases);
     let listed = listed_releases(inputs.listing);
+    let live = inputs.live.map(|p| p.release.as_str());
+    let mut read = Vec::new();
+    if inputs.release_id.is_some()
+        && listed.contains(&manifest.release)
+        && Some(manifest.release.as_str()) != live
+    {
+        read.push(manifest.release.clone());
+    }
     let expired: Vec<&String> = listed.iter().filter(|id| !history.contains(id)).collect();
     if expired.is_empty() {
-        return Vec::new();
+        return read;
     }
-    let live = inputs.live.map(|p| p.release.as_str());
-    history
-        .iter()
-        .filter(|id| listed.contains(*id))
-        .chain(expired)
-        .filter(|id| **id != manifest.release && Some(id.as_str()) != live)
-        .cloned()
-        .collect()
+    read.extend(
+        history
+            .iter()
+            .filter(|id| listed.contains(*id))
+            .chain(expired)
+            .filter(|id| **id != manifest.release && Some(id.as_str()) != live)
+            .cloned(),
+    );
+    read
 }
 
 /// The CloudFront paths for a changed key: `/docs/index.html` also invalidates `/docs/`.
@@ -272,6 +291,19 @@ pub fn paths_for(key: &str) -> Vec<String> {
 pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
     let live = inputs.live;
     let mut manifest = new_manifest(inputs.local, live, inputs.release_id);
+    // An explicit id names one content for good: the same content again is a re-run (a no-op
+    // when it is live), other content would overwrite that release's manifest.
+    if let Some(id) = inputs.release_id {
+        let existing = live
+            .filter(|p| p.release == id)
+            .map(|p| &p.manifest)
+            .or_else(|| inputs.manifests.get(id));
+        if existing.is_some_and(|old| !old.same_content(&manifest)) {
+            return Err(PlanError::ReleaseIdTaken {
+                release: id.to_owned(),
+            });
+        }
+    }
     let live_files = live.map(|p| &p.manifest.files);
 
     let mut uploads = Vec::new();
@@ -371,8 +403,9 @@ pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
         .listing
         .contains_key(&manifest::manifest_key(&manifest.release));
     let write_manifest = !noop && (!uploads.is_empty() || !manifest_listed || !same_release);
-    // An explicit id re-used for other content rewrites its manifest; the default id is the
-    // content, so an existing manifest of that id already says the same.
+    // The default id is the content, so an existing manifest of that id already says the same.
+    // An explicit id re-used for the same content (other content was refused above) rewrites
+    // its manifest with the version ids now current.
     let write_manifest =
         write_manifest && !(manifest_listed && uploads.is_empty() && inputs.release_id.is_none());
     let previous_release_id = live.map(|p| p.release.clone()).filter(|_| !same_release);
@@ -647,6 +680,37 @@ mod tests {
         }
     }
 
+    impl World {
+        /// Plans with an explicit `--release-id`, reading only the manifests the planner names
+        /// (as a deploy does).
+        fn plan_id(&self, local: &[LocalFile], id: &str) -> Result<Plan, PlanError> {
+            let mut inputs = Inputs {
+                local,
+                live: self.live.as_ref(),
+                listing: &self.listing,
+                release_id: Some(id),
+                keep_releases: 3,
+                max_delete: MaxDelete::Percent(100),
+                manifests: &BTreeMap::new(),
+            };
+            let read: BTreeMap<String, Manifest> = manifests_to_read(&inputs)
+                .into_iter()
+                .filter_map(|id| self.manifests.get(&id).map(|m| (id, m.clone())))
+                .collect();
+            inputs.manifests = &read;
+            plan(&inputs)
+        }
+
+        fn deploy_id(&mut self, local: &[LocalFile], id: &str) -> Plan {
+            let p = self.plan_id(local, id).unwrap();
+            let ptr = publish(&p, &mut self.listing);
+            self.manifests
+                .insert(ptr.release.clone(), ptr.manifest.clone());
+            self.live = Some(ptr);
+            p
+        }
+    }
+
     fn keys(u: &[Upload]) -> Vec<&str> {
         u.iter().map(|u| u.key.as_str()).collect()
     }
@@ -843,6 +907,66 @@ mod tests {
         assert_eq!(p.release_id, "v2.0.0");
         assert!(p.uploads.is_empty() && p.write_manifest && p.write_pointer);
         assert!(p.invalidation_paths.is_empty());
+    }
+
+    #[test]
+    fn an_explicit_release_id_is_never_reused_for_other_content() {
+        let mut w = World::new();
+        w.deploy_id(&site(1), "v1");
+        w.deploy_id(&site(2), "v2");
+        let taken = |id: &str| PlanError::ReleaseIdTaken {
+            release: id.to_owned(),
+        };
+
+        // The live release: its manifest is the pointer's, nothing more to read.
+        assert_eq!(w.plan_id(&site(3), "v2"), Err(taken("v2")));
+        // A kept release: its manifest is read (one GET) and compared.
+        let inputs = Inputs {
+            local: &site(3),
+            live: w.live.as_ref(),
+            listing: &w.listing,
+            release_id: Some("v1"),
+            keep_releases: 3,
+            max_delete: MaxDelete::Percent(100),
+            manifests: &BTreeMap::new(),
+        };
+        assert_eq!(manifests_to_read(&inputs), vec!["v1".to_owned()]);
+        assert_eq!(w.plan_id(&site(3), "v1"), Err(taken("v1")));
+        // Headers count as content: the same bytes with another Cache-Control are refused.
+        let mut recached = site(2);
+        recached[4].entry.cache_control = "public, max-age=60".into();
+        assert_eq!(w.plan_id(&recached, "v2"), Err(taken("v2")));
+        assert_eq!(
+            taken("v1").to_string(),
+            "release-id: `v1` already exists with other content: choose a new id, or omit \
+             --release-id to use the content hash"
+        );
+
+        // The same id with the same content: a no-op when live…
+        let again = w.plan_id(&site(2), "v2").unwrap();
+        assert!(again.noop && !again.write_manifest && !again.write_pointer);
+        // …and a re-deploy of that release otherwise (version ids aside, the manifest says the
+        // same; it is rewritten with the version ids now current).
+        let back = w.plan_id(&site(1), "v1").unwrap();
+        assert_eq!(back.release_id, "v1");
+        assert!(back.write_manifest && back.write_pointer);
+        assert_eq!(back.history, vec!["v1", "v2"]);
+        // A new id, and an id whose manifest is gone, are free.
+        assert!(w.plan_id(&site(3), "v3").is_ok());
+        w.listing.remove(&manifest::manifest_key("v1"));
+        let inputs = Inputs {
+            local: &site(3),
+            live: w.live.as_ref(),
+            listing: &w.listing,
+            release_id: Some("v1"),
+            keep_releases: 3,
+            max_delete: MaxDelete::Percent(100),
+            manifests: &BTreeMap::new(),
+        };
+        assert!(manifests_to_read(&inputs).is_empty());
+        assert!(w.plan_id(&site(3), "v1").is_ok());
+        // The default id is the content: never refused.
+        assert!(w.plan(&site(3), 3).is_ok());
     }
 
     #[test]

@@ -122,7 +122,44 @@ pub struct RuleSpec {
     pub immutable: Option<bool>,
 }
 
-/// The `rules:` form of the file.
+/// How a rules file is written: TOML when its name ends in `.toml`, YAML otherwise (inline
+/// rules are always YAML: a workflow's multi-line input is YAML already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Toml,
+}
+
+impl Format {
+    /// The format of the file at `path`, by its name.
+    pub fn of_path(path: &str) -> Self {
+        let toml = std::path::Path::new(path)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        if toml { Self::Toml } else { Self::Yaml }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Yaml => "YAML",
+            Self::Toml => "TOML",
+        }
+    }
+
+    /// What a rules file of this format looks like (for error hints).
+    pub fn example(self) -> &'static str {
+        match self {
+            Self::Yaml => {
+                "a YAML list of rules: `- glob: 'assets/**'` with `cache-control`, `content-type`, `content-encoding` or `immutable`"
+            }
+            Self::Toml => {
+                "TOML tables `[[rules]]` with `glob = \"assets/**\"` and `cache-control`, `content-type`, `content-encoding` or `immutable`"
+            }
+        }
+    }
+}
+
+/// The `rules:` form of the file (the only form in TOML, whose top level is a table).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wrapped {
@@ -145,6 +182,18 @@ impl fmt::Display for RulesError {
             Self::Empty { glob } => write!(f, "the rule for `{glob}` sets nothing"),
         }
     }
+}
+
+/// A TOML error on one line, placed as the YAML parser places its own: `… at line L column C`.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end().replace('\n', "; ");
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{message} at line {line} column {column}")
 }
 
 /// Compiled rules, in order.
@@ -180,6 +229,25 @@ impl Rules {
             serde_yaml_ng::from_value::<Vec<RuleSpec>>(value).map_err(parse)?
         };
         Self::from_specs(specs)
+    }
+
+    /// Parses TOML: an array of tables `[[rules]]` (the `rules:` form of the YAML), with the
+    /// same keys and the same refusals.
+    pub fn parse_toml(text: &str) -> Result<Self, RulesError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let wrapped: Wrapped =
+            toml::from_str(text).map_err(|e| RulesError::Parse(toml_error(text, &e)))?;
+        Self::from_specs(wrapped.rules)
+    }
+
+    /// Parses `text` written in `format`.
+    pub fn parse_as(text: &str, format: Format) -> Result<Self, RulesError> {
+        match format {
+            Format::Yaml => Self::parse(text),
+            Format::Toml => Self::parse_toml(text),
+        }
     }
 
     pub fn from_specs(specs: Vec<RuleSpec>) -> Result<Self, RulesError> {
@@ -373,5 +441,120 @@ mod tests {
         ));
         assert!(matches!(Rules::parse("42"), Err(RulesError::Parse(_))));
         assert!(Rules::parse("  \n").unwrap().is_empty());
+    }
+
+    /// The TOML form reads the same rules as the YAML one, with the same headers.
+    #[test]
+    fn toml_rules_match_the_yaml_form() {
+        let yaml = Rules::parse(
+            "rules:\n  - glob: '**/*.js.br'\n    content-type: text/javascript; charset=utf-8\n    content-encoding: br\n  - glob: 'docs/**/*.html'\n    cache-control: public, max-age=300\n  - match: 'downloads/**'\n    cache-control: public, max-age=86400\n    immutable: false\n",
+        )
+        .unwrap();
+        let toml = Rules::parse_toml(
+            r#"# pre-compressed siblings
+[[rules]]
+glob = "**/*.js.br"
+content-type = "text/javascript; charset=utf-8"
+content-encoding = "br"
+
+[[rules]]
+glob = "docs/**/*.html"
+cache-control = "public, max-age=300"
+
+[[rules]]
+match = "downloads/**"
+cache-control = "public, max-age=86400"
+immutable = false
+"#,
+        )
+        .unwrap();
+        assert_eq!(toml.len(), 3);
+        for key in [
+            "assets/app-D_6Ay_gG.js.br",
+            "docs/guide/index.html",
+            "docs/a.txt",
+            "downloads/app-1.2.3.dmg",
+            "index.html",
+        ] {
+            assert_eq!(toml.headers(key), yaml.headers(key), "{key}");
+        }
+        let h = toml.headers("downloads/app-1.2.3.dmg");
+        assert_eq!(h.cache_control, "public, max-age=86400");
+        assert!(!h.immutable);
+        assert_eq!(
+            toml.headers("assets/app-D_6Ay_gG.js.br")
+                .content_encoding
+                .as_deref(),
+            Some("br")
+        );
+        let inline =
+            Rules::parse_toml("rules = [ { glob = '*.txt', cache-control = 'no-store' } ]\n")
+                .unwrap();
+        assert_eq!(inline.headers("robots.txt").cache_control, "no-store");
+        assert!(Rules::parse_toml(" \n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_toml_rules_are_refused_naming_the_line() {
+        match Rules::parse_toml("[[rules]]\nglob = '*'\ncache-contrl = 'x'\n") {
+            Err(RulesError::Parse(e)) => {
+                assert!(e.contains("unknown field `cache-contrl`"), "{e}");
+                assert!(e.contains("at line 3 column 1"), "{e}");
+                assert!(!e.contains('\n'), "one line: {e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match Rules::parse_toml("[[rules]]\nglob = '*'\ncache-control = 'x'\n\n[rule]\n") {
+            Err(RulesError::Parse(e)) => {
+                assert!(e.contains("unknown field `rule`"), "{e}");
+                assert!(e.contains("at line 5"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match Rules::parse_toml("[[rules]]\nglob = '*'\ncache-control = no-cache\n") {
+            Err(RulesError::Parse(e)) => assert!(e.contains("at line 3"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        match Rules::parse_toml("glob = '*'\ncache-control = 'x'\n") {
+            Err(RulesError::Parse(e)) => assert!(e.contains("expected `rules`"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Rules::parse_toml("[[rules]]\nglob = 'a/[b'\ncache-control = 'x'\n").unwrap_err(),
+            RulesError::Glob {
+                glob: "a/[b".into(),
+                reason: "unclosed character class; missing ']'".into()
+            }
+        );
+        assert!(matches!(
+            Rules::parse_toml("[[rules]]\nglob = '*'\n"),
+            Err(RulesError::Empty { .. })
+        ));
+        assert!(matches!(
+            Rules::parse_toml("[[rules]]\nglob = '*'\nimmutable = 'yes'\n"),
+            Err(RulesError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn the_file_name_picks_the_format() {
+        assert_eq!(Format::of_path("cache-rules.toml"), Format::Toml);
+        assert_eq!(Format::of_path(".github/Rules.TOML"), Format::Toml);
+        assert_eq!(Format::of_path(".github/cache-rules.yml"), Format::Yaml);
+        assert_eq!(Format::of_path("rules.yaml"), Format::Yaml);
+        assert_eq!(Format::of_path("rules"), Format::Yaml);
+        assert_eq!(Format::of_path("toml"), Format::Yaml);
+        let toml = "[[rules]]\nglob = '*.txt'\ncache-control = 'no-store'\n";
+        assert_eq!(
+            Rules::parse_as(toml, Format::Toml)
+                .unwrap()
+                .headers("a.txt")
+                .cache_control,
+            "no-store"
+        );
+        assert!(
+            Rules::parse_as(toml, Format::Yaml).is_err(),
+            "TOML is not YAML"
+        );
     }
 }

@@ -5,18 +5,9 @@ use assert_cmd::Command;
 use predicates::str::contains;
 
 fn cmd() -> Command {
-    let mut c = Command::cargo_bin("gantry-site").unwrap();
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GANTRY_") || k.starts_with("GITHUB_") || k.starts_with("AWS_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("GANTRY_MAX_ATTEMPTS", "1");
-    c
+    Command::from_std(gantry_kit::testing::offline_command(
+        assert_cmd::cargo::cargo_bin("gantry-site"),
+    ))
 }
 
 fn rejected<S: AsRef<std::ffi::OsStr>>(args: &[S], says: &str) {
@@ -96,6 +87,100 @@ fn bad_inputs_are_exit_2_naming_the_input() {
     )
     .unwrap();
     rejected(&deploy(&[]), "points outside the directory");
+}
+
+#[test]
+fn a_bad_toml_rules_file_is_exit_2_naming_cache_rules_and_the_line() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<p>hi</p>").unwrap();
+    let rules_dir = tempfile::tempdir().unwrap();
+    let rules = rules_dir.path().join("cache-rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\nglob = 'assets/**'\ncache-control = 'public, max-age=31536000, immutable'\n\n[[rules]]\nglob = '**/*.html'\ncache-contrl = 'no-cache'\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    let args = [
+        "deploy",
+        "--dir",
+        site.path().to_str().unwrap(),
+        "--bucket",
+        "my-site",
+        "--cache-rules",
+        rules,
+    ];
+    cmd()
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(contains(format!("cache-rules: `{rules}`: ")))
+        .stderr(contains("unknown field `cache-contrl`"))
+        .stderr(contains("at line 7 column 1"))
+        .stderr(contains("[[rules]]"));
+    // The same through the environment, as the action passes it.
+    cmd()
+        .args(["deploy", "--bucket", "my-site"])
+        .env("GANTRY_DIR", site.path())
+        .env("GANTRY_CACHE_RULES", rules)
+        .assert()
+        .code(2)
+        .stderr(contains("cache-rules:"));
+    // A TOML syntax error, and a bad glob.
+    std::fs::write(
+        rules,
+        "[[rules]]\nglob = 'assets/**'\ncache-control = no-cache\n",
+    )
+    .unwrap();
+    cmd()
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(contains("cache-rules: "))
+        .stderr(contains("at line 3"));
+    std::fs::write(
+        rules,
+        "[[rules]]\nglob = 'assets/[x'\ncache-control = 'no-cache'\n",
+    )
+    .unwrap();
+    cmd()
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(contains("cache-rules: "))
+        .stderr(contains("`assets/[x` is not a valid glob"));
+}
+
+#[test]
+fn cache_rules_files_are_toml_by_name_and_yaml_otherwise() {
+    let d = tempfile::tempdir().unwrap();
+    let toml_text =
+        "[[rules]]\nmatch = 'docs/**'\ncache-control = 'public, max-age=300'\nimmutable = false\n";
+    let yaml_text = "rules:\n  - match: 'docs/**'\n    cache-control: 'public, max-age=300'\n    immutable: false\n";
+    let toml = d.path().join("rules.toml");
+    let yaml = d.path().join("rules.yml");
+    std::fs::write(&toml, toml_text).unwrap();
+    std::fs::write(&yaml, yaml_text).unwrap();
+    let from_toml = gantry_site::load_rules(toml.to_str()).unwrap();
+    let from_yaml = gantry_site::load_rules(yaml.to_str()).unwrap();
+    for key in ["docs/a.html", "docs/app-D_6Ay_gG.js", "index.html"] {
+        assert_eq!(from_toml.headers(key), from_yaml.headers(key), "{key}");
+    }
+    assert_eq!(
+        from_toml.headers("docs/a.html").cache_control,
+        "public, max-age=300"
+    );
+    // TOML under a YAML name (and the reverse) is refused, not misread.
+    let swapped = d.path().join("toml-rules.yml");
+    std::fs::write(&swapped, toml_text).unwrap();
+    let e = gantry_site::load_rules(swapped.to_str()).unwrap_err();
+    assert_eq!(e.exit_code(), gantry_kit::ExitCode::InputRejected);
+    assert!(e.message().starts_with("cache-rules: `"), "{}", e.message());
+    let swapped = d.path().join("yaml-rules.toml");
+    std::fs::write(&swapped, yaml_text).unwrap();
+    let e = gantry_site::load_rules(swapped.to_str()).unwrap_err();
+    assert!(e.message().starts_with("cache-rules: `"), "{}", e.message());
+    assert!(e.message().contains("at line 1"), "{}", e.message());
 }
 
 #[test]

@@ -1047,4 +1047,124 @@ async fn rules_set_cache_control_content_type_and_encoding_on_the_objects() {
     let index = head("index.html").await;
     assert_eq!(index.cache_control(), Some("no-cache"));
     assert_eq!(index.content_encoding(), None);
+
+    // The same rules from a TOML file give the same headers: the same release, nothing written.
+    let rules_dir = tempfile::tempdir().unwrap();
+    let toml = rules_dir.path().join("cache-rules.toml");
+    std::fs::write(
+        &toml,
+        "[[rules]]\nglob = '**/*.js.br'\ncontent-type = 'text/javascript; charset=utf-8'\ncontent-encoding = 'br'\n\n[[rules]]\nglob = 'docs/**'\ncache-control = 'public, max-age=300'\n",
+    )
+    .unwrap();
+    let cfg = deploy_config(&[
+        "--dir",
+        dir_arg(&d),
+        "--bucket",
+        &b,
+        "--cache-rules",
+        toml.to_str().unwrap(),
+    ]);
+    let rec = Recorder::default();
+    let r = gantry_site::deploy(&recording(&rec).await, None, &cfg)
+        .await
+        .unwrap();
+    assert_eq!(r.outputs.get("uploaded").unwrap(), 0);
+    assert_eq!(r.outputs.get("skipped").unwrap(), 3);
+    assert!(rec.puts().is_empty(), "{:?}", rec.requests());
+}
+
+/// `dir` holds release `n` of the app and nothing else.
+fn release(dir: &Path, n: u32) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    app(dir, n);
+}
+
+#[tokio::test]
+async fn an_explicit_release_id_with_other_content_is_refused_before_any_write() {
+    let s3 = client().await;
+    let b = bucket(&s3, true).await;
+    let d = tempfile::tempdir().unwrap();
+    let args = |id: &str| {
+        deploy_config(&[
+            "--dir",
+            dir_arg(&d),
+            "--bucket",
+            &b,
+            "--prefix",
+            "web",
+            "--release-id",
+            id,
+        ])
+    };
+    release(d.path(), 1);
+    gantry_site::deploy(&s3, None, &args("v1")).await.unwrap();
+    let v1 = read(&s3, &b, "web/.gantry/releases/v1.json").await.unwrap();
+    release(d.path(), 2);
+    gantry_site::deploy(&s3, None, &args("v2")).await.unwrap();
+    let pointer = read(&s3, &b, "web/.gantry/live.json").await.unwrap();
+    let before = versions(&s3, &b).await;
+
+    // Release 3's tree under the id of a kept release (v1) and of the live one (v2).
+    release(d.path(), 3);
+    for id in ["v1", "v2"] {
+        let rec = Recorder::default();
+        let err = gantry_site::deploy(&recording(&rec).await, None, &args(id))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.exit_code(),
+            ExitCode::InputRejected,
+            "{}",
+            err.message()
+        );
+        assert_eq!(
+            err.message(),
+            format!(
+                "release-id: `{id}` already exists with other content: choose a new id, or omit --release-id to use the content hash"
+            )
+        );
+        let verbs = rec.by_verb();
+        for write in ["PUT", "POST", "DELETE"] {
+            assert_eq!(verbs.get(write), None, "{id}: {:?}", rec.requests());
+        }
+        // The pointer and the listing; the kept release's manifest is one more GET.
+        let gets = if id == "v1" { 3 } else { 2 };
+        assert_eq!(verbs, BTreeMap::from([("GET".to_owned(), gets)]), "{id}");
+    }
+    assert_eq!(
+        versions(&s3, &b).await,
+        before,
+        "no object version was written"
+    );
+    assert_eq!(
+        read(&s3, &b, "web/.gantry/releases/v1.json").await.unwrap(),
+        v1
+    );
+    assert_eq!(
+        read(&s3, &b, "web/.gantry/live.json").await.unwrap(),
+        pointer
+    );
+    assert_eq!(live_release(&s3, &b, "web").await.as_deref(), Some("v2"));
+
+    // The live id with its own content again: a no-op, no write.
+    release(d.path(), 2);
+    let rec = Recorder::default();
+    let r = gantry_site::deploy(&recording(&rec).await, None, &args("v2"))
+        .await
+        .unwrap();
+    assert_eq!(r.outputs.get("release-id").unwrap(), "v2");
+    assert_eq!(r.outputs.get("uploaded").unwrap(), 0);
+    assert_eq!(
+        rec.by_verb(),
+        BTreeMap::from([("GET".to_owned(), 2)]),
+        "{:?}",
+        rec.requests()
+    );
+    // A new id for new content is published as usual.
+    release(d.path(), 3);
+    gantry_site::deploy(&s3, None, &args("v3")).await.unwrap();
+    assert_eq!(live_release(&s3, &b, "web").await.as_deref(), Some("v3"));
 }
