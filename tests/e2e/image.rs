@@ -2,7 +2,7 @@
 //! protocol against the CNCF registry (through a counting proxy where uploads are counted).
 
 use gantry_tests::{
-    ImageFault, ImageLayout, ImageProxy, ImageRegistry, bin, bin_dir, image_registry, repo_root,
+    ImageFault, ImageLayout, ImageProxy, ImageRegistry, bin_dir, image_registry, repo_root,
     unique_name,
 };
 use serde_json::Value;
@@ -10,24 +10,12 @@ use std::path::Path;
 use std::process::Command;
 
 fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(bin("gantry-image"));
-    c.args(args).arg("--json");
-    for (k, _) in std::env::vars() {
-        let ours = k.starts_with("GITHUB_") || k.starts_with("RUNNER_");
-        if ours || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
-            c.env_remove(k);
-        }
-    }
-    c
+    gantry_tests::json_command("gantry-image", args)
 }
 
 fn image(args: &[&str]) -> (i32, Value, String) {
     gantry_tests::aws_endpoint();
-    let out = command(args).output().expect("run gantry-image");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    gantry_tests::json_output(command(args))
 }
 
 fn push(

@@ -1,26 +1,12 @@
 //! gantry-invalidate against moto, as a binary and as the composite action through gantry-act.
 
-use gantry_tests::{bin, bin_dir, cloudfront, create_distribution, repo_root, unique_name};
+use gantry_tests::{bin_dir, cloudfront, create_distribution, repo_root, unique_name};
 use serde_json::Value;
-use std::process::Command;
 
 fn invalidate(args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
-    let mut c = Command::new(bin("gantry-invalidate"));
-    c.args(args).arg("--json");
-    for (k, _) in std::env::vars() {
-        // The surrounding CI's own run must not leak into these runs (RUNNER_TEMP holds the
-        // per-job occurrence counters).
-        let ours = k.starts_with("GITHUB_") || k.starts_with("RUNNER_");
-        if ours || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
-            c.env_remove(k);
-        }
-    }
+    let mut c = gantry_tests::json_command("gantry-invalidate", args);
     c.envs(env.iter().copied());
-    let out = c.output().expect("run gantry-invalidate");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    gantry_tests::json_output(c)
 }
 
 /// The CallerReference CloudFront recorded for the invalidation in a `--json` output.

@@ -3,7 +3,7 @@
 //! the deployment duration and shares nothing). The launcher itself is tested first.
 
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
-use gantry_tests::{RolloutMoto, bin, bin_dir, repo_root, unique_name};
+use gantry_tests::{RolloutMoto, bin_dir, repo_root, unique_name};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
@@ -116,13 +116,7 @@ impl World {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin("gantry-rollout"));
-        c.args(args).arg("--json");
-        for (k, _) in std::env::vars() {
-            if k.starts_with("GITHUB_") || k.starts_with("RUNNER_") || k.starts_with("GANTRY_") {
-                c.env_remove(k);
-            }
-        }
+        let mut c = gantry_tests::json_command("gantry-rollout", args);
         c.envs(self.moto.env());
         c
     }
@@ -151,12 +145,7 @@ impl World {
     }
 }
 
-fn parse(out: std::process::Output) -> (i32, Value, String) {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
-    (out.status.code().unwrap_or(-1), json, stderr)
-}
+use gantry_tests::json_parts as parse;
 
 /// The launcher's patch: UpdateService starts a new PRIMARY IN_PROGRESS and turns the old one
 /// ACTIVE; after the period the new one is COMPLETED alone; a task definition marked to fail

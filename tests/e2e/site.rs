@@ -3,27 +3,14 @@
 //! object versions are counted), changed, rolled back; dry run; bad input; a missing bucket.
 
 use gantry_tests::{
-    bin, bin_dir, cloudfront, create_distribution, create_site_bucket, repo_root, site_object,
-    site_s3, unique_name,
+    bin_dir, cloudfront, create_distribution, create_site_bucket, repo_root, site_object, site_s3,
+    unique_name,
 };
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn site(args: &[&str]) -> (i32, Value, String) {
-    let mut c = Command::new(bin("gantry-site"));
-    c.args(args).arg("--json");
-    for (k, _) in std::env::vars() {
-        let ours = k.starts_with("GITHUB_") || k.starts_with("RUNNER_");
-        if ours || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
-            c.env_remove(k);
-        }
-    }
-    let out = c.output().expect("run gantry-site");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    gantry_tests::json_output(gantry_tests::json_command("gantry-site", args))
 }
 
 /// A copy of examples/frontend in a new directory (a fresh checkout: new mtimes).

@@ -2,27 +2,14 @@
 //! moto keeps every container field it is given and fills in ECS's container defaults
 //! (cpu 0, essential, empty lists) and networkMode, which the comparison must see through.
 
-use gantry_tests::{bin, bin_dir, ecs_fixture, repo_root, unique_name};
+use gantry_tests::{bin_dir, ecs_fixture, repo_root, unique_name};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn taskdef(args: &[&str]) -> (i32, Value, String) {
-    let mut c = Command::new(bin("gantry-taskdef"));
-    c.args(args).arg("--json");
-    for (k, _) in std::env::vars() {
-        let ours = k.starts_with("GITHUB_") || k.starts_with("RUNNER_");
-        if ours || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
-            c.env_remove(k);
-        }
-    }
-    let out = c.output().expect("run gantry-taskdef");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    gantry_tests::json_output(gantry_tests::json_command("gantry-taskdef", args))
 }
 
 async fn ecs() -> aws_sdk_ecs::Client {

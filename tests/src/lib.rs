@@ -806,3 +806,32 @@ fn rollout_moto_answers(port: u16) -> bool {
         && head.starts_with(b"HTTP/1.")
         && &head[9..12] == b"200"
 }
+
+/// `gantry-<name> ARGS… --json`, isolated from the surrounding CI's own run: no `GITHUB_*`,
+/// `RUNNER_*` (RUNNER_TEMP holds per-job counters) or `GANTRY_*` variable of the caller reaches
+/// it, except `GANTRY_BIN_DIR`. Add env and run it with [`json_output`].
+pub fn json_command(bin_name: &str, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(bin(bin_name));
+    c.args(args).arg("--json");
+    for (k, _) in std::env::vars() {
+        let ours = k.starts_with("GITHUB_") || k.starts_with("RUNNER_");
+        if ours || k.starts_with("GANTRY_") && k != "GANTRY_BIN_DIR" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Run a [`json_command`]: (exit code, the one JSON object on stdout, stderr). Panics with the
+/// stderr when stdout is not exactly one JSON object (a contract of every gantry binary).
+pub fn json_output(mut c: std::process::Command) -> (i32, serde_json::Value, String) {
+    json_parts(c.output().expect("run the gantry binary"))
+}
+
+/// A finished gantry binary's (exit code, JSON object on stdout, stderr); see [`json_output`].
+pub fn json_parts(out: std::process::Output) -> (i32, serde_json::Value, String) {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
