@@ -3,8 +3,8 @@
 //! object versions are counted), changed, rolled back; dry run; bad input; a missing bucket.
 
 use gantry_tests::{
-    bin_dir, cloudfront, create_distribution, create_site_bucket, repo_root, site_object, site_s3,
-    unique_name,
+    bin_dir, cloudfront, create_distribution, create_site_bucket, repo_root, site_copy_dir,
+    site_object, site_s3, unique_name,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -15,20 +15,8 @@ fn site(args: &[&str]) -> (i32, Value, String) {
 
 /// A copy of examples/frontend in a new directory (a fresh checkout: new mtimes).
 fn frontend_copy() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            let target = to.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &target);
-            } else {
-                std::fs::copy(e.path(), target).unwrap();
-            }
-        }
-    }
     let d = tempfile::tempdir().unwrap();
-    copy(&repo_root().join("examples/frontend"), d.path());
+    site_copy_dir(&repo_root().join("examples/frontend"), d.path()).unwrap();
     d
 }
 

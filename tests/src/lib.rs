@@ -835,3 +835,19 @@ pub fn json_parts(out: std::process::Output) -> (i32, serde_json::Value, String)
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr:\n{stderr}"));
     (out.status.code().unwrap_or(-1), json, stderr)
 }
+
+/// Copies the tree `from` into `to` (created as needed): a fresh checkout of a site, with new
+/// mtimes and the same bytes.
+pub fn site_copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            site_copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(())
+}

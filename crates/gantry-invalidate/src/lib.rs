@@ -89,6 +89,16 @@ pub struct Config {
     pub dry_run: bool,
 }
 
+impl Config {
+    /// Polls every `poll_interval` within `timeout`.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            interval: self.poll_interval,
+            deadline: self.timeout,
+        }
+    }
+}
+
 /// Checks every input before anything is called. Errors are exit 2 and name the input.
 pub fn validate(args: &Args) -> Result<Config, Error> {
     let distribution_id = args
@@ -101,15 +111,7 @@ pub fn validate(args: &Args) -> Result<Config, Error> {
                 "pass --distribution-id (input `distribution-id`), e.g. `E2QWRUHAPOMQZL`",
             )
         })?;
-    if !distribution_id
-        .chars()
-        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    {
-        return Err(Error::input(format!(
-            "distribution-id: `{distribution_id}` is not a CloudFront distribution id"
-        ))
-        .with_hint("an id is upper-case letters and digits, e.g. `E2QWRUHAPOMQZL` (not the domain name or ARN)"));
-    }
+    check_distribution_id(distribution_id)?;
     let mut raw = split_list(&args.paths);
     if let Some(file) = &args.paths_file {
         let text = std::fs::read_to_string(file).map_err(|e| {
@@ -147,13 +149,7 @@ pub fn validate(args: &Args) -> Result<Config, Error> {
         };
         Error::input(format!("{input}: {e}")).with_hint(e.hint())
     })?;
-    if args.poll_interval < Duration::from_secs(1) {
-        return Err(Error::input(format!(
-            "poll-interval: `{}` is too short",
-            format_duration(args.poll_interval)
-        ))
-        .with_hint("use at least `1s`; `10s` is a good interval for CloudFront"));
-    }
+    check_poll_interval(args.poll_interval)?;
     let caller_reference = match args.caller_reference.as_deref().map(str::trim) {
         Some("") | None => None,
         Some(r) if r.len() > 200 || r.chars().any(char::is_control) => {
@@ -173,6 +169,41 @@ pub fn validate(args: &Args) -> Result<Config, Error> {
         caller_reference,
         dry_run: args.dry_run,
     })
+}
+
+/// Checks a (trimmed, non-empty) distribution id: upper-case letters and digits (exit 2).
+pub fn check_distribution_id(id: &str) -> Result<(), Error> {
+    if id
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "distribution-id: `{id}` is not a CloudFront distribution id"
+    ))
+    .with_hint("an id is upper-case letters and digits, e.g. `E2QWRUHAPOMQZL` (not the domain name or ARN)"))
+}
+
+/// Checks the time between invalidation status polls: at least a second (exit 2).
+pub fn check_poll_interval(interval: Duration) -> Result<(), Error> {
+    if interval >= Duration::from_secs(1) {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "poll-interval: `{}` is too short",
+        format_duration(interval)
+    ))
+    .with_hint("use at least `1s`; `10s` is a good interval for CloudFront"))
+}
+
+/// The current time in milliseconds: what makes each invocation outside Actions its own
+/// CallerReference (see [`caller_reference`]).
+pub fn nonce() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 /// What identifies "this step of this run" across re-runs (never `GITHUB_RUN_ATTEMPT`).
@@ -288,14 +319,6 @@ fn completed(status: &str) -> bool {
     status.eq_ignore_ascii_case("completed")
 }
 
-fn base_outputs(cfg: &Config) -> Outputs {
-    let mut o = Outputs::new();
-    o.set_list("paths", cfg.plan.paths.iter().cloned())
-        .set("path-count", cfg.plan.paths.len())
-        .set("billed-paths", cfg.plan.billed_paths);
-    o
-}
-
 fn outputs_for(cfg: &Config, created: &[Created]) -> Outputs {
     let mut o = Outputs::new();
     let last = created.last();
@@ -304,8 +327,10 @@ fn outputs_for(cfg: &Config, created: &[Created]) -> Outputs {
         last.map(|c| c.id.clone()).unwrap_or_default(),
     )
     .set_list("invalidation-ids", created.iter().map(|c| c.id.clone()))
-    .set("status", last.map(|c| c.status.clone()).unwrap_or_default());
-    o.merge(&base_outputs(cfg));
+    .set("status", last.map(|c| c.status.clone()).unwrap_or_default())
+    .set_list("paths", cfg.plan.paths.iter().cloned())
+    .set("path-count", cfg.plan.paths.len())
+    .set("billed-paths", cfg.plan.billed_paths);
     o
 }
 
@@ -377,15 +402,11 @@ pub async fn execute<C: Clock>(
     id: &RunIdentity,
     nonce: u128,
 ) -> Result<Report, Error> {
-    let schedule = Schedule {
-        interval: cfg.poll_interval,
-        deadline: cfg.timeout,
-    };
     let n = cfg.plan.batches.len();
     let mut created: Vec<Created> = Vec::new();
     let refs = references(cfg, id, nonce);
     for (i, (batch, reference)) in cfg.plan.batches.iter().zip(&refs).enumerate() {
-        let c = create(client, clock, schedule, cfg, batch, reference)
+        let c = create(client, clock, cfg, batch, reference)
             .await
             .map_err(|e| e.with_outputs(outputs_for(cfg, &created)))?;
         tracing::info!(
@@ -398,7 +419,7 @@ pub async fn execute<C: Clock>(
         created.push(c);
         let last = i + 1 == n;
         if cfg.wait || !last {
-            let status = wait(client, clock, schedule, cfg, &created[i].id)
+            let status = wait_completed(client, clock, cfg, &created[i].id)
                 .await
                 .map_err(|e| e.with_outputs(outputs_for(cfg, &created)))?;
             created[i].status = status;
@@ -411,26 +432,9 @@ pub async fn execute<C: Clock>(
     })
 }
 
-/// Waits until invalidation `invalidation_id` is Completed, polling every `cfg.poll_interval`
-/// within `cfg.timeout` (exit 4 past it). For callers that create with `wait: false` and wait
-/// later, after other work.
-pub async fn wait_completed<C: Clock>(
-    client: &Client,
-    clock: &C,
-    cfg: &Config,
-    invalidation_id: &str,
-) -> Result<String, Error> {
-    let schedule = Schedule {
-        interval: cfg.poll_interval,
-        deadline: cfg.timeout,
-    };
-    wait(client, clock, schedule, cfg, invalidation_id).await
-}
-
 async fn create<C: Clock>(
     client: &Client,
     clock: &C,
-    schedule: Schedule,
     cfg: &Config,
     batch: &[String],
     reference: &str,
@@ -448,7 +452,7 @@ async fn create<C: Clock>(
         .caller_reference(reference)
         .build()
         .map_err(|e| Error::failed(format!("internal: building batch: {e}")))?;
-    let result = poll(clock, schedule, |attempt| {
+    let result = poll(clock, cfg.schedule(), |attempt| {
         let req = client
             .create_invalidation()
             .distribution_id(&cfg.distribution_id)
@@ -499,14 +503,16 @@ async fn create<C: Clock>(
     })
 }
 
-async fn wait<C: Clock>(
+/// Waits until invalidation `invalidation_id` is Completed, polling every `cfg.poll_interval`
+/// within `cfg.timeout` (exit 4 past it). Also for callers that create with `wait: false` and
+/// wait later, after other work.
+pub async fn wait_completed<C: Clock>(
     client: &Client,
     clock: &C,
-    schedule: Schedule,
     cfg: &Config,
     invalidation_id: &str,
 ) -> Result<String, Error> {
-    let result = poll(clock, schedule, |_| {
+    let result = poll(clock, cfg.schedule(), |_| {
         let req = client
             .get_invalidation()
             .distribution_id(&cfg.distribution_id)
@@ -555,10 +561,7 @@ pub async fn run(args: Args) -> Result<Report, Error> {
                 Error::failed(format!("could not count invalidations in RUNNER_TEMP: {e}"))
             })?;
     }
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+    let nonce = nonce();
     {
         let _g = gantry_kit::report::group("Plan");
         tracing::info!("{}", plan_summary(&cfg));

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use gantry_invalidate::RunIdentity;
 use gantry_invalidate::plan::{FREE_PATHS_PER_MONTH, Limits};
 use gantry_kit::aws::AwsArgs;
-use gantry_kit::cli::{format_duration, parse_duration};
+use gantry_kit::cli::parse_duration;
 use gantry_kit::poll::SystemClock;
 use gantry_kit::{Error, Outputs, Report};
 use manifest::{Manifest, Pointer};
@@ -256,22 +256,14 @@ fn validate_common(a: &CommonArgs) -> Result<Common, Error> {
     let prefix = validate_prefix(&a.site.prefix)?;
     let cdn = match a.distribution_id.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(d)
-            if d.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) =>
-        {
+        Some(d) => {
+            gantry_invalidate::check_distribution_id(d)?;
             Some(Cdn {
                 distribution_id: d.to_owned(),
                 wait: a.wait,
                 timeout: a.timeout,
                 poll_interval: a.poll_interval,
             })
-        }
-        Some(d) => {
-            return Err(Error::input(format!(
-                "distribution-id: `{d}` is not a CloudFront distribution id"
-            ))
-            .with_hint("an id is upper-case letters and digits, e.g. `E2QWRUHAPOMQZL` (not the domain name or ARN)"));
         }
     };
     if a.concurrency == 0 || a.concurrency > 512 {
@@ -280,13 +272,7 @@ fn validate_common(a: &CommonArgs) -> Result<Common, Error> {
                 .with_hint("use 1 to 512; 32 is a good default"),
         );
     }
-    if a.poll_interval < Duration::from_secs(1) {
-        return Err(Error::input(format!(
-            "poll-interval: `{}` is too short",
-            format_duration(a.poll_interval)
-        ))
-        .with_hint("use at least `1s`"));
-    }
+    gantry_invalidate::check_poll_interval(a.poll_interval)?;
     Ok(Common {
         target: Target { bucket, prefix },
         cdn,
@@ -384,14 +370,7 @@ fn dir_error(e: scan::ScanError) -> Error {
     Error::input(format!("dir: {e}")).with_hint(hint)
 }
 
-/// The local tree, hashed, with the rules' headers (exit 2 on a bad directory).
-pub async fn local_files(
-    dir: &std::path::Path,
-    rules: &Rules,
-) -> Result<Vec<(LocalFile, PathBuf)>, Error> {
-    hash_files(scan::walk(dir).map_err(dir_error)?, rules).await
-}
-
+/// The walked tree, hashed, with the rules' headers (exit 2 on an unreadable file).
 async fn hash_files(
     found: Vec<scan::Found>,
     rules: &Rules,
@@ -491,13 +470,6 @@ fn identity(from: &str, to: &str) -> RunIdentity {
     id
 }
 
-fn nonce() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
-}
-
 /// Creates the invalidation (no wait); returns its id and the paths sent.
 async fn invalidate(
     cf: &CloudFront,
@@ -508,9 +480,14 @@ async fn invalidate(
 ) -> Result<(gantry_invalidate::Config, String), Error> {
     let cfg = invalidation_config(cdn, paths)?;
     let _g = gantry_kit::report::group(&format!("Invalidate {} path(s)", cfg.plan.paths.len()));
-    let report =
-        gantry_invalidate::execute(cf, &SystemClock::new(), &cfg, &identity(from, to), nonce())
-            .await?;
+    let report = gantry_invalidate::execute(
+        cf,
+        &SystemClock::new(),
+        &cfg,
+        &identity(from, to),
+        gantry_invalidate::nonce(),
+    )
+    .await?;
     let id = report
         .outputs
         .get("invalidation-id")
@@ -520,7 +497,12 @@ async fn invalidate(
     Ok((cfg, id))
 }
 
-async fn site_url(cf: &CloudFront, cdn: &Cdn) -> Result<String, Error> {
+/// The distribution's `https://<domain>/` (a read: dry runs report it too); `None` without a
+/// distribution.
+async fn site_url(cf: Option<&CloudFront>, common: &Common) -> Result<Option<String>, Error> {
+    let (Some(cf), Some(cdn)) = (cf, &common.cdn) else {
+        return Ok(None);
+    };
     let d = cf
         .get_distribution()
         .id(&cdn.distribution_id)
@@ -531,25 +513,38 @@ async fn site_url(cf: &CloudFront, cdn: &Cdn) -> Result<String, Error> {
         .distribution()
         .map(|d| d.domain_name().to_owned())
         .unwrap_or_default();
-    Ok(format!("https://{domain}/"))
+    Ok(Some(format!("https://{domain}/")))
+}
+
+/// The invalidation a dry run plans for `paths`: none without a distribution or paths.
+fn planned_invalidation(cdn: Option<&Cdn>, paths: &[String]) -> Option<gantry_invalidate::Config> {
+    if paths.is_empty() {
+        return None;
+    }
+    invalidation_config(cdn?, paths).ok()
+}
+
+/// What an invalidation of `billed` paths costs.
+fn cost(billed: usize) -> String {
+    format!(
+        "{billed} billed path(s); the first {FREE_PATHS_PER_MONTH} a month are free, then USD 0.005 each"
+    )
 }
 
 /// The planned invalidation for the dry-run plan: paths, batches and what they cost.
-fn invalidation_json(cdn: Option<&Cdn>, paths: &[String]) -> Option<serde_json::Value> {
-    let c = cdn
-        .and_then(|c| invalidation_config(c, paths).ok())
-        .filter(|_| !paths.is_empty())?;
+fn invalidation_json(inv: Option<&gantry_invalidate::Config>) -> Option<serde_json::Value> {
+    let c = inv?;
     Some(json!({
         "distribution-id": c.distribution_id,
         "paths": c.plan.paths,
         "batches": c.plan.batches.len(),
         "billed-paths": c.plan.billed_paths,
-        "cost": format!("{} billed path(s); the first {FREE_PATHS_PER_MONTH} a month are free, then USD 0.005 each", c.plan.billed_paths),
+        "cost": cost(c.plan.billed_paths),
     }))
 }
 
-/// The dry-run plan object.
-pub fn plan_json(p: &Plan, cdn: Option<&Cdn>) -> serde_json::Value {
+/// The dry-run plan object, with its planned invalidation (see [`planned_invalidation`]).
+pub fn plan_json(p: &Plan, inv: Option<&gantry_invalidate::Config>) -> serde_json::Value {
     let phase = |ph: Phase| {
         let ups: Vec<&plan::Upload> = p.phase(ph).collect();
         json!({
@@ -572,14 +567,14 @@ pub fn plan_json(p: &Plan, cdn: Option<&Cdn>) -> serde_json::Value {
         "history": p.history,
         "prune": p.prune,
         "expired-releases": p.expired_releases,
-        "invalidation": invalidation_json(cdn, &p.invalidation_paths),
+        "invalidation": invalidation_json(inv),
         "invalidation-paths": p.invalidation_paths,
     })
 }
 
 /// The dry-run plan for a human reader (stderr): each phase, skips, prunes, invalidation and
 /// its cost. Long lists show their first 20 entries.
-fn log_plan(p: &Plan, cdn: Option<&Cdn>) {
+fn log_plan(p: &Plan, cdn: Option<&Cdn>, inv: Option<&gantry_invalidate::Config>) {
     const SHOWN: usize = 20;
     let _g = gantry_kit::report::group("Dry run: the plan");
     for ph in Phase::ALL {
@@ -622,15 +617,15 @@ fn log_plan(p: &Plan, cdn: Option<&Cdn>) {
     for k in p.prune.iter().take(SHOWN) {
         tracing::info!("  delete {k}");
     }
-    match cdn.and_then(|c| invalidation_config(c, &p.invalidation_paths).ok()) {
-        Some(c) if !p.invalidation_paths.is_empty() => tracing::info!(
-            "invalidate {} path(s) in {} ({} billed; the first {FREE_PATHS_PER_MONTH} a month are free, then USD 0.005 each): {}",
+    match inv {
+        Some(c) => tracing::info!(
+            "invalidate {} path(s) in {} ({}): {}",
             c.plan.paths.len(),
             c.distribution_id,
-            c.plan.billed_paths,
+            cost(c.plan.billed_paths),
             c.plan.paths.join(" ")
         ),
-        _ => tracing::info!(
+        None => tracing::info!(
             "invalidate nothing ({} changed path(s){})",
             p.invalidation_paths.len(),
             if cdn.is_none() {
@@ -723,11 +718,10 @@ pub async fn deploy(s3: &S3, cf: Option<&CloudFront>, cfg: &DeployConfig) -> Res
         );
     }
     // The URL is a read: a dry run reports it too.
-    if let (Some(cf), Some(cdn)) = (cf, &cfg.common.cdn) {
-        tally.url = Some(site_url(cf, cdn).await?);
-    }
+    tally.url = site_url(cf, &cfg.common).await?;
     if cfg.common.dry_run {
-        log_plan(&p, cfg.common.cdn.as_ref());
+        let inv = planned_invalidation(cfg.common.cdn.as_ref(), &p.invalidation_paths);
+        log_plan(&p, cfg.common.cdn.as_ref(), inv.as_ref());
         let mut outputs = tally.outputs();
         outputs
             .set("uploaded", p.uploads.len())
@@ -736,7 +730,7 @@ pub async fn deploy(s3: &S3, cf: Option<&CloudFront>, cfg: &DeployConfig) -> Res
             .set_list("invalidated-paths", p.invalidation_paths.iter().cloned());
         return Ok(Report {
             outputs,
-            plan: Some(plan_json(&p, cfg.common.cdn.as_ref())),
+            plan: Some(plan_json(&p, inv.as_ref())),
             summary: Some(format!(
                 "Dry run: nothing was written.\n\n{}",
                 summary_table(&p)
@@ -896,14 +890,12 @@ pub async fn rollback(
         Ok(id) => id,
         Err(plan::RollbackError::AlreadyLive(id)) => {
             // A re-run of a rollback that completed: nothing to do.
-            let mut tally = Tally {
+            let tally = Tally {
                 release_id: id.clone(),
                 previous_release_id: live.previous.clone().unwrap_or_default(),
+                url: site_url(cf, &cfg.common).await?,
                 ..Tally::default()
             };
-            if let (Some(cf), Some(cdn)) = (cf, &cfg.common.cdn) {
-                tally.url = Some(site_url(cf, cdn).await?);
-            }
             return Ok(Report {
                 outputs: tally.outputs(),
                 plan: None,
@@ -933,13 +925,11 @@ pub async fn rollback(
     let mut tally = Tally {
         release_id: rb.release_id.clone(),
         previous_release_id: rb.previous_release_id.clone(),
+        url: site_url(cf, &cfg.common).await?,
         ..Tally::default()
     };
-    if let (Some(cf), Some(cdn)) = (cf, &cfg.common.cdn) {
-        tally.url = Some(site_url(cf, cdn).await?);
-    }
     if cfg.common.dry_run {
-        let inv = invalidation_json(cfg.common.cdn.as_ref(), &rb.invalidation_paths);
+        let inv = planned_invalidation(cfg.common.cdn.as_ref(), &rb.invalidation_paths);
         {
             let _g = gantry_kit::report::group("Dry run: the rollback plan");
             tracing::info!("make {} live again (was {})", rb.release_id, live.release);
@@ -958,11 +948,11 @@ pub async fn rollback(
                 );
             }
             match &inv {
-                Some(i) => tracing::info!(
+                Some(c) => tracing::info!(
                     "invalidate {} path(s): {} ({})",
                     rb.invalidation_paths.len(),
                     rb.invalidation_paths.join(" "),
-                    i["cost"].as_str().unwrap_or_default()
+                    cost(c.plan.billed_paths)
                 ),
                 None => tracing::info!(
                     "invalidate nothing ({} changed path(s))",
@@ -980,7 +970,7 @@ pub async fn rollback(
                 "previous-release-id": rb.previous_release_id,
                 "restores": rb.restores,
                 "invalidation-paths": rb.invalidation_paths,
-                "invalidation": inv,
+                "invalidation": invalidation_json(inv.as_ref()),
             })),
             summary: Some("Dry run: nothing was written.".into()),
         });

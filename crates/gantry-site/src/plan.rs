@@ -348,24 +348,21 @@ pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
         .cloned()
         .collect();
 
-    // Keys still referenced: the new release and every kept one.
-    let mut kept: BTreeSet<&str> = manifest.files.keys().map(String::as_str).collect();
-    for id in &history {
-        let m = inputs
+    // A release's manifest: read for this plan, or the live one in the pointer.
+    let manifest_of = |id: &String| {
+        inputs
             .manifests
             .get(id)
-            .or_else(|| live.filter(|p| &p.release == id).map(|p| &p.manifest));
-        if let Some(m) = m {
-            kept.extend(m.files.keys().map(String::as_str));
-        }
+            .or_else(|| live.filter(|p| &p.release == id).map(|p| &p.manifest))
+    };
+    // Keys still referenced: the new release and every kept one.
+    let mut kept: BTreeSet<&str> = manifest.files.keys().map(String::as_str).collect();
+    for m in history.iter().filter_map(manifest_of) {
+        kept.extend(m.files.keys().map(String::as_str));
     }
     let mut prune = BTreeSet::new();
     for id in &expired_releases {
-        let m = inputs
-            .manifests
-            .get(id)
-            .or_else(|| live.filter(|p| &p.release == id).map(|p| &p.manifest));
-        for key in m.into_iter().flat_map(|m| m.files.keys()) {
+        for key in manifest_of(id).into_iter().flat_map(|m| m.files.keys()) {
             let ours = !key.starts_with(manifest::STATE_DIR);
             if ours && !kept.contains(key.as_str()) && inputs.listing.contains_key(key) {
                 prune.insert(key.clone());
@@ -409,7 +406,6 @@ pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
     let write_manifest =
         write_manifest && !(manifest_listed && uploads.is_empty() && inputs.release_id.is_none());
     let previous_release_id = live.map(|p| p.release.clone()).filter(|_| !same_release);
-    manifest.format = manifest::FORMAT;
     Ok(Plan {
         release_id: manifest.release.clone(),
         previous_release_id: previous_release_id.or_else(|| live.and_then(|p| p.previous.clone())),

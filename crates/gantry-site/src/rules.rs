@@ -139,13 +139,6 @@ impl Format {
         if toml { Self::Toml } else { Self::Yaml }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Yaml => "YAML",
-            Self::Toml => "TOML",
-        }
-    }
-
     /// What a rules file of this format looks like (for error hints).
     pub fn example(self) -> &'static str {
         match self {

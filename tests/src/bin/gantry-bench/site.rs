@@ -8,7 +8,7 @@
 
 use super::BenchResult;
 use futures::StreamExt;
-use gantry_tests::{bin, venv};
+use gantry_tests::{bin, site_copy_dir, venv};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -181,16 +181,6 @@ fn generate(dir: &Path) -> std::io::Result<(usize, u64)> {
         )?;
     }
     Ok((files, bytes))
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    for e in walk(from)? {
-        let rel = e.strip_prefix(from).unwrap_or(&e);
-        let target = to.join(rel);
-        std::fs::create_dir_all(target.parent().unwrap_or(to))?;
-        std::fs::copy(&e, target)?;
-    }
-    Ok(())
 }
 
 fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -389,7 +379,7 @@ fn scenarios(
     // A fresh checkout: the same bytes with new mtimes (later than the objects' LastModified).
     std::thread::sleep(Duration::from_millis(1100));
     let fresh = tempfile::tempdir()?;
-    copy_tree(tree, fresh.path())?;
+    site_copy_dir(tree, fresh.path())?;
     times.push(tool.run(fresh.path(), bucket, endpoint)?);
     between(1);
     change_one(fresh.path())?;

@@ -2,22 +2,11 @@
 //! written), publish a changed page, then roll back.
 
 use super::{Ctx, DemoResult, action, failed, show};
-use gantry_tests::{create_site_bucket, repo_root, site_object, site_s3, unique_name};
+use gantry_tests::{
+    create_site_bucket, repo_root, site_copy_dir, site_object, site_s3, unique_name,
+};
 use std::io::Write;
 use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()))?;
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name()))?;
-        }
-    }
-    Ok(())
-}
 
 pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let dist = super::invalidate::distribution(ctx).await;
@@ -45,7 +34,7 @@ pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let first = r.outputs.get("release-id").cloned().unwrap_or_default();
 
     let checkout = tempfile::tempdir()?;
-    copy_dir(&repo_root().join("examples/frontend"), checkout.path())?;
+    site_copy_dir(&repo_root().join("examples/frontend"), checkout.path())?;
     writeln!(
         out,
         "\n   publish again from a fresh checkout (new mtimes, same bytes)"
