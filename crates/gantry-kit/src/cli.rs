@@ -84,6 +84,19 @@ where
     out
 }
 
+/// [`split_list`] without repeats: the first occurrence of each item is kept, in order.
+pub fn split_unique<I, S>(values: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut seen = std::collections::HashSet::new();
+    split_list(values)
+        .into_iter()
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
+}
+
 /// Parses a duration: a bare number is seconds (`90`), otherwise humantime (`90s`, `15m`,
 /// `1h30m`). Negative values are refused with a message saying what is accepted.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -179,6 +192,16 @@ mod tests {
         assert_eq!(split_list(["/a /b\t/c"]), vec!["/a", "/b", "/c"]);
         assert_eq!(split_list(["/a b\n\n  /c d  \n"]), vec!["/a b", "/c d"]);
         assert!(split_list(["   ", ""]).is_empty());
+    }
+
+    #[test]
+    fn unique_lists_keep_the_first_of_each() {
+        assert_eq!(
+            split_unique(["b a\nb", "c a b d"]),
+            vec!["b a", "b", "c", "a", "d"]
+        );
+        assert_eq!(split_unique(["x y x", "y z"]), vec!["x", "y", "z"]);
+        assert!(split_unique(["  "]).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod edge;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use gantry_kit::aws::AwsArgs;
-use gantry_kit::cli::{format_duration, parse_duration, split_list};
+use gantry_kit::cli::{format_duration, parse_duration, split_unique};
 use gantry_kit::{Error, Report};
 use std::time::Duration;
 
@@ -326,12 +326,7 @@ pub fn validate_deploy(a: &DeployArgs) -> Result<DeployConfig, Error> {
             Error::input("timeout: `0s` leaves no time to deploy").with_hint("use e.g. `30m`")
         );
     }
-    let mut alarms = Vec::new();
-    for name in split_list(&a.alarms) {
-        if !alarms.contains(&name) {
-            alarms.push(name);
-        }
-    }
+    let alarms = split_unique(&a.alarms);
     let pre_deploy = match a.pre_deploy_task.as_deref().map(str::trim) {
         None | Some("") => {
             if a.pre_deploy_container

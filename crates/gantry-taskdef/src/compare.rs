@@ -1,7 +1,7 @@
 //! "Register only when changed": the normal form both sides are compared in (what ECS fills in
 //! on registration, list ordering, empty values), and a readable diff as JSON paths.
 
-use crate::model;
+use crate::model::{self, join};
 use crate::render::{cpu_units, memory_mib};
 use serde_json::{Map, Value};
 
@@ -152,14 +152,6 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
     let mut out = Vec::new();
     diff_at("", old, new, &mut out);
     out
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
 }
 
 fn keyed(items: &[Value]) -> Option<Vec<(String, &Value)>> {

@@ -17,7 +17,7 @@ pub mod render;
 use aws_sdk_ecs::Client;
 use clap::{Parser, Subcommand};
 use gantry_kit::aws::AwsArgs;
-use gantry_kit::cli::split_list;
+use gantry_kit::cli::{split_list, split_unique};
 use gantry_kit::github::{Actions, Annotation, Level, write_annotation};
 use gantry_kit::{Error, Outputs, Report};
 use render::{Invalid, Overrides};
@@ -584,14 +584,12 @@ async fn run_register(a: RegisterArgs) -> Result<Report, Error> {
         }
     }
     if a.dry_run {
-        tracing::info!(
-            "dry run: would {}; nothing registered",
-            if register {
-                "register a new revision"
-            } else {
-                "reuse the live revision"
-            }
-        );
+        let would = if register {
+            "register a new revision"
+        } else {
+            "reuse the live revision"
+        };
+        tracing::info!("dry run: would {would}; nothing registered");
         let (arn, rev) = match (&live, register) {
             (Some(l), false) => (l.arn.clone(), Value::from(l.revision)),
             _ => (String::new(), Value::Null),
@@ -610,12 +608,7 @@ async fn run_register(a: RegisterArgs) -> Result<Report, Error> {
                 "task-definition": r.def,
             })),
             summary: Some(format!(
-                "Dry run: nothing was registered; it would {}.\n\n{summary_diff}",
-                if register {
-                    "register a new revision"
-                } else {
-                    "reuse the live revision"
-                }
+                "Dry run: nothing was registered; it would {would}.\n\n{summary_diff}"
             )),
         });
     }
@@ -708,7 +701,7 @@ pub fn validate_prune(a: &PruneArgs) -> Result<PruneConfig, Error> {
     Ok(PruneConfig {
         family,
         keep,
-        clusters: split_list(&a.clusters),
+        clusters: split_unique(&a.clusters),
     })
 }
 
@@ -882,6 +875,17 @@ mod tests {
                 .unwrap_err()
                 .message()
                 .contains("keep: `0`")
+        );
+        let cfg = validate_prune(&PruneArgs {
+            keep: "2".into(),
+            clusters: vec!["prod staging".into(), "prod".into()],
+            ..a
+        })
+        .unwrap();
+        assert_eq!(
+            cfg.clusters,
+            vec!["prod", "staging"],
+            "a cluster given twice is scanned once"
         );
     }
 }

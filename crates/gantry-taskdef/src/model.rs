@@ -216,7 +216,8 @@ pub fn check(model: &Model, shape: &str, value: &Value) -> Vec<Problem> {
     out
 }
 
-fn join(path: &str, key: &str) -> String {
+/// `path.key`, or `key` at the top (a JSON path as problems and diffs print it).
+pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
     } else {
