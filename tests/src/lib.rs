@@ -266,6 +266,14 @@ impl ImageProxy {
         self.requests().iter().filter(|r| r.is_mount()).count()
     }
 
+    /// The requests that could have changed the registry (neither `HEAD` nor `GET`).
+    pub fn writes(&self) -> Vec<ImageRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method != "HEAD" && r.method != "GET")
+            .collect()
+    }
+
     pub fn clear(&self) {
         self.requests.lock().expect("lock").clear();
     }
@@ -300,13 +308,14 @@ async fn image_proxy_conn(
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or_default().split(' ');
+    let request_line = lines.next().unwrap_or_default();
+    let mut first = request_line.split(' ');
     let (method, target) = (
         first.next().unwrap_or_default().to_owned(),
         first.next().unwrap_or_default().to_owned(),
     );
     let mut len = 0u64;
-    let mut new_head = format!("{}\r\n", head.split("\r\n").next().unwrap_or_default());
+    let mut new_head = format!("{request_line}\r\n");
     for l in lines.filter(|l| !l.is_empty()) {
         let lower = l.to_ascii_lowercase();
         if let Some(v) = lower.strip_prefix("content-length:") {
@@ -510,12 +519,26 @@ impl ImageLayout {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        std::fs::write(self.dir.join("blobs/sha256").join(&hex), bytes).expect("blob");
+        let digest = format!("sha256:{hex}");
+        std::fs::write(self.blob_path(&digest), bytes).expect("blob");
         ImageDesc {
             media_type: media_type.into(),
-            digest: format!("sha256:{hex}"),
+            digest,
             size: bytes.len() as u64,
         }
+    }
+
+    /// Where the blob `sha256:…` is stored.
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        self.dir
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    }
+
+    /// The manifest `m` as JSON.
+    pub fn manifest(&self, m: &ImageDesc) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.blob_path(&m.digest)).expect("manifest"))
+            .expect("manifest JSON")
     }
 
     /// An image manifest over layers of the given seeds and sizes (a layer's bytes are noise:

@@ -69,9 +69,17 @@ pub async fn token(client: &Client) -> Result<Token, Error> {
 /// The repository settings that matter to a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoInfo {
-    pub immutable: bool,
     pub scan_on_push: bool,
+    /// `MUTABLE`, `IMMUTABLE`, `IMMUTABLE_WITH_EXCLUSION`, …
     pub mutability: String,
+}
+
+impl RepoInfo {
+    pub fn immutable(&self) -> bool {
+        // IMMUTABLE_WITH_EXCLUSION is treated as immutable: moving a tag is refused rather than
+        // second-guessing the exclusion filters.
+        self.mutability.starts_with("IMMUTABLE")
+    }
 }
 
 /// What `--create-repository` asks for.
@@ -81,12 +89,6 @@ pub struct RepoSettings {
     pub immutable: bool,
     pub lifecycle_keep: u32,
     pub untagged_days: u32,
-}
-
-fn immutable(m: Option<&ImageTagMutability>) -> bool {
-    // IMMUTABLE_WITH_EXCLUSION is treated as immutable: moving a tag is refused rather than
-    // second-guessing the exclusion filters.
-    m.is_some_and(|m| m.as_str().starts_with("IMMUTABLE"))
 }
 
 /// DescribeRepositories for one repository: None when it does not exist.
@@ -103,7 +105,6 @@ pub async fn describe(
         .await
     {
         Ok(out) => Ok(out.repositories().first().map(|r| RepoInfo {
-            immutable: immutable(r.image_tag_mutability()),
             scan_on_push: r
                 .image_scanning_configuration()
                 .is_some_and(|s| s.scan_on_push()),
@@ -133,7 +134,7 @@ pub fn differences(info: &RepoInfo, want: &RepoSettings) -> Vec<String> {
             info.scan_on_push, want.scan_on_push
         ));
     }
-    if info.immutable != want.immutable {
+    if info.immutable() != want.immutable {
         d.push(format!(
             "tag mutability is {} (asked: {})",
             info.mutability,
@@ -230,7 +231,6 @@ mod tests {
     #[test]
     fn differences_are_named() {
         let info = RepoInfo {
-            immutable: false,
             scan_on_push: false,
             mutability: "MUTABLE".into(),
         };
@@ -250,7 +250,6 @@ mod tests {
         assert!(
             differences(
                 &RepoInfo {
-                    immutable: true,
                     scan_on_push: true,
                     mutability: "IMMUTABLE".into()
                 },

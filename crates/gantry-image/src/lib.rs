@@ -13,7 +13,7 @@ pub mod source;
 use clap::{Parser, Subcommand};
 use futures::{StreamExt, TryStreamExt};
 use gantry_kit::aws::AwsArgs;
-use gantry_kit::cli::split_list;
+use gantry_kit::cli::{split_list, split_unique};
 use gantry_kit::{Error, Outputs, Report};
 use plan::{BlobOutcome, Row, TagStep};
 use reference::{REPOSITORY_RULE, Reference, RegistryAddr, TAG_RULE};
@@ -177,15 +177,6 @@ pub struct PromoteConfig {
     pub dry_run: bool,
 }
 
-/// Drops repeated items, keeping the first of each (a tag given twice is written once).
-fn unique(items: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    items
-        .into_iter()
-        .filter(|t| seen.insert(t.clone()))
-        .collect()
-}
-
 fn check_tags(tags: &[String], input: &str) -> Result<(), Error> {
     for t in tags {
         reference::check_tag(t)
@@ -199,9 +190,18 @@ fn check_repo(name: &str, input: &str) -> Result<(), Error> {
         .map_err(|e| Error::input(format!("{input}: {e}")).with_hint(REPOSITORY_RULE))
 }
 
+/// A text input, trimmed; None when not given or blank.
+fn given(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A text input that must be given (exit 2 naming it, with `hint`, when it is not).
+fn required<'a>(s: Option<&'a str>, input: &str, hint: &str) -> Result<&'a str, Error> {
+    given(s).ok_or_else(|| Error::input(format!("{input}: required")).with_hint(hint))
+}
+
 fn registry_opt(s: Option<&str>, input: &str) -> Result<Option<RegistryAddr>, Error> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
+    given(s)
         .map(|s| {
             reference::parse_registry(s).map_err(|e| {
                 Error::input(format!("{input}: {e}")).with_hint(
@@ -267,29 +267,21 @@ fn repo_config(a: &RepoArgs) -> Result<RepoConfig, Error> {
 
 /// Checks every push input before anything is called. Errors are exit 2 and name the input.
 pub fn validate_push(a: &PushArgs) -> Result<PushConfig, Error> {
-    let raw = a
-        .source
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            Error::input("source: required").with_hint(
-                "pass --source (input `source`): oci:DIR[:TAG], oci-archive:FILE or docker-archive:FILE",
-            )
-        })?;
+    let raw = required(
+        a.source.as_deref(),
+        "source",
+        "pass --source (input `source`): oci:DIR[:TAG], oci-archive:FILE or docker-archive:FILE",
+    )?;
     let source = source::parse_source(raw)
         .map_err(|e| Error::input(format!("source: {e}")).with_hint(e.hint()))?;
-    let repository = a
-        .repository
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            Error::input("repository: required").with_hint("pass --repository, e.g. `shop/api`")
-        })?
-        .to_owned();
+    let repository = required(
+        a.repository.as_deref(),
+        "repository",
+        "pass --repository, e.g. `shop/api`",
+    )?
+    .to_owned();
     check_repo(&repository, "repository")?;
-    let tags = unique(split_list(&a.tags));
+    let tags = split_unique(&a.tags);
     check_tags(&tags, "tags")?;
     let mount_from = split_list(&a.mount_from);
     for m in &mount_from {
@@ -309,32 +301,27 @@ pub fn validate_push(a: &PushArgs) -> Result<PushConfig, Error> {
 
 /// Checks every promote input before anything is called.
 pub fn validate_promote(a: &PromoteArgs) -> Result<PromoteConfig, Error> {
-    let from = a
-        .from
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            Error::input("from: required").with_hint("pass --from REPO@sha256:… or REPO:TAG")
-        })?;
+    let from = required(
+        a.from.as_deref(),
+        "from",
+        "pass --from REPO@sha256:… or REPO:TAG",
+    )?;
     let (from_repo, from_ref) = reference::parse_from(from).map_err(|e| {
         Error::input(format!("from: {e}"))
             .with_hint("use REPO@sha256:<64 hex> or REPO:TAG, e.g. `staging/api:sha-abc1234`")
     })?;
-    let to = a
-        .to
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            Error::input("to: required").with_hint("pass --to REPO[:TAG], e.g. `prod/api:v1.4.0`")
-        })?;
+    let to = required(
+        a.to.as_deref(),
+        "to",
+        "pass --to REPO[:TAG], e.g. `prod/api:v1.4.0`",
+    )?;
     let (to_repo, to_tag) = reference::parse_to(to).map_err(|e| {
         Error::input(format!("to: {e}")).with_hint("use REPO[:TAG], e.g. `prod/api:v1.4.0`")
     })?;
     let extra = split_list(&a.tags);
     check_tags(&extra, "tags")?;
-    let mut tags = unique(to_tag.into_iter().chain(extra).collect());
+    // A tag given twice is written once (checked tags hold no whitespace, so nothing is re-split).
+    let mut tags = split_unique(to_tag.into_iter().chain(extra));
     if tags.is_empty()
         && let Reference::Tag(t) = &from_ref
     {
@@ -364,7 +351,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, digest: &str, media_type: &str, size: u64, outcome: BlobOutcome) {
+    fn add(&mut self, b: &impl BlobRef, outcome: BlobOutcome) {
+        let (digest, media_type, size) = b.parts();
         match outcome {
             BlobOutcome::Uploaded => {
                 self.pushed += 1;
@@ -380,6 +368,71 @@ impl Tally {
             status: outcome.as_str().to_owned(),
         });
     }
+
+    /// Counts what happened to the blobs sent (`results` by index into `sent`, in any order),
+    /// in the order of `sent`.
+    fn record<B: BlobRef>(&mut self, sent: &[&B], mut results: Vec<(usize, BlobOutcome)>) {
+        results.sort_by_key(|(i, _)| *i);
+        for (i, outcome) in results {
+            self.add(sent[i], outcome);
+        }
+    }
+
+    /// The outputs of a dry run: nothing sent, only what is there already counted.
+    fn dry_run(&self) -> Self {
+        Self {
+            skipped: self.skipped,
+            ..Self::default()
+        }
+    }
+}
+
+/// A blob as the tally sees it: one on disk ([`Blob`]) or one a registry lists ([`Descriptor`]).
+trait BlobRef {
+    /// Digest, media type, size.
+    fn parts(&self) -> (&str, &str, u64);
+}
+
+impl BlobRef for Blob {
+    fn parts(&self) -> (&str, &str, u64) {
+        (&self.digest, &self.media_type, self.size)
+    }
+}
+
+impl BlobRef for Descriptor {
+    fn parts(&self) -> (&str, &str, u64) {
+        (&self.digest, &self.media_type, self.size)
+    }
+}
+
+/// The blobs `repo` lacks, in order; those it has are counted as present. When its manifest
+/// is there every blob is, and nothing is asked; else each blob is asked for (HEAD).
+async fn missing_blobs<'a, B: BlobRef>(
+    reg: &Registry,
+    repo: &str,
+    blobs: &'a [B],
+    manifest_there: bool,
+    concurrency: usize,
+    tally: &mut Tally,
+) -> Result<Vec<&'a B>, Error> {
+    let present: Vec<bool> = if manifest_there {
+        vec![true; blobs.len()]
+    } else {
+        futures::stream::iter(blobs.iter().map(|b| reg.blob_exists(repo, b.parts().0)))
+            .buffered(concurrency * 2)
+            .try_collect()
+            .await
+            .map_err(reg_err)?
+    };
+    let mut missing = Vec::new();
+    for (b, there) in blobs.iter().zip(present) {
+        if there {
+            tally.add(b, BlobOutcome::Present);
+        } else {
+            missing.push(b);
+        }
+    }
+    Ok(missing)
 }
 
 /// The outputs every mode writes.
@@ -478,7 +531,7 @@ impl Aws {
                         tracing::warn!("repository {repo} exists and is left as it is: {d}");
                     }
                 }
-                Ok(RepoState { immutable: info.immutable, create: false })
+                Ok(RepoState { immutable: info.immutable(), create: false })
             }
             None if rc.create => Ok(RepoState { immutable: rc.settings.immutable, create: true }),
             None => Err(Error::failed(format!("repository {repo} does not exist in ECR"))
@@ -674,31 +727,18 @@ pub async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Error> {
         tag_heads(&reg, repo, &cfg.tags)
     );
     let state = state?;
-    let immutable = state.immutable;
     let manifest_there = there.map_err(reg_err)?.is_some();
-    let present: Vec<bool> = if manifest_there {
-        vec![true; image.blobs.len()]
-    } else {
-        futures::stream::iter(image.blobs.iter().map(|b| reg.blob_exists(repo, &b.digest)))
-            .buffered(cfg.concurrency * 2)
-            .try_collect()
-            .await
-            .map_err(reg_err)?
-    };
     let mut tally = Tally::default();
-    let missing: Vec<&Blob> = image
-        .blobs
-        .iter()
-        .zip(&present)
-        .filter_map(|(b, p)| {
-            if *p {
-                tally.add(&b.digest, &b.media_type, b.size, BlobOutcome::Present);
-                None
-            } else {
-                Some(b)
-            }
-        })
-        .collect();
+    let missing = missing_blobs(
+        &reg,
+        repo,
+        &image.blobs,
+        manifest_there,
+        cfg.concurrency,
+        &mut tally,
+    )
+    .await?;
+    let missing_bytes = plan::human_bytes(missing.iter().map(|b| b.size).sum());
 
     // Every blob that would be sent is read and checked first: a corrupt one stops the push
     // before anything is written.
@@ -718,13 +758,12 @@ pub async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Error> {
         .try_collect::<Vec<()>>()
         .await?;
         tracing::info!(
-            "verified {} blob(s) to send ({}) in {:.1}s",
+            "verified {} blob(s) to send ({missing_bytes}) in {:.1}s",
             missing.len(),
-            plan::human_bytes(missing.iter().map(|b| b.size).sum()),
             started.elapsed().as_secs_f64()
         );
     }
-    let tag_steps = decide_tags(repo, &top.digest, &cfg.tags, heads?, immutable)?;
+    let tag_steps = decide_tags(repo, &top.digest, &cfg.tags, heads?, state.immutable)?;
     let host = reg.addr.host.clone();
 
     if cfg.dry_run {
@@ -737,15 +776,12 @@ pub async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Error> {
                 plan::human_bytes(b.size)
             );
         }
-        let mut o = outputs(&host, repo, &top.digest, &cfg.tags, &Tally::default());
-        o.set("skipped-blobs", tally.skipped);
         return Ok(Report {
-            outputs: o,
+            outputs: outputs(&host, repo, &top.digest, &cfg.tags, &tally.dry_run()),
             plan: Some(p),
             summary: Some(format!(
-                "Dry run: nothing was pushed. {} blob(s) ({}) would be uploaded, {} are there.",
+                "Dry run: nothing was pushed. {} blob(s) ({missing_bytes}) would be uploaded, {} are there.",
                 missing.len(),
-                plan::human_bytes(missing.iter().map(|b| b.size).sum()),
                 tally.skipped
             )),
         });
@@ -776,12 +812,7 @@ pub async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Error> {
             .try_collect()
             .await
             .map_err(|e: Error| e.with_outputs(outputs(&host, repo, &top.digest, &[], &tally)))?;
-        let mut results = results;
-        results.sort_by_key(|(i, _)| *i);
-        for (i, outcome) in results {
-            let b = missing[i];
-            tally.add(&b.digest, &b.media_type, b.size, outcome);
-        }
+        tally.record(&missing, results);
     }
     if !manifest_there {
         put_manifests(&reg, repo, &image.manifests).await?;
@@ -859,43 +890,20 @@ pub async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report, Error
     // Children (for an index) by digest, then their blobs.
     let mut manifests = Vec::new();
     let mut blobs: Vec<Descriptor> = Vec::new();
-    collect(&src, from, top.clone(), &mut manifests, &mut blobs, 0).await?;
+    collect(&src, from, top, &mut manifests, &mut blobs, 0).await?;
     let state = aws_side.repository(&dst.addr, to, &cfg.repo).await?;
-    let immutable = state.immutable;
     let there = dst
         .manifest_digest(to, &digest)
         .await
         .map_err(reg_err)?
         .is_some();
-    let present: Vec<bool> = if there {
-        vec![true; blobs.len()]
-    } else {
-        futures::stream::iter(blobs.iter().map(|b| dst.blob_exists(to, &b.digest)))
-            .buffered(cfg.concurrency * 2)
-            .try_collect()
-            .await
-            .map_err(reg_err)?
-    };
-    let tag_steps = plan_tags(&dst, to, &digest, &cfg.tags, immutable).await?;
-    let same_registry = src.addr.host == dst.addr.host;
     let mut tally = Tally::default();
-    let missing: Vec<&Descriptor> = blobs
-        .iter()
-        .zip(&present)
-        .filter_map(|(b, p)| {
-            if *p {
-                tally.add(&b.digest, &b.media_type, b.size, BlobOutcome::Present);
-                None
-            } else {
-                Some(b)
-            }
-        })
-        .collect();
+    let missing = missing_blobs(&dst, to, &blobs, there, cfg.concurrency, &mut tally).await?;
+    let tag_steps = plan_tags(&dst, to, &digest, &cfg.tags, state.immutable).await?;
+    let same_registry = src.addr.host == dst.addr.host;
     if cfg.dry_run {
-        let mut o = outputs(&dst.addr.host, to, &digest, &cfg.tags, &Tally::default());
-        o.set("skipped-blobs", tally.skipped);
         return Ok(Report {
-            outputs: o,
+            outputs: outputs(&dst.addr.host, to, &digest, &cfg.tags, &tally.dry_run()),
             plan: Some(json!({
                 "copy": missing.iter().map(|b| json!({"digest": b.digest, "size": b.size, "by": if same_registry { "mount" } else { "copy" }})).collect::<Vec<_>>(),
                 "tags": tag_steps.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>(),
@@ -937,20 +945,12 @@ pub async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report, Error
         .try_collect()
         .await
         .map_err(reg_err)?;
-    let mut results = results;
-    results.sort_by_key(|(i, _)| *i);
-    for (i, outcome) in results {
-        let b = missing[i];
-        tally.add(&b.digest, &b.media_type, b.size, outcome);
-    }
-    let top_local = manifests
-        .last()
-        .cloned()
-        .expect("collect pushes the top manifest");
+    tally.record(&missing, results);
+    let top_local = manifests.last().expect("collect pushes the top manifest");
     if !there {
         put_manifests(&dst, to, &manifests).await?;
     }
-    apply_tags(&dst, to, &top_local, &tag_steps).await?;
+    apply_tags(&dst, to, top_local, &tag_steps).await?;
     let landed = dst.manifest_digest(to, &digest).await.map_err(reg_err)?;
     if landed.as_deref() != Some(digest.as_str()) {
         return Err(Error::failed(format!(

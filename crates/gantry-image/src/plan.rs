@@ -2,17 +2,6 @@
 
 use serde_json::{Value, json};
 
-/// What happens to one blob.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlobStep {
-    /// The repository has it already.
-    Present,
-    /// Mount it from another repository of the same registry (no bytes move).
-    Mount { from: String },
-    /// Upload it from disk.
-    Upload,
-}
-
 /// How a blob ended (for the table and the counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobOutcome {
@@ -28,18 +17,6 @@ impl BlobOutcome {
             Self::Mounted => "mounted",
             Self::Uploaded => "uploaded",
         }
-    }
-}
-
-/// The step for a blob: present blobs stay, missing ones are mounted when a repository to mount
-/// from is known, else uploaded.
-pub fn blob_step(present: bool, mount_from: Option<&str>) -> BlobStep {
-    match (present, mount_from) {
-        (true, _) => BlobStep::Present,
-        (false, Some(from)) => BlobStep::Mount {
-            from: from.to_owned(),
-        },
-        (false, None) => BlobStep::Upload,
     }
 }
 
@@ -138,7 +115,7 @@ pub struct Row {
 pub fn table(rows: &[Row]) -> String {
     let mut s = String::from("| blob | type | size | status |\n| --- | --- | ---: | --- |\n");
     for r in rows {
-        let short = r.digest.get(..19).unwrap_or(&r.digest);
+        let short = crate::registry::short(&r.digest);
         let kind = if r.media_type.contains("config") {
             "config"
         } else {
@@ -156,18 +133,6 @@ pub fn table(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn blob_steps() {
-        assert_eq!(blob_step(true, Some("base")), BlobStep::Present);
-        assert_eq!(
-            blob_step(false, Some("base")),
-            BlobStep::Mount {
-                from: "base".into()
-            }
-        );
-        assert_eq!(blob_step(false, None), BlobStep::Upload);
-    }
 
     #[test]
     fn tag_steps() {

@@ -5,7 +5,7 @@
 use crate::reference::RegistryAddr;
 use crate::source::{self, Blob, Location, sha256_digest};
 use bytes::Bytes;
-use futures::{Stream, TryStreamExt};
+use futures::Stream;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 use std::io::SeekFrom;
@@ -75,10 +75,6 @@ impl RegistryError {
             retryable: status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
             body,
         }
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        self.status == Some(404)
     }
 }
 
@@ -541,12 +537,12 @@ fn file_stream(
             Ok(Some((Bytes::from(buf), (Some(f), remaining - n as u64))))
         }
     })
-    .map_ok(|b| b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::TryStreamExt;
 
     #[test]
     fn digest_query_joins_existing_query() {

@@ -12,24 +12,12 @@ use std::path::{Path, PathBuf};
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// The annotation a layout's index.json names an image by (umoci, buildx, skopeo).
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
-
-/// Whether a media type is a list of manifests (an OCI index or a Docker manifest list).
-pub fn is_index(media_type: &str) -> bool {
-    media_type == OCI_INDEX || media_type == DOCKER_LIST
-}
-
-/// Whether a media type is a manifest of some kind (what the registry's /manifests/ endpoint holds).
-pub fn is_manifest(media_type: &str) -> bool {
-    is_index(media_type) || media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST
-}
 
 /// An OCI content descriptor (the fields gantry uses; others are kept by keeping manifest bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -454,32 +442,17 @@ fn walk(
             why: format!("read {} bytes hashing to {actual}", bytes.len()),
         });
     }
-    let parsed: ManifestJson = serde_json::from_slice(&bytes).map_err(|e| {
-        SourceError::Malformed(format!("manifest {} is not JSON: {e}", desc.digest))
-    })?;
-    let media_type = parsed
-        .media_type
-        .clone()
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| desc.media_type.clone());
-    if let Some(children) = &parsed.manifests {
-        for child in children {
-            walk(store, child, image, depth + 1)?;
-        }
-    } else {
-        let config = parsed.config.as_ref().ok_or_else(|| {
-            SourceError::Malformed(format!(
-                "{} is neither an index nor an image manifest",
-                desc.digest
-            ))
-        })?;
-        for blob in std::iter::once(config).chain(parsed.layers.iter().flatten()) {
-            add_blob(store, blob, image)?;
-        }
+    let parsed = parse_manifest(&bytes)
+        .map_err(|e| SourceError::Malformed(format!("manifest {}: {e}", desc.digest)))?;
+    for child in &parsed.children {
+        walk(store, child, image, depth + 1)?;
+    }
+    for blob in &parsed.blobs {
+        add_blob(store, blob, image)?;
     }
     image.manifests.push(Manifest {
         digest: desc.digest.clone(),
-        media_type,
+        media_type: parsed.media_type.unwrap_or_else(|| desc.media_type.clone()),
         bytes,
     });
     Ok(())
@@ -575,13 +548,11 @@ fn load_docker_archive(store: &Store) -> Result<Image, SourceError> {
         if let Some(hex) = name.strip_prefix("blobs/sha256/")
             && digest != format!("sha256:{hex}")
         {
-            {
-                return Err(SourceError::Corrupt {
-                    digest: format!("sha256:{hex}"),
-                    path: path.clone(),
-                    why: format!("its bytes hash to {digest}"),
-                });
-            }
+            return Err(SourceError::Corrupt {
+                digest: format!("sha256:{hex}"),
+                path: path.clone(),
+                why: format!("its bytes hash to {digest}"),
+            });
         }
         let media_type = if i == 0 {
             OCI_CONFIG

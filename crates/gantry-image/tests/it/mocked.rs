@@ -108,7 +108,7 @@ async fn describe_maps_not_found_and_exclusion_mutability() {
         .unwrap()
         .unwrap();
     assert!(
-        info.immutable,
+        info.immutable(),
         "IMMUTABLE_WITH_EXCLUSION refuses to move tags"
     );
     assert!(!info.scan_on_push);
