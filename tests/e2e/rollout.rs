@@ -122,8 +122,7 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> (i32, Value, String) {
-        let out = self.command(args).output().unwrap();
-        parse(out)
+        gantry_tests::json_output(self.command(args))
     }
 
     fn deploy_args<'a>(&'a self, td: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -353,7 +352,7 @@ async fn deploy_completes_and_records_the_previous_task_definition() {
     assert_eq!(tag("gantry:rolled-back-to").as_deref(), Some("none"));
 
     // rollback --to previous (from the tag: moto has no ServiceDeployment history).
-    let (code, out, stderr) = w.run(&[
+    let rollback_previous = [
         "rollback",
         "--cluster",
         &w.cluster,
@@ -363,23 +362,14 @@ async fn deploy_completes_and_records_the_previous_task_definition() {
         "1s",
         "--timeout",
         "60s",
-    ]);
+    ];
+    let (code, out, stderr) = w.run(&rollback_previous);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(out["rolled-back-to"], first.as_str());
     assert_eq!(w.service().await.task_definition(), Some(first.as_str()));
 
     // "Re-run failed jobs": the same rollback again changes nothing and succeeds.
-    let (code, out, stderr) = w.run(&[
-        "rollback",
-        "--cluster",
-        &w.cluster,
-        "--service",
-        &w.service,
-        "--poll-interval",
-        "1s",
-        "--timeout",
-        "60s",
-    ]);
+    let (code, out, stderr) = w.run(&rollback_previous);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(out["status"], "completed", "{out}");
     assert_eq!(out["reason"], "already on the target", "{out}");

@@ -237,7 +237,7 @@ fn or_default(reason: &str, default: &str) -> String {
 }
 
 /// The deadline step: roll back when allowed, else stop with exit 4.
-fn deadline_step(ctx: &Ctx, what: String) -> Step {
+pub(crate) fn deadline_step(ctx: &Ctx, what: String) -> Step {
     if ctx.roll_back_on_failure {
         Step::RollBack(what)
     } else {

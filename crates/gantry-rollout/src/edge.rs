@@ -14,6 +14,7 @@ use aws_sdk_ecs::types::{
     ContainerOverride, DeploymentAlarms, DeploymentCircuitBreaker, DeploymentConfiguration,
     DeploymentStrategy, DesiredStatus, ServiceDeploymentStatus, ServiceField, Tag, TaskOverride,
 };
+use clap::ValueEnum;
 use gantry_kit::aws::aws_error;
 use gantry_kit::cli::format_duration;
 use gantry_kit::poll::{Clock, PollError, Probe, Schedule, poll};
@@ -142,23 +143,23 @@ async fn alarm_states(aws: &Aws, names: &[String]) -> Result<(Vec<Alarm>, Vec<St
             .send()
             .await
             .map_err(|e| aws_error("CloudWatch DescribeAlarms", &e))?;
-        let state = |v: Option<&StateValue>| match v {
-            Some(StateValue::Alarm) => AlarmState::Alarm,
-            Some(StateValue::Ok) => AlarmState::Ok,
-            _ => AlarmState::InsufficientData,
-        };
-        for a in out.metric_alarms() {
+        let metric = out
+            .metric_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
+        let composite = out
+            .composite_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
+        for (name, value, reason) in metric.chain(composite) {
             found.push(Alarm {
-                name: a.alarm_name().unwrap_or_default().to_owned(),
-                state: state(a.state_value()),
-                reason: a.state_reason().unwrap_or_default().to_owned(),
-            });
-        }
-        for a in out.composite_alarms() {
-            found.push(Alarm {
-                name: a.alarm_name().unwrap_or_default().to_owned(),
-                state: state(a.state_value()),
-                reason: a.state_reason().unwrap_or_default().to_owned(),
+                name: name.unwrap_or_default().to_owned(),
+                state: match value {
+                    Some(StateValue::Alarm) => AlarmState::Alarm,
+                    Some(StateValue::Ok) => AlarmState::Ok,
+                    _ => AlarmState::InsufficientData,
+                },
+                reason: reason.unwrap_or_default().to_owned(),
             });
         }
     }
@@ -279,12 +280,9 @@ async fn preflight<C: Clock>(aws: &Aws, clock: &C, cfg: &DeployConfig) -> Result
         if lbs.is_empty() || lbs.iter().any(|lb| lb.advanced_configuration().is_none()) {
             return Err(Error::input(format!(
                 "strategy: `{}` needs a load balancer with advanced configuration on service `{}`, which has {}",
-                match s {
-                    crate::Strategy::BlueGreen => "blue-green",
-                    crate::Strategy::Canary => "canary",
-                    crate::Strategy::Linear => "linear",
-                    crate::Strategy::Rolling => "rolling",
-                },
+                s.to_possible_value()
+                    .map(|v| v.get_name().to_owned())
+                    .unwrap_or_default(),
                 cfg.service,
                 if lbs.is_empty() { "no load balancer" } else { "none" }
             ))
@@ -476,19 +474,7 @@ async fn migrate<C: Clock>(
         }
     };
     let reason = task.stopped_reason().unwrap_or("no stop reason");
-    let codes: Vec<String> = task
-        .containers()
-        .iter()
-        .map(|c| {
-            format!(
-                "{} exit {}",
-                c.name().unwrap_or("?"),
-                c.exit_code()
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "none".into())
-            )
-        })
-        .collect();
+    let codes: Vec<String> = task.containers().iter().map(exit_of).collect();
     tracing::info!("migration task stopped: {reason}; {}", codes.join(", "));
     let code = task
         .containers()
@@ -504,6 +490,17 @@ async fn migrate<C: Clock>(
                 .unwrap_or_else(|| "without an exit code".into())
         )))
     }
+}
+
+/// `name exit N` of a stopped task's container (`exit none` when it has no exit code).
+fn exit_of(c: &aws_sdk_ecs::types::Container) -> String {
+    format!(
+        "{} exit {}",
+        c.name().unwrap_or("?"),
+        c.exit_code()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "none".into())
+    )
 }
 
 /// The deploymentConfiguration sent with UpdateService: circuit breaker, alarms, strategy; the
@@ -682,14 +679,8 @@ impl Watcher {
                 .containers()
                 .iter()
                 .map(|c| {
-                    format!(
-                        "{} exit {}{}",
-                        c.name().unwrap_or("?"),
-                        c.exit_code()
-                            .map(|e| e.to_string())
-                            .unwrap_or_else(|| "none".into()),
-                        c.reason().map(|r| format!(" ({r})")).unwrap_or_default()
-                    )
+                    let reason = c.reason().map(|r| format!(" ({r})")).unwrap_or_default();
+                    format!("{}{reason}", exit_of(c))
                 })
                 .collect();
             tracing::info!(
@@ -918,15 +909,10 @@ async fn drive_phases<C: Clock>(
                 // only reached when the clock jumped past it.
                 Err(PollError::Deadline { last, .. }) => match &*phase {
                     Phase::Bake { .. } => Step::Done(Verdict::Completed),
-                    Phase::Follow { id, .. } => {
-                        if ctx.roll_back_on_failure {
-                            Step::RollBack(format!("deployment {id} did not complete: {last}"))
-                        } else {
-                            Step::Done(Verdict::Deadline(format!(
-                                "deployment {id} did not complete: {last}"
-                            )))
-                        }
-                    }
+                    Phase::Follow { id, .. } => decide::deadline_step(
+                        ctx,
+                        format!("deployment {id} did not complete: {last}"),
+                    ),
                     _ => Step::Done(Verdict::Deadline(last)),
                 },
             }
@@ -1024,8 +1010,10 @@ fn status_word(v: &Verdict) -> &'static str {
 fn reason_of(v: &Verdict) -> String {
     match v {
         Verdict::Completed => String::new(),
-        Verdict::RolledBackByEcs(r) | Verdict::RolledBack(r) => r.clone(),
-        Verdict::Failed(r) | Verdict::Deadline(r) => r.clone(),
+        Verdict::RolledBackByEcs(r)
+        | Verdict::RolledBack(r)
+        | Verdict::Failed(r)
+        | Verdict::Deadline(r) => r.clone(),
     }
 }
 
@@ -1472,10 +1460,11 @@ async fn rollback_steps<C: Clock>(
         "rolling back {} from {current} to {target} ({how})",
         cfg.service
     );
-    let primary_done = deployments_of(&service)
+    let deps = deployments_of(&service);
+    let primary_done = deps
         .iter()
         .any(|d| d.status == DeploymentStatus::Primary && d.rollout == Rollout::Completed);
-    if target == current && primary_done && deployments_of(&service).len() == 1 {
+    if target == current && primary_done && deps.len() == 1 {
         // Re-run of a rollback that already completed: nothing to do.
         let o = outputs(
             "completed",

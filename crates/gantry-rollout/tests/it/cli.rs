@@ -16,47 +16,40 @@ fn rejected(args: &[&str], says: &str) {
     cmd().args(args).assert().code(2).stderr(contains(says));
 }
 
-fn deploy(extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = ["deploy", "--cluster", "prod", "--service", "web"]
-        .map(String::from)
-        .to_vec();
-    v.extend(extra.iter().map(|s| (*s).to_owned()));
+fn deploy<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["deploy", "--cluster", "prod", "--service", "web"];
+    v.extend_from_slice(extra);
     v
 }
 
 #[test]
 fn bad_inputs_are_exit_2_naming_the_input() {
-    let d = |extra: &[&str]| deploy(extra);
-    let check = |args: Vec<String>, says: &str| {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        rejected(&a, says);
-    };
-    check(d(&[]), "task-definition: required");
-    check(
-        d(&["--task-definition", "web"]),
+    rejected(&deploy(&[]), "task-definition: required");
+    rejected(
+        &deploy(&["--task-definition", "web"]),
         "`web` is not a task definition ARN",
     );
-    check(
-        d(&[
+    rejected(
+        &deploy(&[
             "--task-definition",
             "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
         ]),
         "is not a task definition ARN",
     );
-    check(
-        d(&["--task-definition", TD, "--bake-time", "soon"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--bake-time", "soon"]),
         "`soon` is not a duration",
     );
-    check(
-        d(&["--task-definition", TD, "--timeout", "forever"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--timeout", "forever"]),
         "`forever` is not a duration",
     );
-    check(
-        d(&["--task-definition", TD, "--poll-interval", "500ms"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--poll-interval", "500ms"]),
         "poll-interval: `500ms` is too short",
     );
-    check(
-        d(&[
+    rejected(
+        &deploy(&[
             "--task-definition",
             TD,
             "--poll-interval",
@@ -66,8 +59,8 @@ fn bad_inputs_are_exit_2_naming_the_input() {
         ]),
         "poll-interval: `10m` is longer than the timeout `5m`",
     );
-    check(
-        d(&[
+    rejected(
+        &deploy(&[
             "--task-definition",
             TD,
             "--pre-deploy-task",
@@ -75,24 +68,24 @@ fn bad_inputs_are_exit_2_naming_the_input() {
         ]),
         "pre-deploy-task: `migrate 'open` is not valid shell words",
     );
-    check(
-        d(&["--task-definition", TD, "--pre-deploy-task", "[1]"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--pre-deploy-task", "[1]"]),
         "pre-deploy-task: `[1]` is not a JSON array of strings",
     );
-    check(
-        d(&["--task-definition", TD, "--pre-deploy-container", "web"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--pre-deploy-container", "web"]),
         "pre-deploy-container: given without pre-deploy-task",
     );
-    check(
-        d(&["--task-definition", TD, "--strategy", "big-bang"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--strategy", "big-bang"]),
         "invalid value 'big-bang'",
     );
-    check(
-        d(&["--task-definition", TD, "--rollback", "always"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--rollback", "always"]),
         "invalid value 'always'",
     );
-    check(
-        d(&["--task-definition", TD, "--desired-count=-1"]),
+    rejected(
+        &deploy(&["--task-definition", TD, "--desired-count=-1"]),
         "--desired-count",
     );
     rejected(

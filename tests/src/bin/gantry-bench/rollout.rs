@@ -16,7 +16,7 @@ use super::BenchResult;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
 use gantry_kit::poll::{Clock, FakeClock, PollError, Probe, Schedule, poll};
-use gantry_tests::{RolloutMoto, bin, unique_name};
+use gantry_tests::{RolloutMoto, json_command, unique_name};
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -149,20 +149,20 @@ async fn service(ecs: &aws_sdk_ecs::Client, seconds: f64) -> (String, String) {
 }
 
 fn deploy(moto: &RolloutMoto, cluster: &str, td: &str, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(bin("gantry-rollout"))
-        .args([
-            "deploy",
-            "--cluster",
-            cluster,
-            "--service",
-            "web",
-            "--task-definition",
-            td,
-        ])
-        .args(["--timeout", "2m", "--json"])
-        .args(extra)
+    let mut args = vec![
+        "deploy",
+        "--cluster",
+        cluster,
+        "--service",
+        "web",
+        "--task-definition",
+        td,
+        "--timeout",
+        "2m",
+    ];
+    args.extend_from_slice(extra);
+    json_command("gantry-rollout", &args)
         .envs(moto.env())
-        .env_remove("GITHUB_ACTIONS")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -246,7 +246,7 @@ async fn alarm_on_moto(runs: usize, rng: &mut Rng) -> Result<Vec<f64>, String> {
         jobs.push((cluster, first, alarm, child, flip_after));
     }
     let started = tokio::time::Instant::now();
-    let mut flips = Vec::new();
+    let mut flipped = vec![0.0; jobs.len()];
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by(|a, b| jobs[*a].4.total_cmp(&jobs[*b].4));
     for i in order {
@@ -259,18 +259,10 @@ async fn alarm_on_moto(runs: usize, rng: &mut Rng) -> Result<Vec<f64>, String> {
             .send()
             .await
             .map_err(|e| format!("SetAlarmState: {e}"))?;
-        flips.push((i, epoch(SystemTime::now())));
+        flipped[i] = epoch(SystemTime::now());
     }
     let mut out = Vec::new();
-    let mut by_index: Vec<(String, String, std::process::Child)> = Vec::new();
-    for (cluster, first, _, child, _) in jobs {
-        by_index.push((cluster, first, child));
-    }
-    let mut flipped = vec![0.0; by_index.len()];
-    for (i, t) in flips {
-        flipped[i] = t;
-    }
-    for (i, (cluster, first, child)) in by_index.into_iter().enumerate() {
+    for ((cluster, first, _, child, _), flipped) in jobs.into_iter().zip(flipped) {
         let o = tokio::task::spawn_blocking(move || child.wait_with_output())
             .await
             .map_err(|e| e.to_string())?
@@ -295,7 +287,7 @@ async fn alarm_on_moto(runs: usize, rng: &mut Rng) -> Result<Vec<f64>, String> {
             .filter(|d| d.task_definition() == Some(first.as_str()))
             .filter_map(|d| d.created_at().map(|t| t.as_secs_f64()))
             .fold(f64::NAN, f64::max);
-        out.push(rollback - flipped[i]);
+        out.push(rollback - flipped);
     }
     Ok(out)
 }

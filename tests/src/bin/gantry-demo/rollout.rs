@@ -43,6 +43,24 @@ async fn register(
         .to_owned())
 }
 
+/// The service's deployments (none when it is not there).
+async fn deployments(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<aws_sdk_ecs::types::Deployment>, Box<dyn std::error::Error>> {
+    let s = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await?;
+    Ok(s.services()
+        .first()
+        .map(|s| s.deployments().to_vec())
+        .unwrap_or_default())
+}
+
 fn rollout(cluster: &str, service: &str, td: &str, alarm: &str, bake: &str) -> gantry_act::Runner {
     action("rollout")
         .input("cluster", cluster)
@@ -114,17 +132,7 @@ pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
         .await?;
     // The first deployment of a new service settles before the rollout (on-busy: fail).
     for _ in 0..100 {
-        let s = ecs
-            .describe_services()
-            .cluster(&fx.cluster_name)
-            .services(service)
-            .send()
-            .await?;
-        let deps = s
-            .services()
-            .first()
-            .map(|s| s.deployments().to_vec())
-            .unwrap_or_default();
+        let deps = deployments(&ecs, &fx.cluster_name, service).await?;
         if deps.len() == 1 && deps[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED") {
             break;
         }
@@ -160,17 +168,7 @@ pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
         rollout(&cluster, service, &bad2, &alarm2, "60s").run()
     });
     for _ in 0..300 {
-        let s = ecs
-            .describe_services()
-            .cluster(&fx.cluster_name)
-            .services(service)
-            .send()
-            .await?;
-        let deps = s
-            .services()
-            .first()
-            .map(|s| s.deployments().to_vec())
-            .unwrap_or_default();
+        let deps = deployments(&ecs, &fx.cluster_name, service).await?;
         let done = deps.len() == 1
             && deps[0].task_definition() == Some(bad.as_str())
             && deps[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED");
