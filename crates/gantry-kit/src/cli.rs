@@ -1,4 +1,4 @@
-//! The input ⇔ flag ⇔ env contract (DESIGN.md): parsing that every binary shares.
+//! The input ⇔ flag ⇔ env contract (docs/contracts.md): parsing that every binary shares.
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use std::ffi::OsString;
@@ -60,7 +60,7 @@ fn command_without_empty_env<T: CommandFactory>(
     )
 }
 
-/// Splits list values per DESIGN.md: each value is split on newlines; a value of a single line
+/// Splits list values per docs/contracts.md: each value is split on newlines; a value of a single line
 /// is split on whitespace. Blank items are dropped; order is kept.
 pub fn split_list<I, S>(values: I) -> Vec<String>
 where
@@ -117,9 +117,63 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
-/// Formats a duration for humans (`1m 30s`).
-pub fn format_duration(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+pub use crate::fmt::format_duration;
+
+/// The one `--json` flag (`GANTRY_JSON`): print one JSON object with the outputs on stdout.
+///
+/// Flatten it into each command's arguments. A binary whose flag comes before or after its
+/// subcommand (gantry-image) flattens it at the top and makes it global:
+/// `#[command(mut_arg("json", |a| a.global(true)))]`.
+#[derive(clap::Args, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputArgs {
+    /// Print one JSON object with the outputs on stdout.
+    #[arg(long, env = "GANTRY_JSON")]
+    pub json: bool,
+}
+
+/// The one `--poll-interval` flag (`GANTRY_POLL_INTERVAL`, default `10s`) and its rule.
+///
+/// A command with another default overrides it where it flattens this:
+/// `#[command(mut_arg("poll_interval", |a| a.default_value("5s")))]`.
+#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollArgs {
+    /// Fixed time between polls (no back-off), at least 1s.
+    #[arg(long, env = "GANTRY_POLL_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+}
+
+/// The shortest poll interval any action accepts.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+impl PollArgs {
+    /// The interval, checked: at least `1s` (exit 2 otherwise). The message quotes the value at
+    /// full precision (`500ms`), not rounded to `0s`.
+    pub fn checked(&self) -> crate::Result<Duration> {
+        let poll = self.poll_interval;
+        if poll < MIN_POLL_INTERVAL {
+            return Err(crate::Error::input(format!(
+                "poll-interval: `{}` is too short",
+                crate::fmt::format_duration_exact(poll)
+            ))
+            .with_hint("use at least `1s`, e.g. `5s` or `10s`"));
+        }
+        Ok(poll)
+    }
+
+    /// [`checked`](Self::checked), and no longer than `timeout` (exit 2 otherwise): for
+    /// commands whose timeout bounds the polling itself.
+    pub fn checked_within(&self, timeout: Duration) -> crate::Result<Duration> {
+        let poll = self.checked()?;
+        if poll > timeout {
+            return Err(crate::Error::input(format!(
+                "poll-interval: `{}` is longer than the timeout `{}`",
+                format_duration(poll),
+                format_duration(timeout)
+            ))
+            .with_hint("use an interval shorter than the timeout, e.g. `5s`"));
+        }
+        Ok(poll)
+    }
 }
 
 #[cfg(test)]
@@ -219,5 +273,99 @@ mod tests {
         );
         assert!(parse_duration("").is_err());
         assert_eq!(format_duration(Duration::from_millis(90_400)), "1m 30s");
+    }
+
+    #[derive(Parser, Debug)]
+    struct Shared {
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        poll: PollArgs,
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(mut_arg("poll_interval", |a| a.default_value("5s")))]
+    struct OtherDefault {
+        #[command(flatten)]
+        poll: PollArgs,
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(mut_arg("json", |a| a.global(true)))]
+    struct GlobalJson {
+        #[command(subcommand)]
+        command: Sub,
+        #[command(flatten)]
+        output: OutputArgs,
+    }
+
+    #[derive(clap::Subcommand, Debug)]
+    enum Sub {
+        Push,
+    }
+
+    #[test]
+    fn shared_flags_parse_with_their_defaults() {
+        let s: Shared = try_parse_from(["x"], env_of(&[])).unwrap();
+        assert!(!s.output.json);
+        assert_eq!(s.poll.poll_interval, Duration::from_secs(10));
+        let s: Shared =
+            try_parse_from(["x", "--json", "--poll-interval", "3"], env_of(&[])).unwrap();
+        assert!(s.output.json);
+        assert_eq!(s.poll.poll_interval, Duration::from_secs(3));
+        let cmd = Shared::command();
+        let env = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(env("json").as_deref(), Some("GANTRY_JSON"));
+        assert_eq!(
+            env("poll_interval").as_deref(),
+            Some("GANTRY_POLL_INTERVAL")
+        );
+    }
+
+    #[test]
+    fn a_command_can_change_the_poll_default_and_make_json_global() {
+        let o: OtherDefault = try_parse_from(["x"], env_of(&[])).unwrap();
+        assert_eq!(o.poll.poll_interval, Duration::from_secs(5));
+        let g: GlobalJson = try_parse_from(["x", "push", "--json"], env_of(&[])).unwrap();
+        assert!(g.output.json, "after the subcommand");
+        let g: GlobalJson = try_parse_from(["x", "--json", "push"], env_of(&[])).unwrap();
+        assert!(g.output.json, "before the subcommand");
+        assert!(try_parse_from::<Shared, _, _>(["x", "push"], env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn the_poll_interval_rule() {
+        let p = |ms: u64| PollArgs {
+            poll_interval: Duration::from_millis(ms),
+        };
+        assert_eq!(p(1000).checked().unwrap(), Duration::from_secs(1));
+        let e = p(500).checked().unwrap_err();
+        assert_eq!(e.exit_code(), crate::ExitCode::InputRejected);
+        assert_eq!(e.message(), "poll-interval: `500ms` is too short");
+        assert_eq!(
+            p(0).checked().unwrap_err().message(),
+            "poll-interval: `0s` is too short"
+        );
+        let m = |n: u64| Duration::from_secs(60 * n);
+        assert_eq!(
+            p(300_000).checked_within(m(5)).unwrap(),
+            m(5),
+            "equal is fine"
+        );
+        let e = p(600_000).checked_within(m(5)).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "poll-interval: `10m` is longer than the timeout `5m`"
+        );
+        assert_eq!(
+            p(500).checked_within(m(5)).unwrap_err().message(),
+            "poll-interval: `500ms` is too short",
+            "the minimum is checked first"
+        );
     }
 }

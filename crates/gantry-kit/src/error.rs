@@ -15,6 +15,9 @@ pub struct Error {
     /// Outputs known at the time (e.g. the invalidation id when only the wait timed out); they
     /// are still written so an `if: failure()` step can use them.
     outputs: Option<Outputs>,
+    /// Markdown for the step summary known at the time (e.g. the rollout's timeline), written
+    /// by `report::finish` as a success's summary is.
+    summary: Option<String>,
 }
 
 impl Error {
@@ -24,6 +27,7 @@ impl Error {
             message: message.into(),
             hints: Vec::new(),
             outputs: None,
+            summary: None,
         }
     }
 
@@ -62,6 +66,13 @@ impl Error {
         self
     }
 
+    /// Attaches step-summary markdown known when the failure happened.
+    #[must_use]
+    pub fn with_summary(mut self, markdown: impl Into<String>) -> Self {
+        self.summary = Some(markdown.into());
+        self
+    }
+
     /// Prefixes the message with what was being done: `context: message`.
     #[must_use]
     pub fn context(mut self, context: impl fmt::Display) -> Self {
@@ -83,6 +94,10 @@ impl Error {
 
     pub fn outputs(&self) -> Option<&Outputs> {
         self.outputs.as_ref()
+    }
+
+    pub fn summary(&self) -> Option<&str> {
+        self.summary.as_deref()
     }
 
     /// Title of the `::error` annotation.
@@ -139,5 +154,19 @@ mod tests {
         assert_eq!(e.title(), "gantry: failed");
         assert_eq!(Error::deadline("x").exit_code().code(), 4);
         assert_eq!(Error::rolled_back("x").exit_code().code(), 3);
+    }
+
+    #[test]
+    fn summary_and_outputs_survive_context() {
+        let mut o = Outputs::new();
+        o.set("status", "failed");
+        let e = Error::rolled_back("alarm web-5xx")
+            .with_summary("| rollout | |")
+            .with_outputs(o)
+            .context("bake");
+        assert_eq!(e.summary(), Some("| rollout | |"));
+        assert_eq!(e.message(), "bake: alarm web-5xx");
+        assert!(e.outputs().is_some_and(|o| !o.is_empty()));
+        assert_eq!(Error::failed("x").summary(), None);
     }
 }

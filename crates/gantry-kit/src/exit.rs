@@ -1,4 +1,4 @@
-//! Exit codes shared by every gantry binary (DESIGN.md, "Exit codes").
+//! Exit codes shared by every gantry binary (docs/contracts.md, "Exit codes").
 
 /// What a gantry process tells its caller. The numbers are a public contract: workflows branch
 /// on them, so they never change meaning.

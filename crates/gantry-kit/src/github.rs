@@ -328,6 +328,89 @@ impl Actions {
     }
 }
 
+/// What identifies "this step of this run" across re-runs (never `GITHUB_RUN_ATTEMPT`): what
+/// a CallerReference or any other idempotency key is derived from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunIdentity {
+    pub repository: Option<String>,
+    pub run_id: Option<String>,
+    pub job: Option<String>,
+    pub step: Option<String>,
+    /// What within the step the key is for, when one step makes several (the site: the release
+    /// change `from->to`, so a re-run of the same publish finds its invalidation and a later
+    /// publish of the same release does not).
+    pub purpose: Option<String>,
+    /// Which occurrence of the same key this is within the job (1, 2, …): two identical steps
+    /// in one job (deploy, change, deploy again) must not share a key. Counted in
+    /// `RUNNER_TEMP`, which every job attempt starts empty, so a re-run counts the same way.
+    pub occurrence: u32,
+}
+
+impl RunIdentity {
+    /// The identity the runner gives this step (`GITHUB_REPOSITORY`, `GITHUB_RUN_ID`,
+    /// `GITHUB_JOB`, `GITHUB_ACTION`); all `None` outside Actions.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with an explicit env lookup (tests).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        Self {
+            repository: get("GITHUB_REPOSITORY"),
+            run_id: get("GITHUB_RUN_ID"),
+            job: get("GITHUB_JOB"),
+            step: get("GITHUB_ACTION"),
+            purpose: None,
+            occurrence: 1,
+        }
+    }
+
+    /// The same identity for one purpose within the step.
+    #[must_use]
+    pub fn for_purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.purpose = Some(purpose.into());
+        self
+    }
+
+    /// The step and its purpose as one key part: the step alone, or `step|purpose`.
+    pub fn step_key(&self) -> String {
+        let step = self.step.as_deref().unwrap_or("");
+        match &self.purpose {
+            Some(p) => format!("{step}|{p}"),
+            None => step.to_owned(),
+        }
+    }
+
+    /// Claims the next occurrence of `key` in this job, from a counter file
+    /// `{prefix}-{digest}.count` in `runner_temp`. Without a runner temp dir (outside Actions)
+    /// it stays 1.
+    pub fn claim_occurrence(
+        &mut self,
+        runner_temp: Option<&Path>,
+        prefix: &str,
+        key: &str,
+    ) -> io::Result<()> {
+        use sha2::{Digest, Sha256};
+        let Some(dir) = runner_temp else {
+            return Ok(());
+        };
+        let digest: String = Sha256::digest(key.as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let file = dir.join(format!("{prefix}-{digest}.count"));
+        let seen: u32 = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(&file, (seen + 1).to_string())?;
+        self.occurrence = seen + 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,5 +539,61 @@ mod tests {
         );
         let none = Actions::default();
         assert!(!none.set_outputs([("a", "1".to_string())]).unwrap());
+    }
+
+    fn run(id: &str) -> RunIdentity {
+        RunIdentity {
+            repository: Some("acme/shop".into()),
+            run_id: Some(id.into()),
+            job: Some("deploy".into()),
+            step: Some("invalidate".into()),
+            purpose: None,
+            occurrence: 1,
+        }
+    }
+
+    #[test]
+    fn run_identity_from_the_runner() {
+        let env = |k: &str| {
+            match k {
+                "GITHUB_REPOSITORY" => Some("acme/shop"),
+                "GITHUB_RUN_ID" => Some("7"),
+                "GITHUB_JOB" => Some(""),
+                "GITHUB_ACTION" => Some("publish"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        };
+        let id = RunIdentity::from_lookup(env);
+        assert_eq!(id.run_id.as_deref(), Some("7"));
+        assert_eq!(id.job, None, "an empty variable is not given");
+        assert_eq!(id.occurrence, 1);
+        assert_eq!(id.step_key(), "publish");
+        assert_eq!(id.for_purpose("r1->r2").step_key(), "publish|r1->r2");
+        assert_eq!(RunIdentity::default().step_key(), "");
+    }
+
+    #[test]
+    fn occurrences_count_per_key_within_a_job_and_restart_with_a_fresh_runner_temp() {
+        let job = tempfile::tempdir().unwrap();
+        let claim = |dir: Option<&Path>, key: &str| {
+            let mut id = run("7");
+            id.claim_occurrence(dir, "gantry-invalidate", key).unwrap();
+            id.occurrence
+        };
+        let first = claim(Some(job.path()), "E1\n/a");
+        let second = claim(Some(job.path()), "E1\n/a");
+        let other = claim(Some(job.path()), "E1\n/b");
+        assert_eq!((first, second, other), (1, 2, 1));
+        assert!(std::fs::read_dir(job.path()).unwrap().all(|f| {
+            f.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gantry-invalidate-")
+        }));
+        // "Re-run failed jobs" runs on a fresh runner: RUNNER_TEMP starts empty again.
+        let rerun_job = tempfile::tempdir().unwrap();
+        assert_eq!(claim(Some(rerun_job.path()), "E1\n/a"), 1);
+        assert_eq!(claim(None, "E1\n/a"), 1);
     }
 }

@@ -1,6 +1,7 @@
 //! An action's outputs: one value that becomes `$GITHUB_OUTPUT` lines, the `--json` object and
 //! the step summary table, so the three can never disagree.
 
+use crate::fmt::markdown_cell;
 use serde_json::{Map, Value};
 
 /// Outputs in the order they were set. Names are the action's output names (kebab-case).
@@ -110,10 +111,6 @@ fn github_string(v: &Value) -> String {
             .join("\n"),
         other => other.to_string(),
     }
-}
-
-fn markdown_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
 }
 
 #[cfg(test)]

@@ -86,6 +86,15 @@ pub fn finish_to(
             if summary.is_empty() {
                 summary = format!("### {title}\n\n");
             }
+            // A failure's own summary (the rollout's timeline) comes first, as it did when the
+            // rollout wrote it itself.
+            if let Some(own) = e.summary() {
+                let mut first = own.to_owned();
+                if !first.ends_with('\n') {
+                    first.push('\n');
+                }
+                summary.insert_str(0, &first);
+            }
             summary.push_str(&format!(
                 "\n**{}** (exit {}): {}\n",
                 e.title(),
@@ -232,6 +241,33 @@ mod tests {
         insta::assert_snapshot!(err, @r"
         error: --paths: empty
           help: give at least one path
+        ");
+    }
+
+    #[test]
+    fn a_failure_carries_its_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Actions {
+            summary: Some(dir.path().join("s")),
+            ..Actions::default()
+        };
+        let e = Error::rolled_back("alarm web-5xx fired")
+            .with_summary("| rollout | |\n| --- | --- |")
+            .with_outputs(outputs());
+        let (code, _, _) = run(&a, false, &Err(e));
+        assert_eq!(code, ExitCode::RolledBack);
+        let s = std::fs::read_to_string(dir.path().join("s")).unwrap();
+        insta::assert_snapshot!(s, @r"
+        | rollout | |
+        | --- | --- |
+        ### Invalidation
+
+        | output | value |
+        | --- | --- |
+        | invalidation-id | I1 |
+        | path-count | 1 |
+
+        **gantry: rolled back** (exit 3): alarm web-5xx fired
         ");
     }
 
