@@ -6,7 +6,6 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// CloudFront's documented limits and our budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,31 +36,22 @@ pub const MAX_PATH_LEN: usize = 4000;
 pub const FREE_PATHS_PER_MONTH: usize = 1000;
 
 /// Why a path was rejected (exit 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
+    #[error("no paths given")]
     Empty,
+    #[error("`{0}` does not start with `/`")]
     NoLeadingSlash(String),
+    #[error("`{0}` has `*` before its end")]
     WildcardNotLast(String),
+    #[error(
+        "`{}…` is {len} characters long, over CloudFront's limit of {max}",
+        .path.chars().take(40).collect::<String>(),
+        max = MAX_PATH_LEN
+    )]
     TooLong { path: String, len: usize },
+    #[error("`{}` contains a control character", .0.escape_debug())]
     ControlCharacter(String),
-}
-
-impl fmt::Display for PathError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => write!(f, "no paths given"),
-            Self::NoLeadingSlash(p) => write!(f, "`{p}` does not start with `/`"),
-            Self::WildcardNotLast(p) => write!(f, "`{p}` has `*` before its end"),
-            Self::TooLong { path, len } => write!(
-                f,
-                "`{}…` is {len} characters long, over CloudFront's limit of {MAX_PATH_LEN}",
-                path.chars().take(40).collect::<String>()
-            ),
-            Self::ControlCharacter(p) => {
-                write!(f, "`{}` contains a control character", p.escape_debug())
-            }
-        }
-    }
 }
 
 impl PathError {
@@ -169,7 +159,7 @@ pub struct Dropped {
 
 /// The plan: what will be invalidated, in which batches, at what billing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Plan {
+pub struct InvalidationPlan {
     /// Final paths, sorted.
     pub paths: Vec<String>,
     /// Batches in order; each respects the in-progress limits on its own.
@@ -183,7 +173,7 @@ pub struct Plan {
 }
 
 /// Plans an invalidation for `raw` paths.
-pub fn plan(raw: &[String], limits: &Limits) -> Result<Plan, PathError> {
+pub fn plan(raw: &[String], limits: &Limits) -> Result<InvalidationPlan, PathError> {
     if raw.iter().all(|p| p.trim().is_empty()) {
         return Err(PathError::Empty);
     }
@@ -224,7 +214,7 @@ pub fn plan(raw: &[String], limits: &Limits) -> Result<Plan, PathError> {
     }
     collapsed_into.retain(|w| paths.contains(w));
     let batches = batch(&paths, limits);
-    Ok(Plan {
+    Ok(InvalidationPlan {
         billed_paths: paths.len(),
         paths,
         batches,
@@ -320,7 +310,7 @@ mod tests {
         items.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn p(items: &[&str]) -> Plan {
+    fn p(items: &[&str]) -> InvalidationPlan {
         plan(&v(items), &Limits::default()).unwrap()
     }
 

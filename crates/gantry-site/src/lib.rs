@@ -480,20 +480,16 @@ async fn invalidate(
 ) -> Result<(gantry_invalidate::Config, String), Error> {
     let cfg = invalidation_config(cdn, paths)?;
     let _g = gantry_kit::report::group(&format!("Invalidate {} path(s)", cfg.plan.paths.len()));
-    let report = gantry_invalidate::execute(
+    let created = gantry_invalidate::execute(
         cf,
         &SystemClock::new(),
         &cfg,
         &identity(from, to),
         gantry_invalidate::nonce(),
     )
-    .await?;
-    let id = report
-        .outputs
-        .get("invalidation-id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned();
+    .await
+    .map_err(|stopped| stopped.error)?;
+    let id = created.last().map(|c| c.id.clone()).unwrap_or_default();
     Ok((cfg, id))
 }
 
@@ -859,9 +855,15 @@ pub async fn deploy(s3: &S3, cf: Option<&CloudFront>, cfg: &DeployConfig) -> Res
     if let (Some(cf), Some(cdn), Some((icfg, id))) = (cf, &cfg.common.cdn, &pending)
         && cdn.wait
     {
-        let status = gantry_invalidate::wait_completed(cf, &SystemClock::new(), icfg, id)
-            .await
-            .map_err(|e| e.with_outputs(tally.outputs()))?;
+        let status = gantry_invalidate::wait_completed(
+            cf,
+            &SystemClock::new(),
+            icfg.schedule(),
+            &icfg.distribution_id,
+            id,
+        )
+        .await
+        .map_err(|e| e.with_outputs(tally.outputs()))?;
         tracing::info!("invalidation {id}: {status}");
     }
     Ok(Report {
@@ -1037,9 +1039,15 @@ pub async fn rollback(
     if let (Some(cf), Some(cdn), Some((icfg, id))) = (cf, &cfg.common.cdn, &pending)
         && cdn.wait
     {
-        gantry_invalidate::wait_completed(cf, &SystemClock::new(), icfg, id)
-            .await
-            .map_err(|e| e.with_outputs(tally.outputs()))?;
+        gantry_invalidate::wait_completed(
+            cf,
+            &SystemClock::new(),
+            icfg.schedule(),
+            &icfg.distribution_id,
+            id,
+        )
+        .await
+        .map_err(|e| e.with_outputs(tally.outputs()))?;
     }
     Ok(Report {
         outputs: tally.outputs(),

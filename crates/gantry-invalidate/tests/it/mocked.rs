@@ -8,13 +8,13 @@ use aws_sdk_cloudfront::primitives::DateTime;
 use aws_sdk_cloudfront::types::error::{NoSuchDistribution, TooManyInvalidationsInProgress};
 use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use gantry_invalidate::{Args, RunIdentity, execute, validate};
+use gantry_invalidate::{Cli, RunIdentity, invalidate, validate};
 use gantry_kit::ExitCode;
 use gantry_kit::poll::FakeClock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn args(extra: &[&str]) -> Args {
+fn args(extra: &[&str]) -> Cli {
     let mut argv = vec!["gantry-invalidate", "--distribution-id", "E2QWRUHAPOMQZL"];
     argv.extend_from_slice(extra);
     gantry_kit::cli::try_parse_from(argv, |_| None).unwrap()
@@ -99,10 +99,10 @@ async fn rerun_of_a_job_reuses_the_same_invalidation() {
     let cfg = validate(&args(&["--paths", "/index.html"])).unwrap();
 
     // Attempt 1 and "Re-run failed jobs" (same run id; GITHUB_RUN_ATTEMPT is not an input).
-    let first = execute(&client, &FakeClock::new(), &cfg, &identity("9001"), 1)
+    let first = invalidate(&client, &FakeClock::new(), &cfg, &identity("9001"), 1)
         .await
         .unwrap();
-    let rerun = execute(&client, &FakeClock::new(), &cfg, &identity("9001"), 2)
+    let rerun = invalidate(&client, &FakeClock::new(), &cfg, &identity("9001"), 2)
         .await
         .unwrap();
     assert_eq!(
@@ -116,7 +116,7 @@ async fn rerun_of_a_job_reuses_the_same_invalidation() {
     );
 
     // A new run is a new invalidation.
-    let next = execute(&client, &FakeClock::new(), &cfg, &identity("9002"), 3)
+    let next = invalidate(&client, &FakeClock::new(), &cfg, &identity("9002"), 3)
         .await
         .unwrap();
     assert_ne!(
@@ -143,7 +143,7 @@ async fn too_many_in_progress_is_retried_at_the_poll_interval() {
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::Sequential, [&create]);
     let cfg = validate(&args(&["--paths", "/a", "--poll-interval", "7s"])).unwrap();
     let clock = FakeClock::new();
-    let report = execute(&client, &clock, &cfg, &identity("1"), 0)
+    let report = invalidate(&client, &clock, &cfg, &identity("1"), 0)
         .await
         .unwrap();
     assert_eq!(report.outputs.get("invalidation-id").unwrap(), "I9");
@@ -170,7 +170,7 @@ async fn too_many_in_progress_until_the_deadline_is_exit_4() {
     ]))
     .unwrap();
     let clock = FakeClock::new();
-    let err = execute(&client, &clock, &cfg, &identity("1"), 0)
+    let err = invalidate(&client, &clock, &cfg, &identity("1"), 0)
         .await
         .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::DeadlineExceeded);
@@ -204,7 +204,7 @@ async fn throttling_is_retried_by_the_sdk_then_reported_with_a_hint() {
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::Sequential, [&recovers], |b| b
         .retry_config(retry.clone()));
     let cfg = validate(&args(&["--paths", "/a"])).unwrap();
-    let ok = execute(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
+    let ok = invalidate(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
         .await
         .unwrap();
     assert_eq!(ok.outputs.get("invalidation-id").unwrap(), "I5");
@@ -213,7 +213,7 @@ async fn throttling_is_retried_by_the_sdk_then_reported_with_a_hint() {
     let always = mock!(Client::create_invalidation).then_http_response(throttled);
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&always], |b| b
         .retry_config(retry.clone()));
-    let err = execute(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
+    let err = invalidate(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
         .await
         .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Failed);
@@ -243,7 +243,7 @@ async fn wait_polls_at_a_fixed_interval_until_completed() {
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create, &get]);
     let cfg = validate(&args(&["--paths", "/a", "--wait", "--poll-interval", "5s"])).unwrap();
     let clock = FakeClock::new();
-    let report = execute(&client, &clock, &cfg, &identity("1"), 0)
+    let report = invalidate(&client, &clock, &cfg, &identity("1"), 0)
         .await
         .unwrap();
     assert_eq!(report.outputs.get("status").unwrap(), "Completed");
@@ -257,7 +257,7 @@ async fn wait_past_the_deadline_is_exit_4_with_the_id_in_outputs() {
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create, &get]);
     let cfg = validate(&args(&["--paths", "/a", "--wait", "--timeout", "1m"])).unwrap();
     let clock = FakeClock::new();
-    let err = execute(&client, &clock, &cfg, &identity("1"), 0)
+    let err = invalidate(&client, &clock, &cfg, &identity("1"), 0)
         .await
         .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::DeadlineExceeded);
@@ -294,7 +294,7 @@ async fn several_batches_wait_for_each_other() {
     ]))
     .unwrap();
     assert_eq!(cfg.plan.batches.len(), 2);
-    let report = execute(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
+    let report = invalidate(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
         .await
         .unwrap();
     assert_eq!(create.num_calls(), 2);
@@ -335,7 +335,7 @@ async fn unknown_distribution_is_exit_1_with_aws_message() {
     });
     let client = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create]);
     let cfg = validate(&args(&["--paths", "/a"])).unwrap();
-    let err = execute(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
+    let err = invalidate(&client, &FakeClock::new(), &cfg, &identity("1"), 0)
         .await
         .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Failed);

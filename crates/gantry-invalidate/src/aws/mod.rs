@@ -1,0 +1,3 @@
+//! The AWS edge: one file per service, domain types in and out.
+
+pub(crate) mod cloudfront;

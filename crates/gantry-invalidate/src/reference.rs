@@ -1,0 +1,214 @@
+//! CallerReferences: what makes a re-run of the same step reuse its invalidation, and two
+//! steps (or two runs) get their own.
+
+use crate::config::Config;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The current time in milliseconds: what makes each invocation outside Actions its own
+/// CallerReference (see [`caller_reference`]).
+pub fn nonce() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+/// What identifies "this step of this run" across re-runs (never `GITHUB_RUN_ATTEMPT`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunIdentity {
+    pub repository: Option<String>,
+    pub run_id: Option<String>,
+    pub job: Option<String>,
+    pub step: Option<String>,
+    /// Which invalidation of the same distribution and paths this is within the job (1, 2, …):
+    /// two identical invalidate steps in one job (deploy, change, deploy again) must not share a
+    /// reference, or CloudFront would answer the second with the first. Counted in
+    /// `RUNNER_TEMP`, which every job attempt starts empty, so a re-run counts the same way.
+    pub occurrence: u32,
+}
+
+impl RunIdentity {
+    pub fn from_env() -> Self {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Self {
+            repository: get("GITHUB_REPOSITORY"),
+            run_id: get("GITHUB_RUN_ID"),
+            job: get("GITHUB_JOB"),
+            step: get("GITHUB_ACTION"),
+            occurrence: 1,
+        }
+    }
+
+    /// Claims the next occurrence of `key` (distribution + paths) in this job, from a counter
+    /// file in `runner_temp`. Without a runner temp dir (outside Actions) it stays 1.
+    pub fn claim_occurrence(
+        &mut self,
+        runner_temp: Option<&Path>,
+        key: &str,
+    ) -> std::io::Result<()> {
+        let Some(dir) = runner_temp else {
+            return Ok(());
+        };
+        let digest: String = Sha256::digest(key.as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let file = dir.join(format!("gantry-invalidate-{digest}.count"));
+        let seen: u32 = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(&file, (seen + 1).to_string())?;
+        self.occurrence = seen + 1;
+        Ok(())
+    }
+}
+
+/// The CallerReference for batch `index` of `batches`. Inside Actions it is a pure function of
+/// the run, job, step, distribution and paths, so "Re-run failed jobs" sends the same reference
+/// and CloudFront returns the invalidation it already has. Outside Actions there is no run to
+/// tie it to, so `nonce` (the current time) makes each invocation its own invalidation.
+pub(crate) fn caller_reference(
+    explicit: Option<&str>,
+    id: &RunIdentity,
+    distribution_id: &str,
+    index: usize,
+    batches: usize,
+    paths: &[String],
+    nonce: u128,
+) -> String {
+    if let Some(r) = explicit {
+        return if batches > 1 {
+            format!("{r}-{}", index + 1)
+        } else {
+            r.to_owned()
+        };
+    }
+    let mut h = Sha256::new();
+    for part in [
+        id.repository.as_deref().unwrap_or(""),
+        id.run_id.as_deref().unwrap_or(""),
+        id.job.as_deref().unwrap_or(""),
+        id.step.as_deref().unwrap_or(""),
+        distribution_id,
+        &index.to_string(),
+        &id.occurrence.to_string(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for p in paths {
+        h.update(p.as_bytes());
+        h.update([b'\n']);
+    }
+    let digest: String = h
+        .finalize()
+        .iter()
+        .take(10)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    match &id.run_id {
+        Some(run) => format!("gantry-{run}-{digest}"),
+        None => format!("gantry-local-{nonce}-{digest}"),
+    }
+}
+
+/// The CallerReference of each planned batch, in order.
+pub(crate) fn references(cfg: &Config, id: &RunIdentity, nonce: u128) -> Vec<String> {
+    let n = cfg.plan.batches.len();
+    cfg.plan
+        .batches
+        .iter()
+        .enumerate()
+        .map(|(i, batch)| {
+            caller_reference(
+                cfg.caller_reference.as_deref(),
+                id,
+                &cfg.distribution_id,
+                i,
+                n,
+                batch,
+                nonce,
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str) -> RunIdentity {
+        RunIdentity {
+            repository: Some("acme/shop".into()),
+            run_id: Some(id.into()),
+            job: Some("deploy".into()),
+            step: Some("invalidate".into()),
+            occurrence: 1,
+        }
+    }
+
+    fn reference(id: &RunIdentity, paths: &[&str]) -> String {
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        caller_reference(None, id, "E1", 0, 1, &paths, 0)
+    }
+
+    #[test]
+    fn reference_depends_on_run_step_paths_and_occurrence_only() {
+        let a = reference(&run("7"), &["/a"]);
+        assert!(a.starts_with("gantry-7-"), "{a}");
+        assert_eq!(a, reference(&run("7"), &["/a"]), "deterministic");
+        assert_ne!(a, reference(&run("8"), &["/a"]), "another run");
+        assert_ne!(a, reference(&run("7"), &["/b"]), "other paths");
+        let mut other_step = run("7");
+        other_step.step = Some("invalidate-again".into());
+        assert_ne!(a, reference(&other_step, &["/a"]));
+        let mut second = run("7");
+        second.occurrence = 2;
+        assert_ne!(
+            a,
+            reference(&second, &["/a"]),
+            "the second identical step in a job"
+        );
+        let local = RunIdentity::default();
+        let l1 = caller_reference(None, &local, "E1", 0, 1, &["/a".into()], 1);
+        let l2 = caller_reference(None, &local, "E1", 0, 1, &["/a".into()], 2);
+        assert!(l1.starts_with("gantry-local-1-"));
+        assert_ne!(l1, l2, "outside Actions every invocation is its own");
+        assert_eq!(
+            caller_reference(Some("mine"), &local, "E1", 1, 3, &[], 0),
+            "mine-2"
+        );
+        assert_eq!(
+            caller_reference(Some("mine"), &local, "E1", 0, 1, &[], 0),
+            "mine"
+        );
+    }
+
+    #[test]
+    fn occurrences_count_per_key_within_a_job_and_restart_with_a_fresh_runner_temp() {
+        let job = tempfile::tempdir().unwrap();
+        let mut first = run("7");
+        first.claim_occurrence(Some(job.path()), "E1\n/a").unwrap();
+        let mut second = run("7");
+        second.claim_occurrence(Some(job.path()), "E1\n/a").unwrap();
+        let mut other = run("7");
+        other.claim_occurrence(Some(job.path()), "E1\n/b").unwrap();
+        assert_eq!(
+            (first.occurrence, second.occurrence, other.occurrence),
+            (1, 2, 1)
+        );
+        // "Re-run failed jobs" runs on a fresh runner: RUNNER_TEMP starts empty again.
+        let rerun_job = tempfile::tempdir().unwrap();
+        let mut again = run("7");
+        again
+            .claim_occurrence(Some(rerun_job.path()), "E1\n/a")
+            .unwrap();
+        assert_eq!(again.occurrence, 1);
+        let mut nowhere = run("7");
+        nowhere.claim_occurrence(None, "E1\n/a").unwrap();
+        assert_eq!(nowhere.occurrence, 1);
+    }
+}
