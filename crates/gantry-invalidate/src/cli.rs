@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use gantry_kit::aws::AwsArgs;
-use gantry_kit::cli::parse_duration;
+use gantry_kit::cli::{OutputArgs, PollArgs, parse_duration};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,9 +37,8 @@ pub struct Cli {
     #[arg(long, env = "GANTRY_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Fixed time between polls (no exponential back-off).
-    #[arg(long, env = "GANTRY_POLL_INTERVAL", default_value = "10s", value_parser = parse_duration)]
-    pub poll_interval: Duration,
+    #[command(flatten)]
+    pub poll: PollArgs,
 
     /// CallerReference to send (a `-N` suffix is added per batch when there are several).
     /// Default: derived from the run id, job, step, distribution and paths, so a re-run of the
@@ -56,9 +55,8 @@ pub struct Cli {
     #[arg(long, env = "GANTRY_DRY_RUN")]
     pub dry_run: bool,
 
-    /// Print one JSON object with the outputs on stdout.
-    #[arg(long, env = "GANTRY_JSON")]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,

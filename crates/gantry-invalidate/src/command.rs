@@ -4,36 +4,48 @@
 use crate::aws::cloudfront::{self, Created};
 use crate::cli::Cli;
 use crate::config::{Config, validate};
-use crate::reference::{RunIdentity, nonce, references};
+use crate::reference::{nonce, references};
 use crate::report;
 use aws_sdk_cloudfront::Client;
+use gantry_kit::action::Action;
+use gantry_kit::github::RunIdentity;
 use gantry_kit::poll::Clock;
 use gantry_kit::{Error, Report};
 use std::path::PathBuf;
 
-/// The whole command: validate, plan, then either print the plan (`--dry-run`) or execute.
-pub async fn run(args: Cli) -> Result<Report, Error> {
-    let cfg = validate(&args)?;
-    let mut id = RunIdentity::from_env();
-    if !cfg.dry_run && id.run_id.is_some() {
-        let runner_temp = std::env::var_os("RUNNER_TEMP")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        let key = format!("{}\n{}", cfg.distribution_id, cfg.plan.paths.join("\n"));
-        id.claim_occurrence(runner_temp.as_deref(), &key)
-            .map_err(|e| {
-                Error::failed(format!("could not count invalidations in RUNNER_TEMP: {e}"))
-            })?;
+impl Action for Cli {
+    fn title(&self) -> &'static str {
+        "CloudFront invalidation"
     }
-    let nonce = nonce();
-    report::log_plan(&cfg);
-    if cfg.dry_run {
-        return report::dry_run(&cfg, &references(&cfg, &id, nonce));
+
+    fn json(&self) -> bool {
+        self.output.json
     }
-    let sdk = gantry_kit::aws::sdk_config(&args.aws, Some("us-east-1")).await;
-    let client = Client::new(&sdk);
-    let clock = gantry_kit::poll::SystemClock::new();
-    invalidate(&client, &clock, &cfg, &id, nonce).await
+
+    /// The whole command: validate, plan, then either print the plan (`--dry-run`) or execute.
+    async fn run(self) -> Result<Report, Error> {
+        let cfg = validate(&self)?;
+        let mut id = RunIdentity::from_env();
+        if !cfg.dry_run && id.run_id.is_some() {
+            let runner_temp = std::env::var_os("RUNNER_TEMP")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from);
+            let key = format!("{}\n{}", cfg.distribution_id, cfg.plan.paths.join("\n"));
+            id.claim_occurrence(runner_temp.as_deref(), "gantry-invalidate", &key)
+                .map_err(|e| {
+                    Error::failed(format!("could not count invalidations in RUNNER_TEMP: {e}"))
+                })?;
+        }
+        let nonce = nonce();
+        report::log_plan(&cfg);
+        if cfg.dry_run {
+            return report::dry_run(&cfg, &references(&cfg, &id, nonce));
+        }
+        let sdk = gantry_kit::aws::sdk_config(&self.aws, Some("us-east-1")).await;
+        let client = Client::new(&sdk);
+        let clock = gantry_kit::poll::SystemClock::new();
+        invalidate(&client, &clock, &cfg, &id, nonce).await
+    }
 }
 
 /// [`execute`], reported: the outputs of what was created, also when it stopped part-way.

@@ -4,7 +4,7 @@
 use crate::cli::Cli;
 use crate::plan::{self, InvalidationPlan, Limits};
 use gantry_kit::Error;
-use gantry_kit::cli::{format_duration, split_list};
+use gantry_kit::cli::split_list;
 use gantry_kit::poll::Schedule;
 use std::time::Duration;
 
@@ -80,7 +80,7 @@ pub fn validate(args: &Cli) -> Result<Config, Error> {
         };
         Error::input(format!("{input}: {e}")).with_hint(e.hint())
     })?;
-    check_poll_interval(args.poll_interval)?;
+    let poll_interval = args.poll.checked()?;
     let caller_reference = match args.caller_reference.as_deref().map(str::trim) {
         Some("") | None => None,
         Some(r) if r.len() > 200 || r.chars().any(char::is_control) => {
@@ -96,7 +96,7 @@ pub fn validate(args: &Cli) -> Result<Config, Error> {
         plan,
         wait: args.wait,
         timeout: args.timeout,
-        poll_interval: args.poll_interval,
+        poll_interval,
         caller_reference,
         dry_run: args.dry_run,
     })
@@ -114,16 +114,4 @@ pub fn check_distribution_id(id: &str) -> Result<(), Error> {
         "distribution-id: `{id}` is not a CloudFront distribution id"
     ))
     .with_hint("an id is upper-case letters and digits, e.g. `E2QWRUHAPOMQZL` (not the domain name or ARN)"))
-}
-
-/// Checks the time between invalidation status polls: at least a second (exit 2).
-pub fn check_poll_interval(interval: Duration) -> Result<(), Error> {
-    if interval >= Duration::from_secs(1) {
-        return Ok(());
-    }
-    Err(Error::input(format!(
-        "poll-interval: `{}` is too short",
-        format_duration(interval)
-    ))
-    .with_hint("use at least `1s`; `10s` is a good interval for CloudFront"))
 }

@@ -1,6 +1,6 @@
 //! gantry-invalidate: CloudFront invalidation that plans its paths, is safe to re-run, and waits
 //! with a fixed interval. [`plan`] is pure; `aws/cloudfront.rs` is the CloudFront edge;
-//! [`run`] (in `command.rs`) reads the flags and goes from one to the other.
+//! `command.rs` goes from the flags ([`Cli`]) to both.
 
 mod aws;
 mod cli;
@@ -12,6 +12,6 @@ mod report;
 
 pub use aws::cloudfront::{Created, wait_completed};
 pub use cli::Cli;
-pub use command::{Interrupted, execute, invalidate, run};
-pub use config::{Config, check_distribution_id, check_poll_interval, validate};
-pub use reference::{RunIdentity, nonce};
+pub use command::{Interrupted, execute, invalidate};
+pub use config::{Config, check_distribution_id, validate};
+pub use reference::nonce;

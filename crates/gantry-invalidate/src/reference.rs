@@ -2,8 +2,8 @@
 //! steps (or two runs) get their own.
 
 use crate::config::Config;
+use gantry_kit::github::RunIdentity;
 use sha2::{Digest, Sha256};
-use std::path::Path;
 
 /// The current time in milliseconds: what makes each invocation outside Actions its own
 /// CallerReference (see [`caller_reference`]).
@@ -12,58 +12,6 @@ pub fn nonce() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0)
-}
-
-/// What identifies "this step of this run" across re-runs (never `GITHUB_RUN_ATTEMPT`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunIdentity {
-    pub repository: Option<String>,
-    pub run_id: Option<String>,
-    pub job: Option<String>,
-    pub step: Option<String>,
-    /// Which invalidation of the same distribution and paths this is within the job (1, 2, …):
-    /// two identical invalidate steps in one job (deploy, change, deploy again) must not share a
-    /// reference, or CloudFront would answer the second with the first. Counted in
-    /// `RUNNER_TEMP`, which every job attempt starts empty, so a re-run counts the same way.
-    pub occurrence: u32,
-}
-
-impl RunIdentity {
-    pub fn from_env() -> Self {
-        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        Self {
-            repository: get("GITHUB_REPOSITORY"),
-            run_id: get("GITHUB_RUN_ID"),
-            job: get("GITHUB_JOB"),
-            step: get("GITHUB_ACTION"),
-            occurrence: 1,
-        }
-    }
-
-    /// Claims the next occurrence of `key` (distribution + paths) in this job, from a counter
-    /// file in `runner_temp`. Without a runner temp dir (outside Actions) it stays 1.
-    pub fn claim_occurrence(
-        &mut self,
-        runner_temp: Option<&Path>,
-        key: &str,
-    ) -> std::io::Result<()> {
-        let Some(dir) = runner_temp else {
-            return Ok(());
-        };
-        let digest: String = Sha256::digest(key.as_bytes())
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let file = dir.join(format!("gantry-invalidate-{digest}.count"));
-        let seen: u32 = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        std::fs::write(&file, (seen + 1).to_string())?;
-        self.occurrence = seen + 1;
-        Ok(())
-    }
 }
 
 /// The CallerReference for batch `index` of `batches`. Inside Actions it is a pure function of
@@ -91,7 +39,7 @@ pub(crate) fn caller_reference(
         id.repository.as_deref().unwrap_or(""),
         id.run_id.as_deref().unwrap_or(""),
         id.job.as_deref().unwrap_or(""),
-        id.step.as_deref().unwrap_or(""),
+        &id.step_key(),
         distribution_id,
         &index.to_string(),
         &id.occurrence.to_string(),
@@ -146,6 +94,7 @@ mod tests {
             run_id: Some(id.into()),
             job: Some("deploy".into()),
             step: Some("invalidate".into()),
+            purpose: None,
             occurrence: 1,
         }
     }
@@ -165,6 +114,15 @@ mod tests {
         let mut other_step = run("7");
         other_step.step = Some("invalidate-again".into());
         assert_ne!(a, reference(&other_step, &["/a"]));
+        let site = reference(&run("7").for_purpose("r1->r2"), &["/a"]);
+        assert_ne!(a, site, "another purpose within the step");
+        let mut packed = run("7");
+        packed.step = Some("invalidate|r1->r2".into());
+        assert_eq!(
+            site,
+            reference(&packed, &["/a"]),
+            "a purpose keys as the step `step|purpose` did before it had its own field"
+        );
         let mut second = run("7");
         second.occurrence = 2;
         assert_ne!(
@@ -185,30 +143,5 @@ mod tests {
             caller_reference(Some("mine"), &local, "E1", 0, 1, &[], 0),
             "mine"
         );
-    }
-
-    #[test]
-    fn occurrences_count_per_key_within_a_job_and_restart_with_a_fresh_runner_temp() {
-        let job = tempfile::tempdir().unwrap();
-        let mut first = run("7");
-        first.claim_occurrence(Some(job.path()), "E1\n/a").unwrap();
-        let mut second = run("7");
-        second.claim_occurrence(Some(job.path()), "E1\n/a").unwrap();
-        let mut other = run("7");
-        other.claim_occurrence(Some(job.path()), "E1\n/b").unwrap();
-        assert_eq!(
-            (first.occurrence, second.occurrence, other.occurrence),
-            (1, 2, 1)
-        );
-        // "Re-run failed jobs" runs on a fresh runner: RUNNER_TEMP starts empty again.
-        let rerun_job = tempfile::tempdir().unwrap();
-        let mut again = run("7");
-        again
-            .claim_occurrence(Some(rerun_job.path()), "E1\n/a")
-            .unwrap();
-        assert_eq!(again.occurrence, 1);
-        let mut nowhere = run("7");
-        nowhere.claim_occurrence(None, "E1\n/a").unwrap();
-        assert_eq!(nowhere.occurrence, 1);
     }
 }

@@ -14,10 +14,10 @@ use aws_sdk_cloudfront::Client as CloudFront;
 use aws_sdk_s3::Client as S3;
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use futures::StreamExt;
-use gantry_invalidate::RunIdentity;
 use gantry_invalidate::plan::{FREE_PATHS_PER_MONTH, Limits};
 use gantry_kit::aws::AwsArgs;
 use gantry_kit::cli::parse_duration;
+use gantry_kit::github::RunIdentity;
 use gantry_kit::poll::SystemClock;
 use gantry_kit::{Error, Outputs, Report};
 use manifest::{Manifest, Pointer};
@@ -272,7 +272,10 @@ fn validate_common(a: &CommonArgs) -> Result<Common, Error> {
                 .with_hint("use 1 to 512; 32 is a good default"),
         );
     }
-    gantry_invalidate::check_poll_interval(a.poll_interval)?;
+    gantry_kit::cli::PollArgs {
+        poll_interval: a.poll_interval,
+    }
+    .checked()?;
     Ok(Common {
         target: Target { bucket, prefix },
         cdn,
@@ -465,9 +468,7 @@ fn invalidation_config(cdn: &Cdn, paths: &[String]) -> Result<gantry_invalidate:
 /// The run identity for CallerReferences: the step plus the release change, so a re-run of
 /// the same publish reuses its invalidation and a later publish of the same release does not.
 fn identity(from: &str, to: &str) -> RunIdentity {
-    let mut id = RunIdentity::from_env();
-    id.step = Some(format!("{}|{from}->{to}", id.step.unwrap_or_default()));
-    id
+    RunIdentity::from_env().for_purpose(format!("{from}->{to}"))
 }
 
 /// Creates the invalidation (no wait); returns its id and the paths sent.

@@ -6,7 +6,7 @@ use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use gantry_kit::Error;
 use gantry_kit::aws::aws_error;
-use gantry_kit::cli::format_duration;
+use gantry_kit::fmt::format_duration;
 use gantry_kit::poll::{Clock, PollError, Probe, Schedule, poll};
 
 /// One created (or found) invalidation.

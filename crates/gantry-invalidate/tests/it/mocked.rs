@@ -8,8 +8,9 @@ use aws_sdk_cloudfront::primitives::DateTime;
 use aws_sdk_cloudfront::types::error::{NoSuchDistribution, TooManyInvalidationsInProgress};
 use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use gantry_invalidate::{Cli, RunIdentity, invalidate, validate};
+use gantry_invalidate::{Cli, invalidate, validate};
 use gantry_kit::ExitCode;
+use gantry_kit::github::RunIdentity;
 use gantry_kit::poll::FakeClock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,6 +63,7 @@ fn identity(attempt_independent_run: &str) -> RunIdentity {
         run_id: Some(attempt_independent_run.into()),
         job: Some("deploy".into()),
         step: Some("invalidate".into()),
+        purpose: None,
         occurrence: 1,
     }
 }
