@@ -1,9 +1,10 @@
-//! The rollout decision as a pure state machine: `decide(phase, snapshot, ctx, now) -> Step`.
+//! The rollout decision as a pure state machine: `decide(stage, snapshot, intent, now) ->
+//! Decision`, then `next_phase(decision, …) -> Transition`.
 //!
 //! The caller polls ECS (and, during the bake, CloudWatch) at a fixed interval, turns what it saw
-//! into a [`Snapshot`] and asks [`decide`] what to do next. Nothing here calls AWS, so every
-//! case — success, ECS's own rollback, a replaced deployment, an alarm in the bake, a deadline —
-//! is tested with plain data.
+//! into a [`Snapshot`] and asks [`decide`] what to do next, and [`next_phase`] which stage comes
+//! of it. Nothing here calls AWS, so every case — success, ECS's own rollback, a replaced
+//! deployment, an alarm in the bake, a deadline — is tested with plain data.
 
 use std::time::Duration;
 
@@ -138,9 +139,9 @@ impl Snapshot {
 
 /// Where the rollout is. Deadlines and the bake's end are times on the run's clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Phase {
+pub enum Stage {
     /// Following our deployment to COMPLETED.
-    Follow { id: String, deadline: Duration },
+    Deploying { id: String, deadline: Duration },
     /// Our deployment COMPLETED; watching the guard alarms until `until`.
     Bake { id: String, until: Duration },
     /// ECS is rolling our deployment back by itself; we only watch.
@@ -157,11 +158,11 @@ pub enum Phase {
     },
 }
 
-impl Phase {
+impl Stage {
     /// When the poll of this phase ends at the latest.
     pub fn deadline(&self) -> Duration {
         match self {
-            Self::Follow { deadline, .. }
+            Self::Deploying { deadline, .. }
             | Self::EcsRollback { deadline, .. }
             | Self::OurRollback { deadline, .. } => *deadline,
             Self::Bake { until, .. } => *until,
@@ -171,7 +172,7 @@ impl Phase {
 
 /// What does not change during a rollout.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ctx {
+pub struct Intent {
     /// The task definition being deployed.
     pub target: String,
     /// The task definition the service ran before: where a rollback goes.
@@ -199,9 +200,27 @@ pub enum Verdict {
     Deadline(String),
 }
 
+impl Verdict {
+    /// ECS's rollback or ours completed: the service is back on the previous task definition.
+    pub fn rolled_back(&self) -> bool {
+        matches!(self, Self::RolledBack(_) | Self::RolledBackByEcs(_))
+    }
+
+    /// The cause ("" for Completed).
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Completed => "",
+            Self::RolledBackByEcs(r)
+            | Self::RolledBack(r)
+            | Self::Failed(r)
+            | Self::Deadline(r) => r,
+        }
+    }
+}
+
 /// The next thing to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum Decision {
     /// Nothing to do yet: poll again. The text says what was seen.
     Wait(String),
     /// Our deployment COMPLETED: start the bake.
@@ -237,25 +256,25 @@ fn or_default(reason: &str, default: &str) -> String {
 }
 
 /// The deadline step: roll back when allowed, else stop with exit 4.
-pub(crate) fn deadline_step(ctx: &Ctx, what: String) -> Step {
+fn deadline_step(ctx: &Intent, what: String) -> Decision {
     if ctx.roll_back_on_failure {
-        Step::RollBack(what)
+        Decision::RollBack(what)
     } else {
-        Step::Done(Verdict::Deadline(what))
+        Decision::Done(Verdict::Deadline(what))
     }
 }
 
 /// A failure of our deployment that ECS did not roll back.
-fn failure_step(ctx: &Ctx, cause: String) -> Step {
+fn failure_step(ctx: &Intent, cause: String) -> Decision {
     if ctx.roll_back_on_failure {
-        Step::RollBack(cause)
+        Decision::RollBack(cause)
     } else {
-        Step::Done(Verdict::Failed(cause))
+        Decision::Done(Verdict::Failed(cause))
     }
 }
 
 /// Our deployment is no longer PRIMARY (or gone): ECS's rollback, or someone else's deployment.
-fn not_ours_any_more(id: &str, snap: &Snapshot, ctx: &Ctx, cause: &str) -> Step {
+fn not_ours_any_more(id: &str, snap: &Snapshot, ctx: &Intent, cause: &str) -> Decision {
     match snap.primary() {
         Some(p) if p.task_definition == ctx.previous && p.task_definition != ctx.target => {
             let reason = format!(
@@ -263,32 +282,32 @@ fn not_ours_any_more(id: &str, snap: &Snapshot, ctx: &Ctx, cause: &str) -> Step 
                 ctx.previous
             );
             if p.rollout == Rollout::Completed {
-                Step::Done(Verdict::RolledBackByEcs(reason))
+                Decision::Done(Verdict::RolledBackByEcs(reason))
             } else {
-                Step::FollowEcsRollback(reason)
+                Decision::FollowEcsRollback(reason)
             }
         }
-        Some(p) => Step::Done(Verdict::Failed(format!(
+        Some(p) => Decision::Done(Verdict::Failed(format!(
             "deployment {id} was replaced by deployment {} of {} ({cause})",
             p.id, p.task_definition
         ))),
-        None => Step::Done(Verdict::Failed(format!(
+        None => Decision::Done(Verdict::Failed(format!(
             "deployment {id} is gone and the service has no PRIMARY deployment ({cause})"
         ))),
     }
 }
 
 /// Decides the next step from what the last poll saw. `now` is the run's clock.
-pub fn decide(phase: &Phase, snap: &Snapshot, ctx: &Ctx, now: Duration) -> Step {
+pub fn decide(phase: &Stage, snap: &Snapshot, ctx: &Intent, now: Duration) -> Decision {
     match phase {
-        Phase::Follow { id, deadline } => follow(id, *deadline, snap, ctx, now),
-        Phase::Bake { id, until } => bake(id, *until, snap, ctx, now),
-        Phase::EcsRollback {
+        Stage::Deploying { id, deadline } => deploying(id, *deadline, snap, ctx, now),
+        Stage::Bake { id, until } => bake(id, *until, snap, ctx, now),
+        Stage::EcsRollback {
             failed_id,
             cause,
             deadline,
         } => ecs_rollback(failed_id, cause, *deadline, snap, ctx, now),
-        Phase::OurRollback {
+        Stage::OurRollback {
             id,
             cause,
             deadline,
@@ -296,29 +315,35 @@ pub fn decide(phase: &Phase, snap: &Snapshot, ctx: &Ctx, now: Duration) -> Step 
     }
 }
 
-fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duration) -> Step {
+fn deploying(
+    id: &str,
+    deadline: Duration,
+    snap: &Snapshot,
+    ctx: &Intent,
+    now: Duration,
+) -> Decision {
     let ours = snap.find(id);
     // The ServiceDeployment API says what ECS decided, rollback included, in one field.
     if let Some(sd) = &snap.service_deployment {
         let reason = or_default(&sd.status_reason, "no reason given");
         match sd.status {
-            SdStatus::Successful => return Step::Bake,
+            SdStatus::Successful => return Decision::Bake,
             SdStatus::RollbackSuccessful => {
                 let why = sd.rollback_reason.clone().unwrap_or(reason);
-                return Step::Done(Verdict::RolledBackByEcs(format!(
+                return Decision::Done(Verdict::RolledBackByEcs(format!(
                     "ECS rolled deployment {id} back to {}: {why}",
                     ctx.previous
                 )));
             }
             SdStatus::RollbackRequested | SdStatus::RollbackInProgress => {
                 let why = sd.rollback_reason.clone().unwrap_or(reason);
-                return Step::FollowEcsRollback(format!(
+                return Decision::FollowEcsRollback(format!(
                     "ECS is rolling deployment {id} back to {}: {why}",
                     ctx.previous
                 ));
             }
             SdStatus::RollbackFailed => {
-                return Step::Done(Verdict::Failed(format!(
+                return Decision::Done(Verdict::Failed(format!(
                     "deployment {id} failed and ECS's rollback failed too: {reason}"
                 )));
             }
@@ -336,7 +361,7 @@ fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duratio
             "it is no longer in the service's deployments",
         ),
         Some(d) => match (d.status, d.rollout) {
-            (DeploymentStatus::Primary, Rollout::Completed) => Step::Bake,
+            (DeploymentStatus::Primary, Rollout::Completed) => Decision::Bake,
             (_, Rollout::Failed) => {
                 let cause = format!(
                     "deployment {id} FAILED: {}",
@@ -353,7 +378,7 @@ fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duratio
                             .iter()
                             .any(|x| x.id != d.id && x.rollout == Rollout::Completed) =>
                     {
-                        Step::FollowEcsRollback(format!(
+                        Decision::FollowEcsRollback(format!(
                             "{cause}; ECS rolls it back to {}",
                             ctx.previous
                         ))
@@ -361,7 +386,7 @@ fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duratio
                     _ => failure_step(ctx, cause),
                 }
             }
-            (DeploymentStatus::Primary, _) => Step::Wait(format!(
+            (DeploymentStatus::Primary, _) => Decision::Wait(format!(
                 "deployment {id} {}: {}",
                 match d.rollout {
                     Rollout::InProgress => "IN_PROGRESS",
@@ -373,7 +398,7 @@ fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duratio
         },
     };
     match step {
-        Step::Wait(seen) if now >= deadline => deadline_step(
+        Decision::Wait(seen) if now >= deadline => deadline_step(
             ctx,
             format!("deployment {id} did not complete before the deadline (last seen: {seen})"),
         ),
@@ -381,7 +406,7 @@ fn follow(id: &str, deadline: Duration, snap: &Snapshot, ctx: &Ctx, now: Duratio
     }
 }
 
-fn bake(id: &str, until: Duration, snap: &Snapshot, ctx: &Ctx, now: Duration) -> Step {
+fn bake(id: &str, until: Duration, snap: &Snapshot, ctx: &Intent, now: Duration) -> Decision {
     // ECS acting on its own comes first: never a second rollback on top of ECS's.
     if let Some(sd) = &snap.service_deployment
         && matches!(
@@ -391,7 +416,7 @@ fn bake(id: &str, until: Duration, snap: &Snapshot, ctx: &Ctx, now: Duration) ->
                 | SdStatus::RollbackSuccessful
         )
     {
-        return follow(id, Duration::MAX, snap, ctx, now);
+        return deploying(id, Duration::MAX, snap, ctx, now);
     }
     match snap.find(id) {
         Some(d) if d.status == DeploymentStatus::Primary => {}
@@ -413,9 +438,9 @@ fn bake(id: &str, until: Duration, snap: &Snapshot, ctx: &Ctx, now: Duration) ->
         );
     }
     if now >= until {
-        Step::Done(Verdict::Completed)
+        Decision::Done(Verdict::Completed)
     } else {
-        Step::Wait(format!(
+        Decision::Wait(format!(
             "baking deployment {id}: {} alarm(s) OK, {}s left",
             snap.alarms.len(),
             until.saturating_sub(now).as_secs()
@@ -428,16 +453,16 @@ fn ecs_rollback(
     cause: &str,
     deadline: Duration,
     snap: &Snapshot,
-    ctx: &Ctx,
+    ctx: &Intent,
     now: Duration,
-) -> Step {
+) -> Decision {
     if let Some(sd) = &snap.service_deployment {
         match sd.status {
             SdStatus::RollbackSuccessful => {
-                return Step::Done(Verdict::RolledBackByEcs(cause.to_owned()));
+                return Decision::Done(Verdict::RolledBackByEcs(cause.to_owned()));
             }
             SdStatus::RollbackFailed => {
-                return Step::Done(Verdict::Failed(format!(
+                return Decision::Done(Verdict::Failed(format!(
                     "{cause}; ECS's rollback failed: {}",
                     or_default(&sd.status_reason, "no reason given")
                 )));
@@ -447,62 +472,194 @@ fn ecs_rollback(
     }
     let step = match snap.primary() {
         Some(p) if p.id != failed_id && p.task_definition == ctx.previous => match p.rollout {
-            Rollout::Completed => Step::Done(Verdict::RolledBackByEcs(cause.to_owned())),
-            Rollout::Failed => Step::Done(Verdict::Failed(format!(
+            Rollout::Completed => Decision::Done(Verdict::RolledBackByEcs(cause.to_owned())),
+            Rollout::Failed => Decision::Done(Verdict::Failed(format!(
                 "{cause}; ECS's rollback deployment {} FAILED: {}",
                 p.id,
                 or_default(&p.reason, "no reason given")
             ))),
-            _ => Step::Wait(format!(
+            _ => Decision::Wait(format!(
                 "ECS rollback deployment {} IN_PROGRESS: {}",
                 p.id,
                 counts(p)
             )),
         },
-        Some(p) if p.id == failed_id => Step::Wait(format!(
+        Some(p) if p.id == failed_id => Decision::Wait(format!(
             "waiting for ECS to start its rollback of {failed_id}"
         )),
-        Some(p) => Step::Done(Verdict::Failed(format!(
+        Some(p) => Decision::Done(Verdict::Failed(format!(
             "{cause}; then deployment {} of {} replaced ECS's rollback",
             p.id, p.task_definition
         ))),
-        None => Step::Wait("no PRIMARY deployment yet".into()),
+        None => Decision::Wait("no PRIMARY deployment yet".into()),
     };
     match step {
         // Never a second rollback on top of ECS's own: the deadline is the end.
-        Step::Wait(seen) if now >= deadline => Step::Done(Verdict::Deadline(format!(
+        Decision::Wait(seen) if now >= deadline => Decision::Done(Verdict::Deadline(format!(
             "{cause}; ECS's rollback did not complete before the deadline (last seen: {seen})"
         ))),
         other => other,
     }
 }
 
-fn our_rollback(id: &str, cause: &str, deadline: Duration, snap: &Snapshot, now: Duration) -> Step {
+fn our_rollback(
+    id: &str,
+    cause: &str,
+    deadline: Duration,
+    snap: &Snapshot,
+    now: Duration,
+) -> Decision {
     let step = match snap.find(id) {
         Some(d) if d.status == DeploymentStatus::Primary => match d.rollout {
-            Rollout::Completed => Step::Done(Verdict::RolledBack(cause.to_owned())),
-            Rollout::Failed => Step::Done(Verdict::Failed(format!(
+            Rollout::Completed => Decision::Done(Verdict::RolledBack(cause.to_owned())),
+            Rollout::Failed => Decision::Done(Verdict::Failed(format!(
                 "{cause}; the rollback deployment {id} FAILED too: {}",
                 or_default(&d.reason, "no reason given")
             ))),
-            _ => Step::Wait(format!("rollback deployment {id}: {}", counts(d))),
+            _ => Decision::Wait(format!("rollback deployment {id}: {}", counts(d))),
         },
         _ => {
             let by = snap
                 .primary()
                 .map(|p| format!("deployment {} of {}", p.id, p.task_definition))
                 .unwrap_or_else(|| "nothing".into());
-            Step::Done(Verdict::Failed(format!(
+            Decision::Done(Verdict::Failed(format!(
                 "{cause}; the rollback deployment {id} was replaced by {by}"
             )))
         }
     };
     match step {
-        Step::Wait(seen) if now >= deadline => Step::Done(Verdict::Deadline(format!(
+        Decision::Wait(seen) if now >= deadline => Decision::Done(Verdict::Deadline(format!(
             "{cause}; the rollback did not complete before the deadline (last seen: {seen})"
         ))),
         other => other,
     }
+}
+
+/// When things happened, on the run's clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// When UpdateService returned; the summary shows the others relative to it.
+    pub started: Duration,
+    pub completed: Option<Duration>,
+    pub baked: Option<Duration>,
+    pub rollback_started: Option<Duration>,
+    pub ended: Duration,
+    /// The deployment our rollback started.
+    pub rollback_deployment: Option<String>,
+}
+
+/// How long the stages that [`next_phase`] starts may last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageTimes {
+    /// The bake after COMPLETED.
+    pub bake: Duration,
+    /// The deadline of a rollback (ECS's or ours), from when it starts.
+    pub timeout: Duration,
+}
+
+/// What the follow loop does after a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// Poll the same stage again.
+    Stay,
+    /// Poll a new stage: the bake, or ECS's own rollback.
+    Enter(Stage),
+    /// Start our rollback to `intent.previous` (UpdateService), then follow it as
+    /// [`Stage::OurRollback`] until `deadline`.
+    StartRollback { cause: String, deadline: Duration },
+    /// The rollout is over.
+    End(Verdict),
+}
+
+/// The stage that follows `decision` in `stage` at `now`, and what it means for the timeline.
+pub fn next_phase(
+    decision: Decision,
+    stage: &Stage,
+    ctx: &Intent,
+    times: StageTimes,
+    now: Duration,
+    tl: &mut Timeline,
+) -> Transition {
+    match (decision, stage) {
+        (Decision::Done(v), _) => {
+            tl.ended = now;
+            if v == Verdict::Completed {
+                tl.baked = Some(now);
+            }
+            Transition::End(v)
+        }
+        (Decision::Bake, Stage::Deploying { id, .. }) => {
+            tl.completed = Some(now);
+            Transition::Enter(Stage::Bake {
+                id: id.clone(),
+                until: now + times.bake,
+            })
+        }
+        (Decision::Bake, _) => {
+            tl.ended = now;
+            Transition::End(Verdict::Completed)
+        }
+        (Decision::FollowEcsRollback(cause), st) => {
+            let failed_id = match st {
+                Stage::Deploying { id, .. } | Stage::Bake { id, .. } => id.clone(),
+                Stage::EcsRollback { failed_id, .. } => failed_id.clone(),
+                Stage::OurRollback { id, .. } => id.clone(),
+            };
+            Transition::Enter(Stage::EcsRollback {
+                failed_id,
+                cause,
+                // ECS's rollback gets a timeout of its own, as ours does.
+                deadline: now + times.timeout,
+            })
+        }
+        (Decision::RollBack(cause), _) => {
+            tl.rollback_started = Some(now);
+            if ctx.previous.is_empty() {
+                tl.ended = now;
+                return Transition::End(Verdict::Failed(format!(
+                    "{cause}; no earlier task definition to roll back to"
+                )));
+            }
+            Transition::StartRollback {
+                cause,
+                deadline: now + times.timeout,
+            }
+        }
+        (Decision::Wait(_), _) => Transition::Stay,
+    }
+}
+
+/// The decision when a stage's poll ended past its deadline without one (the last probe is at
+/// the deadline, where [`decide`] has already acted: this is only reached when the clock jumped
+/// past it). `last` is what the last poll saw.
+pub fn at_deadline(stage: &Stage, ctx: &Intent, last: String) -> Decision {
+    match stage {
+        Stage::Bake { .. } => Decision::Done(Verdict::Completed),
+        Stage::Deploying { id, .. } => {
+            deadline_step(ctx, format!("deployment {id} did not complete: {last}"))
+        }
+        _ => Decision::Done(Verdict::Deadline(last)),
+    }
+}
+
+/// A rollback's verdict: ECS undoing it (or it failing) is a failure of the rollback, exit 1.
+pub fn rollback_verdict(v: Verdict, target: &str) -> Verdict {
+    match v {
+        Verdict::RolledBackByEcs(r) | Verdict::RolledBack(r) | Verdict::Failed(r) => {
+            Verdict::Failed(format!("the rollback to {target} failed: {r}"))
+        }
+        other => other,
+    }
+}
+
+/// A re-run of a rollback that already completed: the service is on `target`, its one
+/// deployment PRIMARY and COMPLETED.
+pub fn rollback_already_done(target: &str, current: &str, deployments: &[Deployment]) -> bool {
+    let primary_done = deployments
+        .iter()
+        .any(|d| d.status == DeploymentStatus::Primary && d.rollout == Rollout::Completed);
+    target == current && primary_done && deployments.len() == 1
 }
 
 #[cfg(test)]
@@ -536,8 +693,8 @@ mod tests {
         }
     }
 
-    fn ctx(roll_back: bool) -> Ctx {
-        Ctx {
+    fn ctx(roll_back: bool) -> Intent {
+        Intent {
             target: NEW.into(),
             previous: OLD.into(),
             roll_back_on_failure: roll_back,
@@ -549,8 +706,8 @@ mod tests {
         Duration::from_secs(s)
     }
 
-    fn follow() -> Phase {
-        Phase::Follow {
+    fn deploying() -> Stage {
+        Stage::Deploying {
             id: "ecs-svc/new".into(),
             deadline: secs(600),
         }
@@ -579,15 +736,18 @@ mod tests {
             dep("ecs-svc/new", Primary, NEW, InProgress),
             dep("ecs-svc/old", Active, OLD, Completed),
         ]);
-        let step = decide(&follow(), &s, &ctx(true), secs(10));
+        let step = decide(&deploying(), &s, &ctx(true), secs(10));
         assert_eq!(
             step,
-            Step::Wait(
+            Decision::Wait(
                 "deployment ecs-svc/new IN_PROGRESS: 1 running, 1 pending of 2 desired".into()
             )
         );
         let s = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
-        assert_eq!(decide(&follow(), &s, &ctx(true), secs(10)), Step::Bake);
+        assert_eq!(
+            decide(&deploying(), &s, &ctx(true), secs(10)),
+            Decision::Bake
+        );
     }
 
     #[test]
@@ -599,8 +759,8 @@ mod tests {
             failed.clone(),
         ]);
         for roll_back in [true, false] {
-            match decide(&follow(), &s, &ctx(roll_back), secs(10)) {
-                Step::FollowEcsRollback(r) => {
+            match decide(&deploying(), &s, &ctx(roll_back), secs(10)) {
+                Decision::FollowEcsRollback(r) => {
                     assert!(r.contains("ECS rolled deployment ecs-svc/new back"), "{r}");
                     assert!(r.contains("circuit breaker"), "{r}");
                 }
@@ -609,8 +769,8 @@ mod tests {
         }
         let s = snap(vec![dep("ecs-svc/rb", Primary, OLD, Completed), failed]);
         assert!(matches!(
-            decide(&follow(), &s, &ctx(true), secs(10)),
-            Step::Done(Verdict::RolledBackByEcs(_))
+            decide(&deploying(), &s, &ctx(true), secs(10)),
+            Decision::Done(Verdict::RolledBackByEcs(_))
         ));
     }
 
@@ -620,12 +780,12 @@ mod tests {
         d.reason = "tasks failed to start".into();
         let s = snap(vec![d]);
         assert_eq!(
-            decide(&follow(), &s, &ctx(true), secs(10)),
-            Step::RollBack("deployment ecs-svc/new FAILED: tasks failed to start".into())
+            decide(&deploying(), &s, &ctx(true), secs(10)),
+            Decision::RollBack("deployment ecs-svc/new FAILED: tasks failed to start".into())
         );
         assert_eq!(
-            decide(&follow(), &s, &ctx(false), secs(10)),
-            Step::Done(Verdict::Failed(
+            decide(&deploying(), &s, &ctx(false), secs(10)),
+            Decision::Done(Verdict::Failed(
                 "deployment ecs-svc/new FAILED: tasks failed to start".into()
             ))
         );
@@ -637,48 +797,51 @@ mod tests {
         d.reason = "ECS deployment circuit breaker: tasks failed to start.".into();
         let alone = snap(vec![d.clone()]);
         let s = snap(vec![d, dep("ecs-svc/old", Active, OLD, Completed)]);
-        let c = Ctx {
+        let c = Intent {
             ecs_rolls_back: true,
             ..ctx(true)
         };
-        match decide(&follow(), &s, &c, secs(10)) {
-            Step::FollowEcsRollback(r) => {
+        match decide(&deploying(), &s, &c, secs(10)) {
+            Decision::FollowEcsRollback(r) => {
                 assert!(r.contains("circuit breaker"), "{r}");
                 assert!(r.contains(OLD), "{r}");
             }
             other => panic!("{other:?}"),
         }
         // In the EcsRollback phase it waits for ECS's deployment; the deadline is exit 4, never ours.
-        let watching = Phase::EcsRollback {
+        let watching = Stage::EcsRollback {
             failed_id: "ecs-svc/new".into(),
             cause: "circuit breaker".into(),
             deadline: secs(600),
         };
-        assert!(matches!(decide(&watching, &s, &c, secs(20)), Step::Wait(_)));
+        assert!(matches!(
+            decide(&watching, &s, &c, secs(20)),
+            Decision::Wait(_)
+        ));
         assert!(matches!(
             decide(&watching, &s, &c, secs(600)),
-            Step::Done(Verdict::Deadline(_))
+            Decision::Done(Verdict::Deadline(_))
         ));
         // No COMPLETED deployment to go back to: ECS cannot roll back, so it is ours.
         assert!(matches!(
-            decide(&follow(), &alone, &c, secs(10)),
-            Step::RollBack(_)
+            decide(&deploying(), &alone, &c, secs(10)),
+            Decision::RollBack(_)
         ));
     }
 
     #[test]
     fn our_deployment_gone_with_old_primary_is_ecs_rollback() {
         let s = snap(vec![dep("ecs-svc/old", Primary, OLD, Completed)]);
-        match decide(&follow(), &s, &ctx(true), secs(10)) {
-            Step::Done(Verdict::RolledBackByEcs(r)) => {
+        match decide(&deploying(), &s, &ctx(true), secs(10)) {
+            Decision::Done(Verdict::RolledBackByEcs(r)) => {
                 assert!(r.contains("no longer in the service's deployments"), "{r}")
             }
             other => panic!("{other:?}"),
         }
         let s = snap(vec![dep("ecs-svc/rb", Primary, OLD, InProgress)]);
         assert!(matches!(
-            decide(&follow(), &s, &ctx(true), secs(10)),
-            Step::FollowEcsRollback(_)
+            decide(&deploying(), &s, &ctx(true), secs(10)),
+            Decision::FollowEcsRollback(_)
         ));
     }
 
@@ -687,8 +850,8 @@ mod tests {
         for ours in [None, Some(dep("ecs-svc/new", Active, NEW, InProgress))] {
             let mut deps = vec![dep("ecs-svc/theirs", Primary, OTHER, InProgress)];
             deps.extend(ours);
-            match decide(&follow(), &snap(deps), &ctx(true), secs(10)) {
-                Step::Done(Verdict::Failed(r)) => {
+            match decide(&deploying(), &snap(deps), &ctx(true), secs(10)) {
+                Decision::Done(Verdict::Failed(r)) => {
                     assert!(
                         r.contains("replaced by deployment ecs-svc/theirs of"),
                         "{r}"
@@ -698,8 +861,8 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        match decide(&follow(), &snap(vec![]), &ctx(true), secs(10)) {
-            Step::Done(Verdict::Failed(r)) => assert!(r.contains("no PRIMARY"), "{r}"),
+        match decide(&deploying(), &snap(vec![]), &ctx(true), secs(10)) {
+            Decision::Done(Verdict::Failed(r)) => assert!(r.contains("no PRIMARY"), "{r}"),
             other => panic!("{other:?}"),
         }
     }
@@ -711,20 +874,25 @@ mod tests {
             dep("ecs-svc/old", Active, OLD, Completed),
         ]);
         assert!(matches!(
-            decide(&follow(), &s, &ctx(true), secs(599)),
-            Step::Wait(_)
+            decide(&deploying(), &s, &ctx(true), secs(599)),
+            Decision::Wait(_)
         ));
-        match decide(&follow(), &s, &ctx(true), secs(600)) {
-            Step::RollBack(r) => assert!(r.contains("did not complete before the deadline"), "{r}"),
+        match decide(&deploying(), &s, &ctx(true), secs(600)) {
+            Decision::RollBack(r) => {
+                assert!(r.contains("did not complete before the deadline"), "{r}")
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            decide(&follow(), &s, &ctx(false), secs(600)),
-            Step::Done(Verdict::Deadline(_))
+            decide(&deploying(), &s, &ctx(false), secs(600)),
+            Decision::Done(Verdict::Deadline(_))
         ));
         // A verdict seen at the deadline still wins over the deadline.
         let done = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
-        assert_eq!(decide(&follow(), &done, &ctx(true), secs(900)), Step::Bake);
+        assert_eq!(
+            decide(&deploying(), &done, &ctx(true), secs(900)),
+            Decision::Bake
+        );
     }
 
     #[test]
@@ -736,41 +904,41 @@ mod tests {
         };
         assert_eq!(
             decide(
-                &follow(),
+                &deploying(),
                 &with(SdStatus::Successful, None),
                 &ctx(true),
                 secs(1)
             ),
-            Step::Bake
+            Decision::Bake
         );
         match decide(
-            &follow(),
+            &deploying(),
             &with(SdStatus::RollbackSuccessful, Some("alarm web-5xx in ALARM")),
             &ctx(true),
             secs(1),
         ) {
-            Step::Done(Verdict::RolledBackByEcs(r)) => assert!(r.contains("web-5xx"), "{r}"),
+            Decision::Done(Verdict::RolledBackByEcs(r)) => assert!(r.contains("web-5xx"), "{r}"),
             other => panic!("{other:?}"),
         }
         for s in [SdStatus::RollbackRequested, SdStatus::RollbackInProgress] {
             assert!(matches!(
-                decide(&follow(), &with(s, None), &ctx(true), secs(1)),
-                Step::FollowEcsRollback(_)
+                decide(&deploying(), &with(s, None), &ctx(true), secs(1)),
+                Decision::FollowEcsRollback(_)
             ));
         }
         match decide(
-            &follow(),
+            &deploying(),
             &with(SdStatus::RollbackFailed, None),
             &ctx(true),
             secs(1),
         ) {
-            Step::Done(Verdict::Failed(r)) => assert!(r.contains("rollback failed"), "{r}"),
+            Decision::Done(Verdict::Failed(r)) => assert!(r.contains("rollback failed"), "{r}"),
             other => panic!("{other:?}"),
         }
         for s in [SdStatus::Pending, SdStatus::InProgress, SdStatus::Unknown] {
             assert!(matches!(
-                decide(&follow(), &with(s, None), &ctx(true), secs(1)),
-                Step::Wait(_)
+                decide(&deploying(), &with(s, None), &ctx(true), secs(1)),
+                Decision::Wait(_)
             ));
         }
         // STOPPED: replaced by someone else's deployment.
@@ -783,13 +951,13 @@ mod tests {
             alarms: vec![],
         };
         assert!(matches!(
-            decide(&follow(), &replaced, &ctx(true), secs(1)),
-            Step::Done(Verdict::Failed(_))
+            decide(&deploying(), &replaced, &ctx(true), secs(1)),
+            Decision::Done(Verdict::Failed(_))
         ));
     }
 
-    fn baking() -> Phase {
-        Phase::Bake {
+    fn baking() -> Stage {
+        Stage::Bake {
             id: "ecs-svc/new".into(),
             until: secs(400),
         }
@@ -804,11 +972,11 @@ mod tests {
         ];
         assert_eq!(
             decide(&baking(), &s, &ctx(true), secs(100)),
-            Step::Wait("baking deployment ecs-svc/new: 2 alarm(s) OK, 300s left".into())
+            Decision::Wait("baking deployment ecs-svc/new: 2 alarm(s) OK, 300s left".into())
         );
         assert_eq!(
             decide(&baking(), &s, &ctx(true), secs(400)),
-            Step::Done(Verdict::Completed)
+            Decision::Done(Verdict::Completed)
         );
     }
 
@@ -821,7 +989,7 @@ mod tests {
         ];
         for now in [secs(100), secs(400)] {
             match decide(&baking(), &s, &ctx(true), now) {
-                Step::RollBack(r) => {
+                Decision::RollBack(r) => {
                     assert!(
                         r.starts_with("alarm in ALARM during the bake: web-5xx ("),
                         "{r}"
@@ -833,7 +1001,7 @@ mod tests {
         }
         assert!(matches!(
             decide(&baking(), &s, &ctx(false), secs(100)),
-            Step::Done(Verdict::Failed(_))
+            Decision::Done(Verdict::Failed(_))
         ));
     }
 
@@ -846,24 +1014,24 @@ mod tests {
         s.alarms = vec![alarm("web-5xx", AlarmState::Alarm)];
         assert!(matches!(
             decide(&baking(), &s, &ctx(true), secs(100)),
-            Step::FollowEcsRollback(_)
+            Decision::FollowEcsRollback(_)
         ));
         let mut s = snap(vec![dep("ecs-svc/new", Primary, NEW, Completed)]);
         s.service_deployment = sd(SdStatus::RollbackInProgress, Some("alarm"));
         s.alarms = vec![alarm("web-5xx", AlarmState::Alarm)];
         assert!(matches!(
             decide(&baking(), &s, &ctx(true), secs(100)),
-            Step::FollowEcsRollback(_)
+            Decision::FollowEcsRollback(_)
         ));
         let s = snap(vec![dep("ecs-svc/theirs", Primary, OTHER, InProgress)]);
         assert!(matches!(
             decide(&baking(), &s, &ctx(true), secs(100)),
-            Step::Done(Verdict::Failed(_))
+            Decision::Done(Verdict::Failed(_))
         ));
     }
 
-    fn ecs_rb() -> Phase {
-        Phase::EcsRollback {
+    fn ecs_rb() -> Stage {
+        Stage::EcsRollback {
             failed_id: "ecs-svc/new".into(),
             cause: "circuit breaker".into(),
             deadline: secs(600),
@@ -880,46 +1048,46 @@ mod tests {
         };
         assert!(matches!(
             decide(&ecs_rb(), &rb(InProgress), &ctx(true), secs(10)),
-            Step::Wait(_)
+            Decision::Wait(_)
         ));
         assert_eq!(
             decide(&ecs_rb(), &rb(Completed), &ctx(true), secs(10)),
-            Step::Done(Verdict::RolledBackByEcs("circuit breaker".into()))
+            Decision::Done(Verdict::RolledBackByEcs("circuit breaker".into()))
         );
         assert!(matches!(
             decide(&ecs_rb(), &rb(Failed), &ctx(true), secs(10)),
-            Step::Done(Verdict::Failed(_))
+            Decision::Done(Verdict::Failed(_))
         ));
         // The deadline never starts a second rollback: exit 4.
         assert!(matches!(
             decide(&ecs_rb(), &rb(InProgress), &ctx(true), secs(600)),
-            Step::Done(Verdict::Deadline(_))
+            Decision::Done(Verdict::Deadline(_))
         ));
         let before = snap(vec![dep("ecs-svc/new", Primary, NEW, Failed)]);
         assert!(matches!(
             decide(&ecs_rb(), &before, &ctx(true), secs(10)),
-            Step::Wait(_)
+            Decision::Wait(_)
         ));
         let theirs = snap(vec![dep("ecs-svc/x", Primary, OTHER, InProgress)]);
         assert!(matches!(
             decide(&ecs_rb(), &theirs, &ctx(true), secs(10)),
-            Step::Done(Verdict::Failed(_))
+            Decision::Done(Verdict::Failed(_))
         ));
         let mut s = rb(InProgress);
         s.service_deployment = sd(SdStatus::RollbackSuccessful, None);
         assert!(matches!(
             decide(&ecs_rb(), &s, &ctx(true), secs(10)),
-            Step::Done(Verdict::RolledBackByEcs(_))
+            Decision::Done(Verdict::RolledBackByEcs(_))
         ));
         s.service_deployment = sd(SdStatus::RollbackFailed, None);
         assert!(matches!(
             decide(&ecs_rb(), &s, &ctx(true), secs(10)),
-            Step::Done(Verdict::Failed(_))
+            Decision::Done(Verdict::Failed(_))
         ));
     }
 
-    fn ours_rb() -> Phase {
-        Phase::OurRollback {
+    fn ours_rb() -> Stage {
+        Stage::OurRollback {
             id: "ecs-svc/rb".into(),
             cause: "alarm web-5xx".into(),
             deadline: secs(900),
@@ -936,10 +1104,10 @@ mod tests {
         };
         assert_eq!(
             decide(&ours_rb(), &rb(Completed), &ctx(true), secs(10)),
-            Step::Done(Verdict::RolledBack("alarm web-5xx".into()))
+            Decision::Done(Verdict::RolledBack("alarm web-5xx".into()))
         );
         match decide(&ours_rb(), &rb(Failed), &ctx(true), secs(10)) {
-            Step::Done(Verdict::Failed(r)) => {
+            Decision::Done(Verdict::Failed(r)) => {
                 assert!(
                     r.starts_with("alarm web-5xx; the rollback deployment"),
                     "{r}"
@@ -949,22 +1117,22 @@ mod tests {
         }
         assert!(matches!(
             decide(&ours_rb(), &rb(InProgress), &ctx(true), secs(10)),
-            Step::Wait(_)
+            Decision::Wait(_)
         ));
         assert!(matches!(
             decide(&ours_rb(), &rb(InProgress), &ctx(true), secs(900)),
-            Step::Done(Verdict::Deadline(_))
+            Decision::Done(Verdict::Deadline(_))
         ));
         let gone = snap(vec![dep("ecs-svc/x", Primary, OTHER, InProgress)]);
         assert!(matches!(
             decide(&ours_rb(), &gone, &ctx(true), secs(10)),
-            Step::Done(Verdict::Failed(_))
+            Decision::Done(Verdict::Failed(_))
         ));
     }
 
     /// Every combination of our deployment's status and rollout state, with and without a
     /// rollback policy, before and after the deadline: decide never panics, never reports
-    /// Completed from Follow, and never starts our rollback while ECS's own is visible.
+    /// Completed from Deploying, and never starts our rollback while ECS's own is visible.
     #[test]
     fn exhaustive_follow_never_doubles_a_rollback() {
         let statuses = [Primary, Active, DeploymentStatus::Inactive];
@@ -983,18 +1151,18 @@ mod tests {
                                     deps.push(dep("ecs-svc/p", Primary, td, prim_rollout));
                                 }
                                 let s = snap(deps);
-                                let c = Ctx {
+                                let c = Intent {
                                     ecs_rolls_back,
                                     ..ctx(roll_back)
                                 };
-                                let step = decide(&follow(), &s, &c, now);
+                                let step = decide(&deploying(), &s, &c, now);
                                 let ecs_has_a_target = s
                                     .deployments
                                     .iter()
                                     .any(|x| x.id != "ecs-svc/new" && x.rollout == Completed);
                                 if ecs_rolls_back && rollout == Failed && ecs_has_a_target {
                                     assert!(
-                                        !matches!(step, Step::RollBack(_)),
+                                        !matches!(step, Decision::RollBack(_)),
                                         "ECS rolls back a FAILED deployment: {status:?} {primary:?}: {step:?}"
                                     );
                                 }
@@ -1002,13 +1170,13 @@ mod tests {
                                     && s.primary().is_some_and(|p| p.id == "ecs-svc/p");
                                 if ecs_rolling_back {
                                     assert!(
-                                        !matches!(step, Step::RollBack(_)),
+                                        !matches!(step, Decision::RollBack(_)),
                                         "{status:?} {rollout:?} {primary:?} {prim_rollout:?}: {step:?}"
                                     );
                                 }
-                                assert!(!matches!(step, Step::Done(Verdict::Completed)));
+                                assert!(!matches!(step, Decision::Done(Verdict::Completed)));
                                 if !roll_back {
-                                    assert!(!matches!(step, Step::RollBack(_)), "{step:?}");
+                                    assert!(!matches!(step, Decision::RollBack(_)), "{step:?}");
                                 }
                             }
                         }
@@ -1028,7 +1196,185 @@ mod tests {
             SdStatus::RollbackSuccessful
         );
         assert_eq!(SdStatus::parse("nope"), SdStatus::Unknown);
-        assert_eq!(follow().deadline(), secs(600));
+        assert_eq!(deploying().deadline(), secs(600));
         assert_eq!(baking().deadline(), secs(400));
+    }
+
+    const TIMES: StageTimes = StageTimes {
+        bake: Duration::from_secs(300),
+        timeout: Duration::from_secs(1800),
+    };
+
+    fn next(d: Decision, stage: &Stage, c: &Intent, now: u64) -> (Transition, Timeline) {
+        let mut tl = Timeline::default();
+        let t = next_phase(d, stage, c, TIMES, secs(now), &mut tl);
+        (t, tl)
+    }
+
+    #[test]
+    fn completed_starts_the_bake_and_the_bake_ends_completed() {
+        let (t, tl) = next(Decision::Bake, &deploying(), &ctx(true), 40);
+        assert_eq!(
+            t,
+            Transition::Enter(Stage::Bake {
+                id: "ecs-svc/new".into(),
+                until: secs(340)
+            })
+        );
+        assert_eq!(tl.completed, Some(secs(40)));
+        assert_eq!(tl.baked, None);
+        let (t, tl) = next(
+            Decision::Done(Verdict::Completed),
+            &baking(),
+            &ctx(true),
+            400,
+        );
+        assert_eq!(t, Transition::End(Verdict::Completed));
+        assert_eq!((tl.baked, tl.ended), (Some(secs(400)), secs(400)));
+        // Bake decided outside the deploying stage ends the rollout, without a bake time.
+        let (t, tl) = next(Decision::Bake, &ecs_rb(), &ctx(true), 50);
+        assert_eq!(t, Transition::End(Verdict::Completed));
+        assert_eq!((tl.baked, tl.ended), (None, secs(50)));
+    }
+
+    #[test]
+    fn ecs_rollback_is_followed_with_its_own_deadline_and_the_failed_id() {
+        for (stage, failed) in [
+            (deploying(), "ecs-svc/new"),
+            (baking(), "ecs-svc/new"),
+            (ecs_rb(), "ecs-svc/new"),
+            (ours_rb(), "ecs-svc/rb"),
+        ] {
+            let (t, tl) = next(
+                Decision::FollowEcsRollback("circuit breaker".into()),
+                &stage,
+                &ctx(true),
+                100,
+            );
+            assert_eq!(
+                t,
+                Transition::Enter(Stage::EcsRollback {
+                    failed_id: failed.into(),
+                    cause: "circuit breaker".into(),
+                    deadline: secs(1900),
+                }),
+                "{stage:?}"
+            );
+            assert_eq!(tl, Timeline::default(), "nothing ended or started");
+        }
+    }
+
+    #[test]
+    fn our_rollback_starts_only_with_somewhere_to_go() {
+        let (t, tl) = next(
+            Decision::RollBack("alarm".into()),
+            &baking(),
+            &ctx(true),
+            70,
+        );
+        assert_eq!(
+            t,
+            Transition::StartRollback {
+                cause: "alarm".into(),
+                deadline: secs(1870)
+            }
+        );
+        assert_eq!((tl.rollback_started, tl.ended), (Some(secs(70)), secs(0)));
+        let first_deploy = Intent {
+            previous: String::new(),
+            ..ctx(true)
+        };
+        let (t, tl) = next(
+            Decision::RollBack("alarm".into()),
+            &baking(),
+            &first_deploy,
+            70,
+        );
+        assert_eq!(
+            t,
+            Transition::End(Verdict::Failed(
+                "alarm; no earlier task definition to roll back to".into()
+            ))
+        );
+        assert_eq!((tl.rollback_started, tl.ended), (Some(secs(70)), secs(70)));
+    }
+
+    #[test]
+    fn waiting_stays_and_failures_end() {
+        let (t, tl) = next(
+            Decision::Wait("1 running".into()),
+            &deploying(),
+            &ctx(true),
+            5,
+        );
+        assert_eq!((t, tl), (Transition::Stay, Timeline::default()));
+        let (t, tl) = next(
+            Decision::Done(Verdict::Deadline("late".into())),
+            &ours_rb(),
+            &ctx(true),
+            9,
+        );
+        assert_eq!(t, Transition::End(Verdict::Deadline("late".into())));
+        assert_eq!((tl.baked, tl.ended), (None, secs(9)));
+    }
+
+    #[test]
+    fn past_the_deadline_without_a_decision() {
+        assert_eq!(
+            at_deadline(&baking(), &ctx(true), "ok".into()),
+            Decision::Done(Verdict::Completed),
+            "a bake that ran out is a bake that passed"
+        );
+        assert_eq!(
+            at_deadline(&deploying(), &ctx(true), "1 running".into()),
+            Decision::RollBack("deployment ecs-svc/new did not complete: 1 running".into())
+        );
+        assert_eq!(
+            at_deadline(&deploying(), &ctx(false), "1 running".into()),
+            Decision::Done(Verdict::Deadline(
+                "deployment ecs-svc/new did not complete: 1 running".into()
+            ))
+        );
+        assert_eq!(
+            at_deadline(&ours_rb(), &ctx(true), "pending".into()),
+            Decision::Done(Verdict::Deadline("pending".into()))
+        );
+    }
+
+    #[test]
+    fn a_rollback_undone_is_a_failed_rollback() {
+        assert_eq!(
+            rollback_verdict(Verdict::Completed, OLD),
+            Verdict::Completed
+        );
+        assert_eq!(
+            rollback_verdict(Verdict::RolledBackByEcs("circuit breaker".into()), OLD),
+            Verdict::Failed(format!("the rollback to {OLD} failed: circuit breaker"))
+        );
+        assert_eq!(
+            rollback_verdict(Verdict::Deadline("late".into()), OLD),
+            Verdict::Deadline("late".into())
+        );
+        assert!(Verdict::RolledBack("x".into()).rolled_back());
+        assert!(!Verdict::Failed("x".into()).rolled_back());
+        assert_eq!(Verdict::Completed.reason(), "");
+        assert_eq!(Verdict::Deadline("late".into()).reason(), "late");
+    }
+
+    #[test]
+    fn a_completed_rollback_is_not_repeated() {
+        let done = [dep("ecs-svc/rb", Primary, OLD, Completed)];
+        assert!(rollback_already_done(OLD, OLD, &done));
+        assert!(!rollback_already_done(NEW, OLD, &done), "elsewhere");
+        let moving = [dep("ecs-svc/rb", Primary, OLD, InProgress)];
+        assert!(!rollback_already_done(OLD, OLD, &moving), "still rolling");
+        let two = [
+            dep("ecs-svc/rb", Primary, OLD, Completed),
+            dep("ecs-svc/new", Active, NEW, InProgress),
+        ];
+        assert!(
+            !rollback_already_done(OLD, OLD, &two),
+            "another deployment drains"
+        );
     }
 }

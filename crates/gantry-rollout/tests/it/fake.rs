@@ -16,7 +16,7 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use gantry_rollout::Aws;
+use gantry_rollout::Clients;
 use std::time::SystemTime;
 
 pub const CLUSTER: &str = "prod";
@@ -180,7 +180,7 @@ pub fn defaults() -> Vec<Rule> {
 }
 
 /// The clients with these rules first, then [`defaults`]; credentials expiring at `expiry`.
-pub fn aws(ecs: &[&Rule], cw: &[&Rule], expiry: Option<SystemTime>) -> Aws {
+pub fn aws(ecs: &[&Rule], cw: &[&Rule], expiry: Option<SystemTime>) -> Clients {
     let d = defaults();
     let all: Vec<&Rule> = ecs.iter().copied().chain(d.iter()).collect();
     let no_alarms = alarms(vec![vec![]]);
@@ -191,7 +191,7 @@ pub fn aws(ecs: &[&Rule], cw: &[&Rule], expiry: Option<SystemTime>) -> Aws {
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, all, |b| b
         .retry_config(retry.clone()));
     let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, cw_all);
-    Aws {
+    Clients {
         ecs,
         cw,
         credentials: Some(SharedCredentialsProvider::new(Credentials::new(

@@ -17,7 +17,7 @@ use aws_sdk_ecs::types::{
 use aws_smithy_mocks::{Rule, mock};
 use gantry_kit::poll::FakeClock;
 use gantry_kit::{Error, ExitCode, Report};
-use gantry_rollout::{Aws, Cli, Command};
+use gantry_rollout::{Cli, Clients, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -29,7 +29,7 @@ fn cli(args: &[&str]) -> Command {
         .command
 }
 
-async fn deploy(aws: &Aws, extra: &[&str]) -> (Result<Report, Error>, FakeClock) {
+async fn deploy(aws: &Clients, extra: &[&str]) -> (Result<Report, Error>, FakeClock) {
     let mut args = vec![
         "deploy",
         "--cluster",
@@ -907,7 +907,7 @@ async fn busy_service_is_refused_or_waited_for() {
     assert_eq!(sent.lock().unwrap().len(), 1);
 }
 
-async fn rollback(aws: &Aws, extra: &[&str]) -> Result<Report, Error> {
+async fn rollback(aws: &Clients, extra: &[&str]) -> Result<Report, Error> {
     let mut args = vec!["rollback", "--cluster", CLUSTER, "--service", SERVICE];
     args.extend_from_slice(extra);
     let Command::Rollback(a) = cli(&args) else {
