@@ -1,17 +1,17 @@
-//! Pure decisions: what to do with each blob and each tag, the lifecycle policy, the table.
+//! Pure decisions: what to do with each blob and each tag, and the lifecycle policy.
 
 use serde_json::{Value, json};
 
 /// How a blob ended (for the table and the counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlobOutcome {
+pub(crate) enum BlobOutcome {
     Present,
     Mounted,
     Uploaded,
 }
 
 impl BlobOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Present => "already there",
             Self::Mounted => "mounted",
@@ -22,7 +22,7 @@ impl BlobOutcome {
 
 /// What to do with one tag, given where it points now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TagStep {
+pub(crate) enum TagStep {
     /// Not there yet: write it.
     Write,
     /// Already points to this digest: nothing to do.
@@ -33,7 +33,7 @@ pub enum TagStep {
     Refuse { existing: String },
 }
 
-pub fn tag_step(existing: Option<&str>, digest: &str, immutable: bool) -> TagStep {
+pub(crate) fn tag_step(existing: Option<&str>, digest: &str, immutable: bool) -> TagStep {
     match existing {
         None => TagStep::Write,
         Some(d) if d == digest => TagStep::Keep,
@@ -44,10 +44,47 @@ pub fn tag_step(existing: Option<&str>, digest: &str, immutable: bool) -> TagSte
     }
 }
 
+/// A tag of an immutable repository that points to another image: nothing is tagged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "tag {tag} in immutable repository {repo} points to {existing}, not to {digest}; nothing was tagged"
+)]
+pub(crate) struct TagRefusal {
+    pub(crate) repo: String,
+    pub(crate) tag: String,
+    pub(crate) existing: String,
+    pub(crate) digest: String,
+}
+
+/// The step for each tag, given where each points now (`heads`, in the order of `tags`); the
+/// first tag that would have to move in an immutable repository refuses the whole set.
+pub(crate) fn decide_tags(
+    repo: &str,
+    digest: &str,
+    tags: &[String],
+    heads: Vec<Option<String>>,
+    immutable: bool,
+) -> Result<Vec<(String, TagStep)>, TagRefusal> {
+    let mut steps = Vec::new();
+    for (tag, existing) in tags.iter().zip(heads) {
+        let step = tag_step(existing.as_deref(), digest, immutable);
+        if let TagStep::Refuse { existing } = &step {
+            return Err(TagRefusal {
+                repo: repo.to_owned(),
+                tag: tag.clone(),
+                existing: existing.clone(),
+                digest: digest.to_owned(),
+            });
+        }
+        steps.push((tag.clone(), step));
+    }
+    Ok(steps)
+}
+
 /// Whether a registry's answer to a manifest PUT says the tag exists in an immutable repository:
 /// ECR's registry API answers `TAG_INVALID … already exists … immutable`; its API names the same
 /// case `ImageTagAlreadyExistsException` (moto: `ImageAlreadyExistsException`).
-pub fn is_immutable_tag_conflict(status: u16, body: &str) -> bool {
+pub(crate) fn is_immutable_tag_conflict(status: u16, body: &str) -> bool {
     let b = body.to_ascii_lowercase();
     body.contains("ImageTagAlreadyExistsException")
         || body.contains("ImageAlreadyExistsException")
@@ -58,7 +95,7 @@ pub fn is_immutable_tag_conflict(status: u16, body: &str) -> bool {
 
 /// The lifecycle policy `--create-repository` sets: untagged images expire after
 /// `untagged_days`, and only the last `keep` images are kept.
-pub fn lifecycle_policy(keep: u32, untagged_days: u32) -> Value {
+pub(crate) fn lifecycle_policy(keep: u32, untagged_days: u32) -> Value {
     json!({
         "rules": [
             {
@@ -84,50 +121,6 @@ pub fn lifecycle_policy(keep: u32, untagged_days: u32) -> Value {
             }
         ]
     })
-}
-
-/// Human size: `1.5 MB` (powers of 1000, as registries show).
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// One row of the blob table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    pub digest: String,
-    pub media_type: String,
-    pub size: u64,
-    pub status: String,
-}
-
-/// The markdown table of blobs for the step summary.
-pub fn table(rows: &[Row]) -> String {
-    let mut s = String::from("| blob | type | size | status |\n| --- | --- | ---: | --- |\n");
-    for r in rows {
-        let short = crate::registry::short(&r.digest);
-        let kind = if r.media_type.contains("config") {
-            "config"
-        } else {
-            "layer"
-        };
-        s.push_str(&format!(
-            "| `{short}` | {kind} | {} | {} |\n",
-            human_bytes(r.size),
-            r.status
-        ));
-    }
-    s
 }
 
 #[cfg(test)]
@@ -172,22 +165,41 @@ mod tests {
     }
 
     #[test]
-    fn lifecycle_and_table() {
+    fn lifecycle_policy_expires_untagged_then_keeps_the_last() {
         let p = lifecycle_policy(50, 7);
         assert_eq!(p["rules"][1]["selection"]["countNumber"], 50);
         assert_eq!(p["rules"][0]["selection"]["tagStatus"], "untagged");
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(104_857_600), "104.9 MB");
-        let t = table(&[Row {
-            digest: format!("sha256:{}", "ab".repeat(32)),
-            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
-            size: 2_000_000,
-            status: "uploaded".into(),
-        }]);
-        insta::assert_snapshot!(t, @r"
-        | blob | type | size | status |
-        | --- | --- | ---: | --- |
-        | `sha256:abababababab` | layer | 2.0 MB | uploaded |
-        ");
+    }
+
+    #[test]
+    fn one_immutable_tag_elsewhere_refuses_every_tag() {
+        let tags = ["v1".to_owned(), "latest".to_owned()];
+        let steps = decide_tags(
+            "shop/api",
+            "sha256:a",
+            &tags,
+            vec![None, Some("sha256:a".into())],
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            steps,
+            [
+                ("v1".into(), TagStep::Write),
+                ("latest".into(), TagStep::Keep)
+            ]
+        );
+        let refusal = decide_tags(
+            "shop/api",
+            "sha256:a",
+            &tags,
+            vec![None, Some("sha256:b".into())],
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "tag latest in immutable repository shop/api points to sha256:b, not to sha256:a; nothing was tagged"
+        );
     }
 }

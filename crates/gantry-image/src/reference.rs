@@ -5,18 +5,18 @@ use std::net::IpAddr;
 
 /// Where the registry protocol goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryAddr {
+pub(crate) struct RegistryAddr {
     /// `https://HOST` or `http://127.0.0.1:PORT`.
-    pub base: String,
+    pub(crate) base: String,
     /// `HOST[:PORT]`, as image references name it.
-    pub host: String,
+    pub(crate) host: String,
     /// Plain HTTP (loopback only): no credentials are sent.
-    pub insecure: bool,
+    pub(crate) insecure: bool,
 }
 
 impl RegistryAddr {
     /// The account id when the host is an ECR registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
-    pub fn ecr_account(&self) -> Option<&str> {
+    pub(crate) fn ecr_account(&self) -> Option<&str> {
         let (account, rest) = self.host.split_once('.')?;
         (rest.starts_with("dkr.ecr.")
             && account.len() == 12
@@ -25,14 +25,14 @@ impl RegistryAddr {
     }
 
     /// The region of an ECR host.
-    pub fn ecr_region(&self) -> Option<&str> {
+    pub(crate) fn ecr_region(&self) -> Option<&str> {
         self.ecr_account()?;
         self.host.split('.').nth(3)
     }
 }
 
 /// Parses `--registry`: `HOST`, `https://HOST`, or `http://LOOPBACK:PORT`.
-pub fn parse_registry(s: &str) -> Result<RegistryAddr, String> {
+pub(crate) fn parse_registry(s: &str) -> Result<RegistryAddr, String> {
     let s = s.trim().trim_end_matches('/');
     let (insecure, host) = if let Some(h) = s.strip_prefix("http://") {
         (true, h)
@@ -75,7 +75,7 @@ fn is_loopback(host_port: &str) -> bool {
 
 /// ECR's repository name rule: lower-case path components of `[a-z0-9]` joined by `.`, `_`, `-`,
 /// separated by `/`; 2 to 256 characters.
-pub fn check_repository(name: &str) -> Result<(), String> {
+pub(crate) fn check_repository(name: &str) -> Result<(), String> {
     let ok_component = |c: &str| {
         !c.is_empty()
             && c.bytes()
@@ -93,7 +93,7 @@ pub fn check_repository(name: &str) -> Result<(), String> {
 }
 
 /// The registry tag rule: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub fn check_tag(tag: &str) -> Result<(), String> {
+pub(crate) fn check_tag(tag: &str) -> Result<(), String> {
     if tag.len() > 128 {
         return Err(format!(
             "`{}…` is {} characters; a tag has at most 128",
@@ -111,20 +111,20 @@ pub fn check_tag(tag: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub const REPOSITORY_RULE: &str =
+pub(crate) const REPOSITORY_RULE: &str =
     "lower-case letters, digits and . _ - between them, path parts separated by /, e.g. `shop/api`";
-pub const TAG_RULE: &str =
+pub(crate) const TAG_RULE: &str =
     "letters, digits, _ . - (not first: . -), at most 128 characters, e.g. `sha-abc1234`";
 
 /// What `promote --from` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reference {
+pub(crate) enum Reference {
     Digest(String),
     Tag(String),
 }
 
 impl Reference {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::Digest(d) | Self::Tag(d) => d,
         }
@@ -132,7 +132,7 @@ impl Reference {
 }
 
 /// Parses `REPO@sha256:…` or `REPO:TAG`.
-pub fn parse_from(s: &str) -> Result<(String, Reference), String> {
+pub(crate) fn parse_from(s: &str) -> Result<(String, Reference), String> {
     let s = s.trim();
     let (repo, reference) = if let Some((repo, digest)) = s.split_once('@') {
         if !valid_digest(digest) {
@@ -150,7 +150,7 @@ pub fn parse_from(s: &str) -> Result<(String, Reference), String> {
 }
 
 /// Parses `REPO[:TAG]`.
-pub fn parse_to(s: &str) -> Result<(String, Option<String>), String> {
+pub(crate) fn parse_to(s: &str) -> Result<(String, Option<String>), String> {
     let s = s.trim();
     let (repo, tag) = match s.rsplit_once(':') {
         Some((r, t)) => {

@@ -19,24 +19,19 @@ const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json";
 
 /// Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size.
-pub const DEFAULT_CHUNK: u64 = 32 * 1024 * 1024;
+pub(crate) const DEFAULT_CHUNK: u64 = 32 * 1024 * 1024;
 const READ_BUF: usize = 256 * 1024;
 
 /// A failed registry call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryError {
-    pub status: Option<u16>,
-    pub message: String,
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct RegistryError {
+    pub(crate) status: Option<u16>,
+    pub(crate) message: String,
     /// Worth another attempt (5xx, 429, a broken connection).
-    pub retryable: bool,
+    pub(crate) retryable: bool,
     /// The raw response body, for callers that classify it.
-    pub body: String,
-}
-
-impl std::fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
+    pub(crate) body: String,
 }
 
 impl RegistryError {
@@ -78,17 +73,36 @@ impl RegistryError {
     }
 }
 
+/// A failed registry call as the run ends with it (exit 1), with a hint where the status says
+/// what to check.
+impl From<RegistryError> for gantry_kit::Error {
+    fn from(e: RegistryError) -> Self {
+        let hint = match e.status {
+            Some(401 | 403) => Some(
+                "the registry refused the credentials; check the role may push to this repository (ecr:InitiateLayerUpload, ecr:PutImage, …)",
+            ),
+            None => Some("could not reach the registry; check --registry and the network"),
+            _ => None,
+        };
+        let err = Self::failed(e.message);
+        match hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}
+
 /// A manifest as the registry holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteManifest {
-    pub digest: String,
-    pub media_type: String,
-    pub bytes: Vec<u8>,
+pub(crate) struct RemoteManifest {
+    pub(crate) digest: String,
+    pub(crate) media_type: String,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// How a mount request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mount {
+pub(crate) enum Mount {
     Mounted,
     /// The registry could not mount and opened an upload session instead.
     Upload(String),
@@ -96,13 +110,13 @@ pub enum Mount {
 
 /// One registry, with its credentials.
 #[derive(Clone)]
-pub struct Registry {
-    pub addr: RegistryAddr,
+pub(crate) struct Registry {
+    pub(crate) addr: RegistryAddr,
     http: reqwest::Client,
     auth: Option<HeaderValue>,
-    pub attempts: u32,
-    pub backoff: Duration,
-    pub chunk: u64,
+    pub(crate) attempts: u32,
+    pub(crate) backoff: Duration,
+    pub(crate) chunk: u64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -117,7 +131,7 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// A client for `addr`. `basic` is the base64 `user:password` (ECR's token) sent as Basic
     /// auth; plain-HTTP loopback registries get none.
-    pub fn new(addr: RegistryAddr, basic: Option<&str>) -> Result<Self, String> {
+    pub(crate) fn new(addr: RegistryAddr, basic: Option<&str>) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .user_agent(concat!("gantry-image/", env!("CARGO_PKG_VERSION")));
@@ -188,7 +202,11 @@ impl Registry {
         }
     }
 
-    pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool, RegistryError> {
+    pub(crate) async fn blob_exists(
+        &self,
+        repo: &str,
+        digest: &str,
+    ) -> Result<bool, RegistryError> {
         let url = self.url(&format!("{repo}/blobs/{digest}"));
         self.retry("HEAD blob", || async {
             let resp = self
@@ -206,7 +224,7 @@ impl Registry {
     }
 
     /// Asks the registry to link `digest` from repository `from` into `repo`.
-    pub async fn mount(
+    pub(crate) async fn mount(
         &self,
         repo: &str,
         digest: &str,
@@ -258,7 +276,7 @@ impl Registry {
 
     /// Uploads a blob from disk, retrying the whole upload (from a new session) on a transient
     /// failure. `session` is an upload a mount attempt already opened.
-    pub async fn upload(
+    pub(crate) async fn upload(
         &self,
         repo: &str,
         blob: &Blob,
@@ -282,7 +300,7 @@ impl Registry {
     }
 
     /// Uploads a blob whose bytes come from another registry (promotion across registries).
-    pub async fn upload_from(
+    pub(crate) async fn upload_from(
         &self,
         repo: &str,
         digest: &str,
@@ -382,7 +400,7 @@ impl Registry {
     }
 
     /// The digest a manifest reference (tag or digest) points to, or None.
-    pub async fn manifest_digest(
+    pub(crate) async fn manifest_digest(
         &self,
         repo: &str,
         reference: &str,
@@ -415,7 +433,7 @@ impl Registry {
         }
     }
 
-    pub async fn manifest_get(
+    pub(crate) async fn manifest_get(
         &self,
         repo: &str,
         reference: &str,
@@ -459,7 +477,7 @@ impl Registry {
     }
 
     /// PUTs manifest bytes under `reference` (its digest, or a tag).
-    pub async fn manifest_put(
+    pub(crate) async fn manifest_put(
         &self,
         repo: &str,
         reference: &str,
@@ -507,7 +525,7 @@ fn with_digest(location: &str, digest: &str) -> String {
 }
 
 /// `sha256:0123456789ab` (for logs).
-pub fn short(digest: &str) -> &str {
+pub(crate) fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 

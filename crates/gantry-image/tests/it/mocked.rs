@@ -10,7 +10,7 @@ use aws_sdk_ecr::operation::put_lifecycle_policy::PutLifecyclePolicyOutput;
 use aws_sdk_ecr::types::error::{RepositoryAlreadyExistsException, RepositoryNotFoundException};
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use gantry_image::ecr::{self, RepoSettings};
+use gantry_image::aws::ecr::{self, RepoSettings};
 
 fn settings() -> RepoSettings {
     RepoSettings {

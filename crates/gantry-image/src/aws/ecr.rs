@@ -1,6 +1,9 @@
 //! The ECR API edge: the registry token, and the repository (describe, create with settings,
-//! lifecycle policy).
+//! lifecycle policy). [`Ecr`] is the ECR side of one run.
 
+use crate::config::RepoConfig;
+use crate::reference::{self, RegistryAddr};
+use crate::registry::Registry;
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
 use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
@@ -8,7 +11,7 @@ use aws_sdk_ecr::operation::get_authorization_token::GetAuthorizationTokenOutput
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine as _;
 use gantry_kit::Error;
-use gantry_kit::aws::aws_error;
+use gantry_kit::aws::{AwsArgs, aws_error};
 
 /// Registry credentials from GetAuthorizationToken.
 pub struct Token {
@@ -194,6 +197,108 @@ pub async fn create(
         .await
         .map_err(|e| aws_error("ECR PutLifecyclePolicy", &e))?;
     Ok(true)
+}
+
+/// The ECR side of a run: a client, and (unless the registry is a loopback HTTP one) a token.
+pub(crate) struct Ecr {
+    client: Client,
+    token: Option<Token>,
+}
+
+/// What DescribeRepositories said about the destination.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RepositoryState {
+    pub(crate) immutable: bool,
+    pub(crate) create: bool,
+}
+
+impl Ecr {
+    /// The ECR client, in the region of `registry` when it is an ECR host (its token only
+    /// works there), else in the SDK's region.
+    pub(crate) async fn connect(args: &AwsArgs, registry: Option<&RegistryAddr>) -> Self {
+        let sdk = gantry_kit::aws::sdk_config(args, Some("us-east-1")).await;
+        let mut conf = aws_sdk_ecr::config::Builder::from(&sdk);
+        if let Some(region) = registry.and_then(RegistryAddr::ecr_region) {
+            conf = conf.region(aws_sdk_ecr::config::Region::new(region.to_owned()));
+        }
+        Self {
+            client: Client::from_conf(conf.build()),
+            token: None,
+        }
+    }
+
+    /// A registry client for `addr` (or the caller's ECR registry), with credentials when it
+    /// is not a loopback HTTP registry. The token is fetched once.
+    pub(crate) async fn registry(
+        &mut self,
+        addr: Option<&RegistryAddr>,
+        input: &str,
+    ) -> Result<Registry, Error> {
+        if let Some(a) = addr.filter(|a| a.insecure) {
+            return Registry::new(a.clone(), None).map_err(Error::failed);
+        }
+        if self.token.is_none() {
+            self.token = Some(token(&self.client).await?);
+        }
+        let t = self.token.as_ref().expect("set above");
+        let addr = match addr {
+            Some(a) => a.clone(),
+            None => {
+                let host = t.registry.as_deref().ok_or_else(|| {
+                    Error::failed("ECR GetAuthorizationToken named no registry")
+                        .with_hint(format!("pass {input} explicitly"))
+                })?;
+                reference::parse_registry(host).map_err(Error::failed)?
+            }
+        };
+        Registry::new(addr, Some(&t.basic)).map_err(Error::failed)
+    }
+
+    /// Describes `repo` (read-only): whether its tags are immutable, and whether it still has
+    /// to be created (only with `--create-repository`; otherwise a missing one is exit 1).
+    pub(crate) async fn repository(
+        &self,
+        reg: &RegistryAddr,
+        repo: &str,
+        rc: &RepoConfig,
+    ) -> Result<RepositoryState, Error> {
+        match describe(&self.client, reg.ecr_account(), repo).await? {
+            Some(info) => {
+                if rc.create {
+                    for d in differences(&info, &rc.settings) {
+                        tracing::warn!("repository {repo} exists and is left as it is: {d}");
+                    }
+                }
+                Ok(RepositoryState { immutable: info.immutable(), create: false })
+            }
+            None if rc.create => Ok(RepositoryState { immutable: rc.settings.immutable, create: true }),
+            None => Err(Error::failed(format!("repository {repo} does not exist in ECR"))
+                .with_hint("create it (infra/) or pass --create-repository (input `create-repository: true`)")),
+        }
+    }
+
+    /// Creates the repository a [`RepositoryState`] says is missing: the first write of a run.
+    pub(crate) async fn create_missing(
+        &self,
+        reg: &RegistryAddr,
+        repo: &str,
+        rc: &RepoConfig,
+        state: &RepositoryState,
+    ) -> Result<(), Error> {
+        if state.create && create(&self.client, reg.ecr_account(), repo, &rc.settings).await? {
+            tracing::info!(
+                "created repository {repo} (scan on push: {}, tags {}, keep the last {} images)",
+                rc.settings.scan_on_push,
+                if rc.settings.immutable {
+                    "immutable"
+                } else {
+                    "mutable"
+                },
+                rc.settings.lifecycle_keep
+            );
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
