@@ -247,6 +247,23 @@ fn diff_at(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
     }
 }
 
+/// The diff of the rendered definition against a live one, normalised on both sides.
+pub fn changes(live: Option<&Map<String, Value>>, rendered: &Map<String, Value>) -> Vec<String> {
+    // Against nothing there is no diff to read: the whole definition is new.
+    let Some(live) = live else {
+        return Vec::new();
+    };
+    diff(&normalise(live), &normalise(rendered))
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Register or reuse: a new revision unless one is live and equal (and not forced).
+pub fn should_register(live_exists: bool, changes: &[String], force: bool) -> bool {
+    force || !live_exists || !changes.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +429,13 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(lines, vec![r#"tags[env].value: "prod" → "dev""#]);
+    }
+
+    #[test]
+    fn a_revision_is_registered_when_changed_new_or_forced() {
+        assert!(should_register(false, &[], false), "nothing live");
+        assert!(!should_register(true, &[], false), "live and equal");
+        assert!(should_register(true, &["`cpu`: 256 → 512".into()], false));
+        assert!(should_register(true, &[], true), "forced");
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-pub fn realistic() -> Map<String, Value> {
+pub(crate) fn realistic() -> Map<String, Value> {
     let v = json!({
         "family": "shop-api",
         "networkMode": "awsvpc",

@@ -6,31 +6,31 @@ use serde_json::{Map, Value, json};
 
 /// What `--image`, `--env-var`, `--secret`, `--env-file`, … ask to change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     /// (container, image)
-    pub images: Vec<(String, String)>,
+    pub(crate) images: Vec<(String, String)>,
     /// (container, key, value) from `--env-file`, in file order; applied before `env`.
-    pub env_files: Vec<(String, String, String)>,
+    pub(crate) env_files: Vec<(String, String, String)>,
     /// (container, key, value) from `--env-var`.
-    pub env: Vec<(String, String, String)>,
+    pub(crate) env: Vec<(String, String, String)>,
     /// (container, key, ARN)
-    pub secrets: Vec<(String, String, String)>,
-    pub family: Option<String>,
-    pub cpu: Option<String>,
-    pub memory: Option<String>,
-    pub task_role_arn: Option<String>,
-    pub execution_role_arn: Option<String>,
+    pub(crate) secrets: Vec<(String, String, String)>,
+    pub(crate) family: Option<String>,
+    pub(crate) cpu: Option<String>,
+    pub(crate) memory: Option<String>,
+    pub(crate) task_role_arn: Option<String>,
+    pub(crate) execution_role_arn: Option<String>,
     /// (key, value)
-    pub tags: Vec<(String, String)>,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 /// A problem in the task definition or the overrides (an input error, exit 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     /// The input it concerns: `task-definition`, `images`, `env-vars`, …
-    pub input: &'static str,
-    pub message: String,
-    pub hint: Option<String>,
+    pub(crate) input: &'static str,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
 }
 
 impl Invalid {
@@ -49,10 +49,10 @@ impl Invalid {
 }
 
 /// A warning that does not stop the run.
-pub type Warning = String;
+pub(crate) type Warning = String;
 
 /// Container names in order.
-pub fn container_names(def: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn container_names(def: &Map<String, Value>) -> Vec<String> {
     def.get("containerDefinitions")
         .and_then(Value::as_array)
         .map(|cs| {
@@ -119,7 +119,10 @@ fn merge_named(c: &mut Map<String, Value>, list: &str, value_key: &str, key: &st
 }
 
 /// Applies the overrides. Errors name the input and the containers that exist.
-pub fn render(mut def: Map<String, Value>, o: &Overrides) -> Result<Map<String, Value>, Invalid> {
+pub(crate) fn render(
+    mut def: Map<String, Value>,
+    o: &Overrides,
+) -> Result<Map<String, Value>, Invalid> {
     for (name, image) in &o.images {
         container_mut(&mut def, name, "images")?.insert("image".into(), image.clone().into());
     }
@@ -171,7 +174,7 @@ pub fn render(mut def: Map<String, Value>, o: &Overrides) -> Result<Map<String, 
 }
 
 /// Fargate's valid task sizes: (cpu units, memory MiB choices).
-pub fn fargate_pairs() -> Vec<(u32, Vec<u32>)> {
+pub(crate) fn fargate_pairs() -> Vec<(u32, Vec<u32>)> {
     let range = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect();
     vec![
         (256, vec![512, 1024, 2048]),
@@ -185,7 +188,7 @@ pub fn fargate_pairs() -> Vec<(u32, Vec<u32>)> {
 }
 
 /// The pairs as a message: `256: 512, 1024, 2048; 512: 1024–4096 (step 1024); …`.
-pub fn fargate_pairs_text() -> String {
+pub(crate) fn fargate_pairs_text() -> String {
     fargate_pairs()
         .iter()
         .map(|(cpu, mem)| {
@@ -206,7 +209,7 @@ pub fn fargate_pairs_text() -> String {
 }
 
 /// Task-level cpu as units: `256`, `0.25 vCPU`, `1vcpu`.
-pub fn cpu_units(s: &str) -> Option<u32> {
+pub(crate) fn cpu_units(s: &str) -> Option<u32> {
     let t = s.trim().to_ascii_lowercase();
     if let Some(v) = t.strip_suffix("vcpu") {
         let f: f64 = v.trim().parse().ok()?;
@@ -216,7 +219,7 @@ pub fn cpu_units(s: &str) -> Option<u32> {
 }
 
 /// Task-level memory in MiB: `512`, `2 GB`, `2gb`.
-pub fn memory_mib(s: &str) -> Option<u32> {
+pub(crate) fn memory_mib(s: &str) -> Option<u32> {
     let t = s.trim().to_ascii_lowercase();
     if let Some(v) = t.strip_suffix("gb") {
         let f: f64 = v.trim().parse().ok()?;
@@ -229,7 +232,7 @@ pub fn memory_mib(s: &str) -> Option<u32> {
 }
 
 /// Checks the model cannot express. Returns warnings; the first error stops.
-pub fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
+pub(crate) fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
     let m = model::model();
     let problems = model::check(m, REGISTER, &Value::Object(def.clone()));
     if let Some(p) = problems.first() {
@@ -384,7 +387,7 @@ fn looks_like_secret_arn(v: &str) -> bool {
 }
 
 /// Checks an image reference (`[registry[:port]/]repo[/…][:tag][@sha256:<64 hex>]`).
-pub fn check_image_reference(r: &str) -> Result<(), String> {
+pub(crate) fn check_image_reference(r: &str) -> Result<(), String> {
     if r.is_empty() || r.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("empty or contains whitespace".into());
     }
@@ -471,6 +474,32 @@ pub fn check_image_reference(r: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A rendered, validated task definition.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rendered {
+    pub(crate) def: Map<String, Value>,
+    pub(crate) warnings: Vec<Warning>,
+    /// Describe-only keys dropped on loading.
+    pub(crate) dropped: Vec<String>,
+}
+
+impl Rendered {
+    pub(crate) fn family(&self) -> &str {
+        self.def.get("family").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+/// Renders a loaded task definition with the overrides and checks the result.
+pub(crate) fn prepare(loaded: crate::load::Loaded, o: &Overrides) -> Result<Rendered, Invalid> {
+    let def = render(loaded.def, o)?;
+    let warnings = check(&def)?;
+    Ok(Rendered {
+        def,
+        warnings,
+        dropped: loaded.dropped,
+    })
 }
 
 #[cfg(test)]

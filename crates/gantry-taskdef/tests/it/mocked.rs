@@ -9,7 +9,8 @@ use aws_sdk_ecs::types::{Deployment, Service};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::body::SdkBody;
-use gantry_taskdef::{compare, ecs, load};
+use gantry_taskdef::aws::ecs;
+use gantry_taskdef::{compare, load};
 use serde_json::{Value, json};
 
 fn http(status: u16, body: Value) -> HttpResponse {
@@ -96,7 +97,7 @@ async fn aws_describe_output_compares_equal_to_the_repository_file() {
     assert_eq!(live.def["tags"], json!([{"key": "team", "value": "shop"}]));
     let mine = load::from_value(repo_file(), "td.json").unwrap().def;
     assert_eq!(compare::normalise(&live.def), compare::normalise(&mine));
-    let changed = gantry_taskdef::changes(Some(&live.def), &mine);
+    let changed = compare::changes(Some(&live.def), &mine);
     assert!(changed.is_empty(), "{changed:?}");
 
     // The describe output itself is an accepted input: describe-only keys dropped.

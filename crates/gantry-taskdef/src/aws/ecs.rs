@@ -1,7 +1,8 @@
-//! The AWS edge. The SDK's ECS types carry no serde support, so task definitions travel as the
+//! The ECS edge. The SDK's ECS types carry no serde support, so task definitions travel as the
 //! JSON of the service model: a register request's body is replaced by the rendered JSON before
 //! signing, and describe responses are read from the raw body the SDK received.
 
+use crate::prune;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::config::interceptors::AfterDeserializationInterceptorContextRef;
 use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -9,9 +10,16 @@ use aws_sdk_ecs::types::TaskDefinitionField;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use gantry_kit::Error;
-use gantry_kit::aws::aws_error;
+use gantry_kit::arn::TaskDefinitionRef;
+use gantry_kit::aws::{AwsArgs, aws_error};
 use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex};
+
+/// An ECS client from the shared SDK config.
+pub(crate) async fn connect(aws: &AwsArgs) -> Client {
+    let sdk = gantry_kit::aws::sdk_config(aws, None).await;
+    Client::new(&sdk)
+}
 
 /// Keeps a copy of the response body the SDK deserialised.
 #[derive(Debug, Clone, Default)]
@@ -48,15 +56,15 @@ impl CaptureBody {
 
 /// A registered revision as `DescribeTaskDefinition` shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Live {
-    pub arn: String,
+pub struct LiveRevision {
+    pub arn: TaskDefinitionRef,
     pub revision: i64,
     pub status: String,
     /// The `taskDefinition` object with the tags (when any) as `tags`; describe-only keys kept.
     pub def: Map<String, Value>,
 }
 
-fn live_from(v: Value) -> Result<Live, Error> {
+fn live_from(v: Value) -> Result<LiveRevision, Error> {
     let Value::Object(mut top) = v else {
         return Err(Error::failed("DescribeTaskDefinition: unexpected response"));
     };
@@ -68,8 +76,11 @@ fn live_from(v: Value) -> Result<Live, Error> {
         def.insert("tags".into(), t);
     }
     let s = |k: &str| def.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    Ok(Live {
-        arn: s("taskDefinitionArn"),
+    let arn = s("taskDefinitionArn")
+        .parse()
+        .map_err(|e| Error::failed(format!("DescribeTaskDefinition: {e}")))?;
+    Ok(LiveRevision {
+        arn,
         revision: def.get("revision").and_then(Value::as_i64).unwrap_or(0),
         status: s("status"),
         def,
@@ -78,7 +89,7 @@ fn live_from(v: Value) -> Result<Live, Error> {
 
 /// `DescribeTaskDefinition` of `reference` (ARN, `family` or `family:revision`) with its tags;
 /// `None` when ECS has no such task definition.
-pub async fn describe(client: &Client, reference: &str) -> Result<Option<Live>, Error> {
+pub async fn describe(client: &Client, reference: &str) -> Result<Option<LiveRevision>, Error> {
     let capture = CaptureBody::default();
     let result = client
         .describe_task_definition()
@@ -116,12 +127,12 @@ pub async fn list_active(client: &Client, family: &str) -> Result<Vec<String>, E
         out.extend(page.task_definition_arns().iter().cloned());
     }
     // familyPrefix is a family on AWS; keep exactly this family whatever an emulator does.
-    out.retain(|a| crate::prune::parse_arn(a).is_some_and(|(f, _)| f == family));
+    out.retain(|a| prune::parse_arn(a).is_some_and(|(f, _)| f == family));
     Ok(out)
 }
 
 /// The latest ACTIVE revision of `family`, if any.
-pub async fn latest_active(client: &Client, family: &str) -> Result<Option<Live>, Error> {
+pub async fn latest_active(client: &Client, family: &str) -> Result<Option<LiveRevision>, Error> {
     match describe(client, family).await? {
         Some(l) if l.status == "ACTIVE" => Ok(Some(l)),
         // AWS answers a family with its latest ACTIVE revision; an emulator may answer with a
@@ -130,7 +141,7 @@ pub async fn latest_active(client: &Client, family: &str) -> Result<Option<Live>
             let newest = list_active(client, family)
                 .await?
                 .into_iter()
-                .filter_map(|a| crate::prune::parse_arn(&a).map(|(_, r)| r).map(|r| (r, a)))
+                .filter_map(|a| prune::parse_arn(&a).map(|(_, r)| r).map(|r| (r, a)))
                 .max();
             match newest {
                 Some((_, arn)) => describe(client, &arn).await,
@@ -141,7 +152,10 @@ pub async fn latest_active(client: &Client, family: &str) -> Result<Option<Live>
 }
 
 /// Registers `def` (register-shaped JSON, tags included) as it is; returns (ARN, revision).
-pub async fn register(client: &Client, def: &Map<String, Value>) -> Result<(String, i64), Error> {
+pub async fn register(
+    client: &Client,
+    def: &Map<String, Value>,
+) -> Result<(TaskDefinitionRef, i64), Error> {
     let body = serde_json::to_vec(def)
         .map_err(|e| Error::failed(format!("internal: serialising the task definition: {e}")))?;
     let family = def.get("family").and_then(Value::as_str).unwrap_or("");
@@ -160,10 +174,12 @@ pub async fn register(client: &Client, def: &Map<String, Value>) -> Result<(Stri
     let td = out
         .task_definition()
         .ok_or_else(|| Error::failed("ECS RegisterTaskDefinition: no task definition returned"))?;
-    Ok((
-        td.task_definition_arn().unwrap_or_default().to_owned(),
-        i64::from(td.revision()),
-    ))
+    let arn = td
+        .task_definition_arn()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| Error::failed(format!("ECS RegisterTaskDefinition: {e}")))?;
+    Ok((arn, i64::from(td.revision())))
 }
 
 /// Deregisters one revision.
