@@ -52,8 +52,9 @@ lint-shell: ## shellcheck over our shell scripts
 	@if command -v shellcheck >/dev/null; then shellcheck $(SHELL_SCRIPTS) && echo "lint-shell: ok"; \
 	else echo "lint-shell: shellcheck is not installed (scripts/local-aws up installs it as root): skipped"; fi
 
-demo: up ## run every action against local AWS and print what it deployed
-	$(CARGO) build --locked --workspace --bins
+# The demo reuses `make build` (every target, so the features `make test` resolves): a `--bins`
+# build alone resolves the AWS SDK crates' features without the dev-dependencies' and rebuilds them.
+demo: build up ## run every action against local AWS and print what it deployed
 	$(WITH_AWS) "$(CARGO_TARGET_DIR)/debug/gantry-demo"
 
 # Benchmarks time the binaries users run: release builds, in their own target dir so that a
