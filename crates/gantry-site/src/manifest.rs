@@ -1,6 +1,6 @@
 //! The release records kept in the bucket under `<prefix>/.gantry/`:
 //!
-//! - `releases/<release-id>.json`: a [`Manifest`], key → sha256, size and headers of every file.
+//! - `releases/<release-id>.json`: a [`ReleaseManifest`], key → sha256, size and headers of every file.
 //! - `live.json`: the [`Pointer`] to the live release, the release history (newest first) and a
 //!   copy of the live manifest, so a deploy needs one GET to know what is live.
 
@@ -9,19 +9,19 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Folder (under the prefix) that holds gantry's records; never pruned except expired manifests.
-pub const STATE_DIR: &str = ".gantry";
+pub(crate) const STATE_DIR: &str = ".gantry";
 /// The live pointer, relative to the prefix.
-pub const POINTER_KEY: &str = ".gantry/live.json";
+pub(crate) const POINTER_KEY: &str = ".gantry/live.json";
 /// Format version written in every record.
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 /// The manifest key of a release, relative to the prefix.
-pub fn manifest_key(release: &str) -> String {
+pub(crate) fn manifest_key(release: &str) -> String {
     format!("{STATE_DIR}/releases/{release}.json")
 }
 
 /// The release id of a manifest key (relative to the prefix), if it is one.
-pub fn release_of_key(key: &str) -> Option<&str> {
+pub(crate) fn release_of_key(key: &str) -> Option<&str> {
     key.strip_prefix(STATE_DIR)?
         .strip_prefix("/releases/")?
         .strip_suffix(".json")
@@ -31,25 +31,25 @@ pub fn release_of_key(key: &str) -> Option<&str> {
 /// One published file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Hex SHA-256 of the bytes.
-    pub sha256: String,
-    pub size: u64,
-    pub content_type: String,
-    pub cache_control: String,
+    pub(crate) sha256: String,
+    pub(crate) size: u64,
+    pub(crate) content_type: String,
+    pub(crate) cache_control: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_encoding: Option<String>,
+    pub(crate) content_encoding: Option<String>,
     /// Published in the immutable phase; never invalidated.
     #[serde(default)]
-    pub immutable: bool,
+    pub(crate) immutable: bool,
     /// The S3 object version written for this file (versioned buckets): what rollback restores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
+    pub(crate) version_id: Option<String>,
 }
 
 impl Entry {
     /// Same bytes and same headers (the version id is where it is stored, not what it is).
-    pub fn same_as(&self, other: &Entry) -> bool {
+    pub(crate) fn same_as(&self, other: &Entry) -> bool {
         self.sha256 == other.sha256
             && self.size == other.size
             && self.content_type == other.content_type
@@ -61,19 +61,19 @@ impl Entry {
 
 /// Every file of one release, by key relative to the prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: u32,
-    pub release: String,
-    pub files: BTreeMap<String, Entry>,
+pub(crate) struct ReleaseManifest {
+    pub(crate) format: u32,
+    pub(crate) release: String,
+    pub(crate) files: BTreeMap<String, Entry>,
 }
 
-impl Manifest {
-    pub fn total_bytes(&self) -> u64 {
+impl ReleaseManifest {
+    pub(crate) fn total_bytes(&self) -> u64 {
         self.files.values().map(|e| e.size).sum()
     }
 
     /// The same keys with the same bytes and headers (version ids aside).
-    pub fn same_content(&self, other: &Manifest) -> bool {
+    pub(crate) fn same_content(&self, other: &ReleaseManifest) -> bool {
         self.files.len() == other.files.len()
             && self
                 .files
@@ -85,7 +85,7 @@ impl Manifest {
 
 /// The content id of a set of files: the first 16 hex digits of a SHA-256 over every key, hash
 /// and header (not version ids). The same tree gives the same id on any checkout.
-pub fn content_id(files: &BTreeMap<String, Entry>) -> String {
+pub(crate) fn content_id(files: &BTreeMap<String, Entry>) -> String {
     let mut h = Sha256::new();
     for (k, e) in files {
         for part in [
@@ -112,14 +112,14 @@ pub fn content_id(files: &BTreeMap<String, Entry>) -> String {
 /// `live.json`: which release is live, the history of releases (newest first) and the live
 /// manifest itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pointer {
-    pub format: u32,
-    pub release: String,
+pub(crate) struct Pointer {
+    pub(crate) format: u32,
+    pub(crate) release: String,
     #[serde(default)]
-    pub previous: Option<String>,
+    pub(crate) previous: Option<String>,
     /// Releases whose manifests are kept, newest deploy first (a rollback does not reorder).
-    pub history: Vec<String>,
-    pub manifest: Manifest,
+    pub(crate) history: Vec<String>,
+    pub(crate) manifest: ReleaseManifest,
     /// The Actions step (`repository/run-id/job/step`, never the attempt) whose rollback wrote
     /// this pointer: a re-run of that step finds its rollback done instead of going one
     /// release further back.
@@ -128,7 +128,7 @@ pub struct Pointer {
         rename = "rolled-back-by",
         skip_serializing_if = "Option::is_none"
     )]
-    pub rolled_back_by: Option<String>,
+    pub(crate) rolled_back_by: Option<String>,
 }
 
 #[cfg(test)]

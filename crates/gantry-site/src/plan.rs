@@ -2,47 +2,51 @@
 //! manifests of kept and expired releases, the rules' verdicts), pure data out (uploads by phase,
 //! skips, the new manifest and pointer, the prune set, the invalidation paths). No AWS.
 
-use crate::manifest::{self, Entry, Manifest, Pointer};
+use crate::manifest::{self, Entry, Pointer, ReleaseManifest};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// One local file, hashed, with the headers the rules gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalFile {
+pub(crate) struct LocalFile {
     /// Path relative to the site root, `/`-separated (the key under the prefix).
-    pub key: String,
-    pub entry: Entry,
+    pub(crate) key: String,
+    pub(crate) entry: Entry,
 }
 
 /// Publish order: immutable files, then other non-HTML files, then HTML. The manifest and the
 /// pointer follow. A publish stopped anywhere never leaves live HTML referencing a missing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Phase {
+pub(crate) enum PublishPhase {
     Immutable,
     Other,
     Html,
 }
 
-impl Phase {
-    pub const ALL: [Phase; 3] = [Phase::Immutable, Phase::Other, Phase::Html];
+impl PublishPhase {
+    pub(crate) const ALL: [PublishPhase; 3] = [
+        PublishPhase::Immutable,
+        PublishPhase::Other,
+        PublishPhase::Html,
+    ];
 
-    pub fn of(e: &Entry) -> Phase {
+    pub(crate) fn of(e: &Entry) -> PublishPhase {
         if e.content_type.starts_with("text/html") {
-            Phase::Html
+            PublishPhase::Html
         } else if e.immutable {
-            Phase::Immutable
+            PublishPhase::Immutable
         } else {
-            Phase::Other
+            PublishPhase::Other
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
-            Phase::Immutable => "immutable files",
-            Phase::Other => "other files",
-            Phase::Html => "HTML",
+            PublishPhase::Immutable => "immutable files",
+            PublishPhase::Other => "other files",
+            PublishPhase::Html => "HTML",
         }
     }
 }
@@ -50,7 +54,7 @@ impl Phase {
 /// Why a file is uploaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Reason {
+pub(crate) enum Reason {
     /// Not in the live release.
     New,
     /// In the live release with other bytes or headers.
@@ -59,26 +63,27 @@ pub enum Reason {
     Missing,
 }
 
+/// One file to upload; in the plan JSON under its phase (so without it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Upload {
-    pub key: String,
-    pub size: u64,
-    pub reason: Reason,
-    pub phase: Phase,
+pub(crate) struct Upload {
+    pub(crate) key: String,
+    pub(crate) size: u64,
+    pub(crate) reason: Reason,
+    #[serde(skip)]
+    pub(crate) phase: PublishPhase,
 }
 
 /// The most objects a deploy may delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MaxDelete {
+pub(crate) enum MaxDelete {
     Count(usize),
     Percent(u32),
 }
 
 impl MaxDelete {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, MaxDeleteError> {
         let t = s.trim();
-        let bad =
-            || format!("`{t}` is not a number of objects or a percentage; use e.g. `100` or `50%`");
+        let bad = || MaxDeleteError(t.to_owned());
         match t.strip_suffix('%') {
             Some(p) => match p.trim().parse::<u32>() {
                 Ok(p) if p <= 100 => Ok(Self::Percent(p)),
@@ -89,7 +94,7 @@ impl MaxDelete {
     }
 
     /// The limit for a bucket with `live` objects in the live release.
-    pub fn limit(self, live: usize) -> usize {
+    pub(crate) fn limit(self, live: usize) -> usize {
         match self {
             Self::Count(n) => n,
             Self::Percent(p) => live * p as usize / 100,
@@ -106,59 +111,66 @@ impl fmt::Display for MaxDelete {
     }
 }
 
+/// `max-delete` is neither a number of objects nor a percentage (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a number of objects or a percentage; use e.g. `100` or `50%`")]
+pub(crate) struct MaxDeleteError(String);
+
 /// What the planner needs.
 #[derive(Debug, Clone)]
-pub struct Inputs<'a> {
-    pub local: &'a [LocalFile],
-    pub live: Option<&'a Pointer>,
+pub(crate) struct Inputs<'a> {
+    pub(crate) local: &'a [LocalFile],
+    pub(crate) live: Option<&'a Pointer>,
     /// Every object under the prefix (key relative to the prefix → size).
-    pub listing: &'a BTreeMap<String, u64>,
+    pub(crate) listing: &'a BTreeMap<String, u64>,
     /// `--release-id`; default: the content id of the new manifest.
-    pub release_id: Option<&'a str>,
-    pub keep_releases: usize,
-    pub max_delete: MaxDelete,
+    pub(crate) release_id: Option<&'a str>,
+    pub(crate) keep_releases: usize,
+    pub(crate) max_delete: MaxDelete,
     /// Manifests read for pruning (those [`manifests_to_read`] named), by release id.
-    pub manifests: &'a BTreeMap<String, Manifest>,
+    pub(crate) manifests: &'a BTreeMap<String, ReleaseManifest>,
 }
 
-/// The plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Plan {
-    pub release_id: String,
-    pub previous_release_id: Option<String>,
+/// The plan (its JSON is `report.rs`'s: uploads by phase, with the invalidation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PublishPlan {
+    pub(crate) release_id: String,
+    pub(crate) previous_release_id: Option<String>,
     /// Nothing to write at all: no object, manifest, pointer, delete or invalidation.
-    pub noop: bool,
+    pub(crate) noop: bool,
     /// Uploads in phase order (immutable, other, HTML), keys sorted within a phase.
-    pub uploads: Vec<Upload>,
-    pub skipped: Vec<String>,
-    pub write_manifest: bool,
-    pub write_pointer: bool,
+    pub(crate) uploads: Vec<Upload>,
+    pub(crate) skipped: Vec<String>,
+    pub(crate) write_manifest: bool,
+    pub(crate) write_pointer: bool,
     /// Objects deleted after the new release is live (keys relative to the prefix).
-    pub prune: Vec<String>,
+    pub(crate) prune: Vec<String>,
     /// Manifests of releases that fall out of `keep-releases`, deleted last.
-    pub expired_releases: Vec<String>,
+    pub(crate) expired_releases: Vec<String>,
     /// CloudFront paths whose content changed (never immutable files).
-    pub invalidation_paths: Vec<String>,
-    #[serde(skip)]
-    pub manifest: Manifest,
+    pub(crate) invalidation_paths: Vec<String>,
+    pub(crate) manifest: ReleaseManifest,
     /// The release history after this deploy, newest first.
-    pub history: Vec<String>,
+    pub(crate) history: Vec<String>,
 }
 
-impl Plan {
-    pub fn bytes_to_upload(&self) -> u64 {
+impl PublishPlan {
+    pub(crate) fn bytes_to_upload(&self) -> u64 {
         self.uploads.iter().map(|u| u.size).sum()
     }
 
-    pub fn phase(&self, p: Phase) -> impl Iterator<Item = &Upload> {
+    pub(crate) fn phase(&self, p: PublishPhase) -> impl Iterator<Item = &Upload> {
         self.uploads.iter().filter(move |u| u.phase == p)
     }
 }
 
 /// Why a plan was refused (exit 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlanError {
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PlanError {
+    #[error(
+        "this deploy would delete {deletes} object(s), over the limit of {limit} \
+         ({max} of {live} live objects)"
+    )]
     TooManyDeletes {
         deletes: usize,
         limit: usize,
@@ -168,38 +180,20 @@ pub enum PlanError {
     /// An explicit release id that already names a release with other files: publishing would
     /// overwrite its manifest, so the files it replaced would never be pruned and a rollback to
     /// it would be ambiguous.
+    #[error(
+        "release-id: `{release}` already exists with other content: choose a new id, \
+         or omit --release-id to use the content hash"
+    )]
     ReleaseIdTaken { release: String },
-}
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooManyDeletes {
-                deletes,
-                limit,
-                live,
-                max,
-            } => write!(
-                f,
-                "this deploy would delete {deletes} object(s), over the limit of {limit} \
-                 ({max} of {live} live objects)"
-            ),
-            Self::ReleaseIdTaken { release } => write!(
-                f,
-                "release-id: `{release}` already exists with other content: choose a new id, \
-                 or omit --release-id to use the content hash"
-            ),
-        }
-    }
 }
 
 /// The new manifest for the local tree: version ids carried over from the live release for
 /// files that did not change.
-pub fn new_manifest(
+pub(crate) fn new_manifest(
     local: &[LocalFile],
     live: Option<&Pointer>,
     release_id: Option<&str>,
-) -> Manifest {
+) -> ReleaseManifest {
     let files: BTreeMap<String, Entry> = local
         .iter()
         .map(|f| {
@@ -214,7 +208,7 @@ pub fn new_manifest(
     let release = release_id
         .map(str::to_owned)
         .unwrap_or_else(|| manifest::content_id(&files));
-    Manifest {
+    ReleaseManifest {
         format: manifest::FORMAT,
         release,
         files,
@@ -223,7 +217,7 @@ pub fn new_manifest(
 
 /// The release history after publishing `new`: the new release, then the live one, then the
 /// rest of the history, cut to `keep` entries.
-pub fn next_history(live: Option<&Pointer>, new: &str, keep: usize) -> Vec<String> {
+pub(crate) fn next_history(live: Option<&Pointer>, new: &str, keep: usize) -> Vec<String> {
     let mut h = vec![new.to_owned()];
     if let Some(p) = live {
         for id in std::iter::once(&p.release).chain(&p.history) {
@@ -249,7 +243,7 @@ fn listed_releases(listing: &BTreeMap<String, u64>) -> BTreeSet<String> {
 /// refuse the id for other content; the live release's is in the pointer), and every kept and
 /// expired release when some release expires (none otherwise: an ordinary deploy reads only the
 /// pointer). The live release's and the new one's are already known.
-pub fn manifests_to_read(inputs: &Inputs<'_>) -> Vec<String> {
+pub(crate) fn manifests_to_read(inputs: &Inputs<'_>) -> Vec<String> {
     let manifest = new_manifest(inputs.local, inputs.live, inputs.release_id);
     let history = next_history(inputs.live, &manifest.release, inputs.keep_releases);
     let listed = listed_releases(inputs.listing);
@@ -277,7 +271,7 @@ pub fn manifests_to_read(inputs: &Inputs<'_>) -> Vec<String> {
 }
 
 /// The CloudFront paths for a changed key: `/docs/index.html` also invalidates `/docs/`.
-pub fn paths_for(key: &str) -> Vec<String> {
+pub(crate) fn paths_for(key: &str) -> Vec<String> {
     let mut v = vec![format!("/{key}")];
     if key == "index.html" {
         v.push("/".into());
@@ -288,7 +282,7 @@ pub fn paths_for(key: &str) -> Vec<String> {
 }
 
 /// Plans a deploy.
-pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
+pub(crate) fn plan(inputs: &Inputs<'_>) -> Result<PublishPlan, PlanError> {
     let live = inputs.live;
     let mut manifest = new_manifest(inputs.local, live, inputs.release_id);
     // An explicit id names one content for good: the same content again is a re-run (a no-op
@@ -332,7 +326,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
                     key: f.key.clone(),
                     size: f.entry.size,
                     reason,
-                    phase: Phase::of(&f.entry),
+                    phase: PublishPhase::of(&f.entry),
                 });
             }
         }
@@ -406,7 +400,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
     let write_manifest =
         write_manifest && !(manifest_listed && uploads.is_empty() && inputs.release_id.is_none());
     let previous_release_id = live.map(|p| p.release.clone()).filter(|_| !same_release);
-    Ok(Plan {
+    Ok(PublishPlan {
         release_id: manifest.release.clone(),
         previous_release_id: previous_release_id.or_else(|| live.and_then(|p| p.previous.clone())),
         noop,
@@ -424,65 +418,61 @@ pub fn plan(inputs: &Inputs<'_>) -> Result<Plan, PlanError> {
 
 /// One object a rollback puts back from a stored version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Restore {
-    pub key: String,
-    pub version_id: String,
-    pub phase: Phase,
+pub(crate) struct Restore {
+    pub(crate) key: String,
+    pub(crate) version_id: String,
+    pub(crate) phase: PublishPhase,
 }
 
 /// The rollback plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RollbackPlan {
-    pub release_id: String,
-    pub previous_release_id: String,
+pub(crate) struct RollbackPlan {
+    pub(crate) release_id: String,
+    pub(crate) previous_release_id: String,
     /// In phase order.
-    pub restores: Vec<Restore>,
-    pub invalidation_paths: Vec<String>,
+    pub(crate) restores: Vec<Restore>,
+    pub(crate) invalidation_paths: Vec<String>,
 }
 
 /// Why a rollback cannot be planned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RollbackError {
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RollbackError {
     /// Exit 2: the release is not in the history.
+    #[error(
+        "release `{release}` is not one of the kept releases ({})",
+        listed(.known)
+    )]
     Unknown { release: String, known: Vec<String> },
     /// Exit 2: nothing to go back to.
+    #[error("there is no previous release to roll back to")]
     NoPrevious,
     /// Exit 2: the release is already live.
+    #[error("release `{0}` is already live")]
     AlreadyLive(String),
     /// Exit 1: files of the target whose bytes were not kept (no version ids).
+    #[error(
+        "release `{release}` cannot be restored: {} file(s) were overwritten and their \
+         old bytes were not kept (first: {})",
+        .keys.len(),
+        .keys.first().map(String::as_str).unwrap_or("")
+    )]
     NotRestorable { release: String, keys: Vec<String> },
 }
 
-impl fmt::Display for RollbackError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unknown { release, known } => write!(
-                f,
-                "release `{release}` is not one of the kept releases ({})",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            ),
-            Self::NoPrevious => write!(f, "there is no previous release to roll back to"),
-            Self::AlreadyLive(r) => write!(f, "release `{r}` is already live"),
-            Self::NotRestorable { release, keys } => write!(
-                f,
-                "release `{release}` cannot be restored: {} file(s) were overwritten and their \
-                 old bytes were not kept (first: {})",
-                keys.len(),
-                keys.first().map(String::as_str).unwrap_or("")
-            ),
-        }
+/// `a, b, c`, or `none`.
+fn listed(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
     }
 }
 
 /// Which release a rollback goes to: `to`, else the one after the live release in the history.
 /// `run` identifies the Actions step (stable across re-runs): when the live pointer was written
 /// by this very step's rollback, the rollback is done, so a re-run does not go further back.
-pub fn rollback_target(
+pub(crate) fn rollback_target(
     live: &Pointer,
     to: Option<&str>,
     run: Option<&str>,
@@ -510,9 +500,9 @@ pub fn rollback_target(
 
 /// Plans putting `target` back: every file whose bytes or headers differ from the live release
 /// (or whose object is gone) is copied from its stored version, in phase order.
-pub fn plan_rollback(
+pub(crate) fn plan_rollback(
     live: &Pointer,
-    target: &Manifest,
+    target: &ReleaseManifest,
     listing: &BTreeMap<String, u64>,
 ) -> Result<RollbackPlan, RollbackError> {
     let mut restores = Vec::new();
@@ -535,7 +525,7 @@ pub fn plan_rollback(
                 restores.push(Restore {
                     key: key.clone(),
                     version_id: v.clone(),
-                    phase: Phase::of(e),
+                    phase: PublishPhase::of(e),
                 });
                 if current.is_some() && !e.immutable {
                     invalidate.extend(paths_for(key));
@@ -605,7 +595,7 @@ mod tests {
     }
 
     /// The bucket after `plan` was carried out: listing and pointer (version ids `v-<key>`).
-    fn publish(plan: &Plan, listing: &mut BTreeMap<String, u64>) -> Pointer {
+    fn publish(plan: &PublishPlan, listing: &mut BTreeMap<String, u64>) -> Pointer {
         let mut manifest = plan.manifest.clone();
         for u in &plan.uploads {
             listing.insert(u.key.clone(), u.size);
@@ -633,7 +623,7 @@ mod tests {
     struct World {
         listing: BTreeMap<String, u64>,
         live: Option<Pointer>,
-        manifests: BTreeMap<String, Manifest>,
+        manifests: BTreeMap<String, ReleaseManifest>,
     }
 
     impl World {
@@ -645,7 +635,7 @@ mod tests {
             }
         }
 
-        fn plan(&self, local: &[LocalFile], keep: usize) -> Result<Plan, PlanError> {
+        fn plan(&self, local: &[LocalFile], keep: usize) -> Result<PublishPlan, PlanError> {
             self.plan_with(local, keep, MaxDelete::Percent(50))
         }
 
@@ -654,7 +644,7 @@ mod tests {
             local: &[LocalFile],
             keep: usize,
             max: MaxDelete,
-        ) -> Result<Plan, PlanError> {
+        ) -> Result<PublishPlan, PlanError> {
             plan(&Inputs {
                 local,
                 live: self.live.as_ref(),
@@ -666,7 +656,7 @@ mod tests {
             })
         }
 
-        fn deploy(&mut self, local: &[LocalFile], keep: usize) -> Plan {
+        fn deploy(&mut self, local: &[LocalFile], keep: usize) -> PublishPlan {
             let p = self.plan(local, keep).unwrap();
             let ptr = publish(&p, &mut self.listing);
             self.manifests
@@ -679,7 +669,7 @@ mod tests {
     impl World {
         /// Plans with an explicit `--release-id`, reading only the manifests the planner names
         /// (as a deploy does).
-        fn plan_id(&self, local: &[LocalFile], id: &str) -> Result<Plan, PlanError> {
+        fn plan_id(&self, local: &[LocalFile], id: &str) -> Result<PublishPlan, PlanError> {
             let mut inputs = Inputs {
                 local,
                 live: self.live.as_ref(),
@@ -689,7 +679,7 @@ mod tests {
                 max_delete: MaxDelete::Percent(100),
                 manifests: &BTreeMap::new(),
             };
-            let read: BTreeMap<String, Manifest> = manifests_to_read(&inputs)
+            let read: BTreeMap<String, ReleaseManifest> = manifests_to_read(&inputs)
                 .into_iter()
                 .filter_map(|id| self.manifests.get(&id).map(|m| (id, m.clone())))
                 .collect();
@@ -697,7 +687,7 @@ mod tests {
             plan(&inputs)
         }
 
-        fn deploy_id(&mut self, local: &[LocalFile], id: &str) -> Plan {
+        fn deploy_id(&mut self, local: &[LocalFile], id: &str) -> PublishPlan {
             let p = self.plan_id(local, id).unwrap();
             let ptr = publish(&p, &mut self.listing);
             self.manifests
@@ -725,7 +715,7 @@ mod tests {
                 "index.html"
             ]
         );
-        let phases: Vec<Phase> = p.uploads.iter().map(|u| u.phase).collect();
+        let phases: Vec<PublishPhase> = p.uploads.iter().map(|u| u.phase).collect();
         assert!(phases.windows(2).all(|w| w[0] <= w[1]));
         assert!(p.uploads.iter().all(|u| u.reason == Reason::New));
         assert!(p.write_manifest && p.write_pointer && !p.noop);
@@ -872,7 +862,7 @@ mod tests {
             release: release.into(),
             previous: None,
             history: history.iter().map(|s| (*s).to_owned()).collect(),
-            manifest: Manifest {
+            manifest: ReleaseManifest {
                 format: 1,
                 release: release.into(),
                 files: BTreeMap::new(),

@@ -4,12 +4,11 @@
 
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
-use std::fmt;
 
 /// Cache-Control for files whose name changes when their content does.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control for HTML and every other file: caches must revalidate before each use.
-pub const REVALIDATE: &str = "no-cache";
+pub(crate) const REVALIDATE: &str = "no-cache";
 
 /// Content types of the web, by extension (lower case). Text types carry `charset=utf-8`.
 const WEB_TYPES: &[(&str, &str)] = &[
@@ -58,7 +57,7 @@ const WEB_TYPES: &[(&str, &str)] = &[
 
 /// The content type for `key`: our web table, then mime_guess (its built-in table, not the
 /// host's), then `application/octet-stream`.
-pub fn content_type(key: &str) -> String {
+pub(crate) fn content_type(key: &str) -> String {
     let name = key.rsplit('/').next().unwrap_or(key);
     let ext = match name.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
@@ -77,7 +76,7 @@ pub fn content_type(key: &str) -> String {
 /// True when the file name carries a content hash: a last `-` or `.` separated segment of 8 to
 /// 64 characters of `[A-Za-z0-9_-]` with a digit or both letter cases (`index-D_6Ay_gG.js`,
 /// `main.3f2a1b9c.css`), or a hex run of 16 or more.
-pub fn is_fingerprinted(key: &str) -> bool {
+pub(crate) fn is_fingerprinted(key: &str) -> bool {
     let name = key.rsplit('/').next().unwrap_or(key);
     let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
     // `main.3f2a1b9c.css`, `2.a1b2c3d4.chunk.js`: a whole dot segment after the first;
@@ -110,29 +109,29 @@ fn looks_like_hash(s: &str) -> bool {
 /// One rule as written in the rules file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RuleSpec {
+pub(crate) struct RuleSpec {
     /// Glob over the path relative to `--dir`, e.g. `assets/**`, `**/*.html`.
     #[serde(alias = "match")]
-    pub glob: String,
-    pub cache_control: Option<String>,
-    pub content_type: Option<String>,
-    pub content_encoding: Option<String>,
+    pub(crate) glob: String,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) content_encoding: Option<String>,
     /// Publish in the immutable phase and never invalidate. Default: the Cache-Control has
     /// `immutable`.
-    pub immutable: Option<bool>,
+    pub(crate) immutable: Option<bool>,
 }
 
 /// How a rules file is written: TOML when its name ends in `.toml`, YAML otherwise (inline
 /// rules are always YAML: a workflow's multi-line input is YAML already).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Yaml,
     Toml,
 }
 
 impl Format {
     /// The format of the file at `path`, by its name.
-    pub fn of_path(path: &str) -> Self {
+    pub(crate) fn of_path(path: &str) -> Self {
         let toml = std::path::Path::new(path)
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
@@ -140,7 +139,7 @@ impl Format {
     }
 
     /// What a rules file of this format looks like (for error hints).
-    pub fn example(self) -> &'static str {
+    pub(crate) fn example(self) -> &'static str {
         match self {
             Self::Yaml => {
                 "a YAML list of rules: `- glob: 'assets/**'` with `cache-control`, `content-type`, `content-encoding` or `immutable`"
@@ -160,21 +159,14 @@ struct Wrapped {
 }
 
 /// Why rules were refused (exit 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RulesError {
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RulesError {
+    #[error("not a list of rules: {0}")]
     Parse(String),
+    #[error("`{glob}` is not a valid glob: {reason}")]
     Glob { glob: String, reason: String },
+    #[error("the rule for `{glob}` sets nothing")]
     Empty { glob: String },
-}
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Parse(e) => write!(f, "not a list of rules: {e}"),
-            Self::Glob { glob, reason } => write!(f, "`{glob}` is not a valid glob: {reason}"),
-            Self::Empty { glob } => write!(f, "the rule for `{glob}` sets nothing"),
-        }
-    }
 }
 
 /// A TOML error on one line, placed as the YAML parser places its own: `… at line L column C`.
@@ -206,7 +198,7 @@ pub struct Headers {
 
 impl Rules {
     /// Parses YAML: a list of rules, or `rules:` holding one.
-    pub fn parse(text: &str) -> Result<Self, RulesError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, RulesError> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
@@ -226,7 +218,7 @@ impl Rules {
 
     /// Parses TOML: an array of tables `[[rules]]` (the `rules:` form of the YAML), with the
     /// same keys and the same refusals.
-    pub fn parse_toml(text: &str) -> Result<Self, RulesError> {
+    pub(crate) fn parse_toml(text: &str) -> Result<Self, RulesError> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
@@ -236,14 +228,14 @@ impl Rules {
     }
 
     /// Parses `text` written in `format`.
-    pub fn parse_as(text: &str, format: Format) -> Result<Self, RulesError> {
+    pub(crate) fn parse_as(text: &str, format: Format) -> Result<Self, RulesError> {
         match format {
             Format::Yaml => Self::parse(text),
             Format::Toml => Self::parse_toml(text),
         }
     }
 
-    pub fn from_specs(specs: Vec<RuleSpec>) -> Result<Self, RulesError> {
+    pub(crate) fn from_specs(specs: Vec<RuleSpec>) -> Result<Self, RulesError> {
         let mut rules = Vec::with_capacity(specs.len());
         for spec in specs {
             if spec.cache_control.is_none()
@@ -267,11 +259,13 @@ impl Rules {
         Ok(Self { rules })
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.rules.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
 

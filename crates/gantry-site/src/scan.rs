@@ -2,66 +2,54 @@
 //! followed only when they stay inside the directory.
 
 use sha2::{Digest, Sha256};
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One file found under the site root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
+pub(crate) struct Found {
     /// Path relative to the root, `/`-separated.
-    pub key: String,
-    pub path: PathBuf,
-    pub size: u64,
+    pub(crate) key: String,
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
 }
 
 /// A found file with its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hashed {
-    pub found: Found,
+pub(crate) struct Hashed {
+    pub(crate) found: Found,
     /// Hex SHA-256.
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 /// Why the directory was refused (exit 2).
-#[derive(Debug)]
-pub enum ScanError {
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ScanError {
+    #[error("`{}` does not exist", .0.display())]
     NotFound(PathBuf),
+    #[error("`{}` is not a directory", .0.display())]
     NotADirectory(PathBuf),
+    #[error("`{}` holds no files", .0.display())]
     Empty(PathBuf),
-    SymlinkOutside {
-        link: PathBuf,
-        target: PathBuf,
-    },
+    #[error(
+        "symlink `{}` points outside the directory (to `{}`)",
+        .link.display(),
+        .target.display()
+    )]
+    SymlinkOutside { link: PathBuf, target: PathBuf },
+    #[error("`{}` is not a UTF-8 file name", .0.display())]
     NotUtf8(PathBuf),
+    #[error("`{0}` is under `.gantry/`, which gantry reserves")]
     Reserved(String),
+    #[error("cannot read `{}`: {error}", .path.display())]
     Io {
         path: PathBuf,
         error: std::io::Error,
     },
 }
 
-impl fmt::Display for ScanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotFound(p) => write!(f, "`{}` does not exist", p.display()),
-            Self::NotADirectory(p) => write!(f, "`{}` is not a directory", p.display()),
-            Self::Empty(p) => write!(f, "`{}` holds no files", p.display()),
-            Self::SymlinkOutside { link, target } => write!(
-                f,
-                "symlink `{}` points outside the directory (to `{}`)",
-                link.display(),
-                target.display()
-            ),
-            Self::NotUtf8(p) => write!(f, "`{}` is not a UTF-8 file name", p.display()),
-            Self::Reserved(k) => write!(f, "`{k}` is under `.gantry/`, which gantry reserves"),
-            Self::Io { path, error } => write!(f, "cannot read `{}`: {error}", path.display()),
-        }
-    }
-}
-
 impl ScanError {
-    pub fn hint(&self) -> &'static str {
+    pub(crate) fn hint(&self) -> &'static str {
         match self {
             Self::NotFound(_) | Self::NotADirectory(_) | Self::Empty(_) => {
                 "give the directory your build wrote, e.g. `dist` or `build`"
@@ -77,7 +65,7 @@ impl ScanError {
 }
 
 /// Walks `dir`: every regular file, following symlinks that resolve inside `dir`.
-pub fn walk(dir: &Path) -> Result<Vec<Found>, ScanError> {
+pub(crate) fn walk(dir: &Path) -> Result<Vec<Found>, ScanError> {
     let meta = std::fs::metadata(dir).map_err(|_| ScanError::NotFound(dir.to_path_buf()))?;
     if !meta.is_dir() {
         return Err(ScanError::NotADirectory(dir.to_path_buf()));
@@ -150,7 +138,7 @@ pub fn walk(dir: &Path) -> Result<Vec<Found>, ScanError> {
 }
 
 /// SHA-256 of a byte range of a file, read in 64 KiB chunks (memory does not grow with size).
-pub fn sha256_range(path: &Path, offset: u64, len: u64) -> std::io::Result<[u8; 32]> {
+pub(crate) fn sha256_range(path: &Path, offset: u64, len: u64) -> std::io::Result<[u8; 32]> {
     use std::io::{Seek, SeekFrom};
     let mut f = std::fs::File::open(path)?;
     f.seek(SeekFrom::Start(offset))?;
@@ -172,12 +160,12 @@ pub fn sha256_range(path: &Path, offset: u64, len: u64) -> std::io::Result<[u8; 
     Ok(h.finalize().into())
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hashes every file on the blocking pool, `parallel` at a time.
-pub async fn hash_all(found: Vec<Found>, parallel: usize) -> Result<Vec<Hashed>, ScanError> {
+pub(crate) async fn hash_all(found: Vec<Found>, parallel: usize) -> Result<Vec<Hashed>, ScanError> {
     use futures::StreamExt;
     let results: Vec<Result<Hashed, ScanError>> = futures::stream::iter(found)
         .map(|f| async move {

@@ -13,6 +13,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::body::SdkBody;
 use gantry_kit::ExitCode;
+use gantry_kit::poll::SystemClock;
 use std::time::Duration;
 
 fn retry() -> RetryConfig {
@@ -79,7 +80,9 @@ async fn a_503_on_some_puts_is_retried_and_the_publish_completes() {
         "--prefix",
         "web",
     ]);
-    let report = gantry_site::deploy(&s3, None, &cfg).await.unwrap();
+    let report = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg)
+        .await
+        .unwrap();
     assert_eq!(report.outputs.get("uploaded").unwrap(), 3);
     assert_eq!(
         flaky.num_calls(),
@@ -110,7 +113,9 @@ async fn throttling_past_the_retries_fails_before_html_and_pointer() {
     );
     let d = site();
     let cfg = deploy_config(&["--dir", d.path().to_str().unwrap(), "--bucket", "my-site"]);
-    let err = gantry_site::deploy(&s3, None, &cfg).await.unwrap_err();
+    let err = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg)
+        .await
+        .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Failed);
     let text = err.render();
     assert!(

@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use gantry_kit::ExitCode;
+use gantry_kit::poll::SystemClock;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -267,7 +268,7 @@ async fn a_fresh_checkout_of_the_same_tree_writes_nothing_at_all() {
             &dist,
         ])
     };
-    let r1 = gantry_site::deploy(&s3, Some(&cf), &args(dir_arg(&first)))
+    let r1 = gantry_site::deploy(&s3, Some(&cf), &SystemClock::new(), &args(dir_arg(&first)))
         .await
         .unwrap();
     assert_eq!(r1.outputs.get("uploaded").unwrap(), 5);
@@ -279,9 +280,14 @@ async fn a_fresh_checkout_of_the_same_tree_writes_nothing_at_all() {
     app(fresh.path(), 1);
     let rec = Recorder::default();
     let counted = recording(&rec).await;
-    let r2 = gantry_site::deploy(&counted, Some(&cf), &args(dir_arg(&fresh)))
-        .await
-        .unwrap();
+    let r2 = gantry_site::deploy(
+        &counted,
+        Some(&cf),
+        &SystemClock::new(),
+        &args(dir_arg(&fresh)),
+    )
+    .await
+    .unwrap();
     assert_eq!(r2.outputs.get("release-id"), r1.outputs.get("release-id"));
     assert_eq!(r2.outputs.get("uploaded").unwrap(), 0);
     assert_eq!(r2.outputs.get("skipped").unwrap(), 5);
@@ -324,7 +330,9 @@ async fn a_same_size_change_is_one_put_plus_manifest_and_pointer_and_one_invalid
         "--distribution-id",
         &dist,
     ]);
-    gantry_site::deploy(&s3, Some(&cf), &cfg).await.unwrap();
+    gantry_site::deploy(&s3, Some(&cf), &SystemClock::new(), &cfg)
+        .await
+        .unwrap();
     // Same size, other bytes.
     let page = d.path().join("docs/index.html");
     let text = std::fs::read_to_string(&page)
@@ -334,7 +342,7 @@ async fn a_same_size_change_is_one_put_plus_manifest_and_pointer_and_one_invalid
 
     let rec = Recorder::default();
     let counted = recording(&rec).await;
-    let r = gantry_site::deploy(&counted, Some(&cf), &cfg)
+    let r = gantry_site::deploy(&counted, Some(&cf), &SystemClock::new(), &cfg)
         .await
         .unwrap();
     assert_eq!(r.outputs.get("uploaded").unwrap(), 1);
@@ -405,7 +413,9 @@ async fn a_publish_stopped_after_any_put_never_breaks_html_and_a_rerun_completes
     let d = tempfile::tempdir().unwrap();
     app(d.path(), 1);
     let cfg1 = deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]);
-    let r1 = gantry_site::deploy(&s3, None, &cfg1).await.unwrap();
+    let r1 = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg1)
+        .await
+        .unwrap();
     let release1 = r1
         .outputs
         .get("release-id")
@@ -421,7 +431,9 @@ async fn a_publish_stopped_after_any_put_never_breaks_html_and_a_rerun_completes
     for k in 0..5 {
         let rec = Recorder::failing_after(k);
         let dying = recording(&rec).await;
-        let err = gantry_site::deploy(&dying, None, &cfg2).await.unwrap_err();
+        let err = gantry_site::deploy(&dying, None, &SystemClock::new(), &cfg2)
+            .await
+            .unwrap_err();
         assert_eq!(
             err.exit_code(),
             ExitCode::Failed,
@@ -434,7 +446,9 @@ async fn a_publish_stopped_after_any_put_never_breaks_html_and_a_rerun_completes
             "stopped after {k} PUT(s): the pointer still names release 1"
         );
     }
-    let r2 = gantry_site::deploy(&s3, None, &cfg2).await.unwrap();
+    let r2 = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg2)
+        .await
+        .unwrap();
     let release2 = r2
         .outputs
         .get("release-id")
@@ -453,7 +467,7 @@ async fn a_publish_stopped_after_any_put_never_breaks_html_and_a_rerun_completes
     html_is_consistent(&s3, &b).await;
     // And a re-run of the completed publish writes nothing.
     let rec = Recorder::default();
-    let again = gantry_site::deploy(&recording(&rec).await, None, &cfg2)
+    let again = gantry_site::deploy(&recording(&rec).await, None, &SystemClock::new(), &cfg2)
         .await
         .unwrap();
     assert_eq!(again.outputs.get("uploaded").unwrap(), 0);
@@ -486,7 +500,9 @@ async fn prune_after_n_releases_keeps_the_last_ones_and_foreign_objects() {
             "--keep-releases",
             "2",
         ]);
-        let r = gantry_site::deploy(&s3, None, &cfg).await.unwrap();
+        let r = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg)
+            .await
+            .unwrap();
         releases.push(
             r.outputs
                 .get("release-id")
@@ -528,7 +544,7 @@ async fn prune_after_n_releases_keeps_the_last_ones_and_foreign_objects() {
     assert_eq!(manifests.len(), 2, "{manifests:?}");
     let listed = gantry_site::releases(
         &s3,
-        &gantry_site::store::Target {
+        &gantry_site::SiteLocation {
             bucket: b.clone(),
             prefix: "site".into(),
         },
@@ -558,6 +574,7 @@ async fn max_delete_refuses_the_wrong_directory_with_nothing_written() {
     gantry_site::deploy(
         &s3,
         None,
+        &SystemClock::new(),
         &deploy_config(&["--dir", dir_arg(&d), "--bucket", &b, "--keep-releases", "1"]),
     )
     .await
@@ -568,6 +585,7 @@ async fn max_delete_refuses_the_wrong_directory_with_nothing_written() {
     let err = gantry_site::deploy(
         &recording(&rec).await,
         None,
+        &SystemClock::new(),
         &deploy_config(&[
             "--dir",
             dir_arg(&wrong),
@@ -604,6 +622,7 @@ async fn rollback_restores_the_previous_release_from_versions_and_invalidates() 
         let r = gantry_site::deploy(
             &s3,
             Some(&cf),
+            &SystemClock::new(),
             &deploy_config(&[
                 "--dir",
                 dir_arg(&d),
@@ -633,6 +652,7 @@ async fn rollback_restores_the_previous_release_from_versions_and_invalidates() 
     let dry = gantry_site::rollback(
         &s3,
         Some(&cf),
+        &SystemClock::new(),
         &rollback_config(&["--bucket", &b, "--dry-run"]),
     )
     .await
@@ -650,6 +670,7 @@ async fn rollback_restores_the_previous_release_from_versions_and_invalidates() 
     let r = gantry_site::rollback(
         &recording(&rec).await,
         Some(&cf),
+        &SystemClock::new(),
         &rollback_config(&["--bucket", &b, "--distribution-id", &dist]),
     )
     .await
@@ -692,6 +713,7 @@ async fn rollback_restores_the_previous_release_from_versions_and_invalidates() 
     let again = gantry_site::rollback(
         &s3,
         None,
+        &SystemClock::new(),
         &rollback_config(&["--bucket", &b, "--to", &ids[0]]),
     )
     .await
@@ -700,6 +722,7 @@ async fn rollback_restores_the_previous_release_from_versions_and_invalidates() 
     let err = gantry_site::rollback(
         &s3,
         None,
+        &SystemClock::new(),
         &rollback_config(&["--bucket", &b, "--to", "nope"]),
     )
     .await
@@ -717,6 +740,7 @@ async fn rollback_restores_the_previous_release_from_versions_and_invalidates() 
     let same = gantry_site::deploy(
         &s3,
         None,
+        &SystemClock::new(),
         &deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]),
     )
     .await
@@ -728,9 +752,14 @@ async fn rollback_restores_the_previous_release_from_versions_and_invalidates() 
 async fn rollback_without_a_previous_release_is_exit_2() {
     let s3 = client().await;
     let b = bucket(&s3, true).await;
-    let err = gantry_site::rollback(&s3, None, &rollback_config(&["--bucket", &b]))
-        .await
-        .unwrap_err();
+    let err = gantry_site::rollback(
+        &s3,
+        None,
+        &SystemClock::new(),
+        &rollback_config(&["--bucket", &b]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::InputRejected);
     assert!(
         err.message().contains("no release is live"),
@@ -742,6 +771,7 @@ async fn rollback_without_a_previous_release_is_exit_2() {
     gantry_site::deploy(
         &s3,
         None,
+        &SystemClock::new(),
         &deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]),
     )
     .await
@@ -750,6 +780,7 @@ async fn rollback_without_a_previous_release_is_exit_2() {
     let err = gantry_site::rollback(
         &recording(&rec).await,
         None,
+        &SystemClock::new(),
         &rollback_config(&["--bucket", &b]),
     )
     .await
@@ -777,7 +808,7 @@ async fn large_files_go_multipart_with_sha256_parts_and_stream_from_disk() {
     write_tree(d.path(), &[("index.html", "<p>hi</p>")]);
     let rec = Recorder::default();
     let cfg = deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]);
-    gantry_site::deploy(&recording(&rec).await, None, &cfg)
+    gantry_site::deploy(&recording(&rec).await, None, &SystemClock::new(), &cfg)
         .await
         .unwrap();
     let reqs = rec.requests();
@@ -815,7 +846,9 @@ async fn a_bucket_that_does_not_exist_is_exit_1_with_aws_message() {
     let d = tempfile::tempdir().unwrap();
     app(d.path(), 1);
     let cfg = deploy_config(&["--dir", dir_arg(&d), "--bucket", &unique("no-such-bucket")]);
-    let err = gantry_site::deploy(&s3, None, &cfg).await.unwrap_err();
+    let err = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg)
+        .await
+        .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Failed);
     assert!(err.message().contains("NoSuchBucket"), "{}", err.render());
 }
@@ -831,6 +864,7 @@ async fn a_rerun_of_the_rollback_step_finds_it_done_and_a_new_run_goes_further_b
         let r = gantry_site::deploy(
             &s3,
             None,
+            &SystemClock::new(),
             &deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]),
         )
         .await
@@ -849,7 +883,7 @@ async fn a_rerun_of_the_rollback_step_finds_it_done_and_a_new_run_goes_further_b
         cfg.run = Some(format!("o/repo/{run}/frontend/site"));
         cfg
     };
-    let r = gantry_site::rollback(&s3, None, &step("100"))
+    let r = gantry_site::rollback(&s3, None, &SystemClock::new(), &step("100"))
         .await
         .unwrap();
     assert_eq!(r.outputs.get("release-id").unwrap(), &ids[1]);
@@ -857,9 +891,14 @@ async fn a_rerun_of_the_rollback_step_finds_it_done_and_a_new_run_goes_further_b
 
     // "Re-run failed jobs": the same run, job and step. The rollback is done: nothing written.
     let rec = Recorder::default();
-    let again = gantry_site::rollback(&recording(&rec).await, None, &step("100"))
-        .await
-        .unwrap();
+    let again = gantry_site::rollback(
+        &recording(&rec).await,
+        None,
+        &SystemClock::new(),
+        &step("100"),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.outputs.get("release-id").unwrap(), &ids[1]);
     assert_eq!(again.outputs.get("previous-release-id").unwrap(), &ids[2]);
     assert_eq!(again.outputs.get("uploaded").unwrap(), 0);
@@ -867,7 +906,7 @@ async fn a_rerun_of_the_rollback_step_finds_it_done_and_a_new_run_goes_further_b
     assert_eq!(live_release(&s3, &b, "").await.unwrap(), ids[1]);
 
     // Another run of the rollback workflow steps one release further back.
-    let r = gantry_site::rollback(&s3, None, &step("101"))
+    let r = gantry_site::rollback(&s3, None, &SystemClock::new(), &step("101"))
         .await
         .unwrap();
     assert_eq!(r.outputs.get("release-id").unwrap(), &ids[0]);
@@ -891,6 +930,7 @@ async fn rollback_refusals_and_dry_run_write_nothing() {
         gantry_site::deploy(
             &s3,
             None,
+            &SystemClock::new(),
             &deploy_config(&["--dir", dir_arg(&d), "--bucket", &b]),
         )
         .await
@@ -902,6 +942,7 @@ async fn rollback_refusals_and_dry_run_write_nothing() {
     let err = gantry_site::rollback(
         &counted,
         Some(&cf),
+        &SystemClock::new(),
         &rollback_config(&["--bucket", &b, "--to", "0123456789abcdef"]),
     )
     .await
@@ -912,6 +953,7 @@ async fn rollback_refusals_and_dry_run_write_nothing() {
     let dry = gantry_site::rollback(
         &counted,
         Some(&cf),
+        &SystemClock::new(),
         &rollback_config(&["--bucket", &b, "--distribution-id", &dist, "--dry-run"]),
     )
     .await
@@ -1003,7 +1045,9 @@ async fn uploads_run_in_parallel_within_the_concurrency_bound() {
     let counter = InFlight::default();
     let counted = Client::from_conf(sdk().await.interceptor(counter.clone()).build());
     let cfg = deploy_config(&["--dir", dir_arg(&d), "--bucket", &b, "--concurrency", "4"]);
-    let r = gantry_site::deploy(&counted, None, &cfg).await.unwrap();
+    let r = gantry_site::deploy(&counted, None, &SystemClock::new(), &cfg)
+        .await
+        .unwrap();
     assert_eq!(r.outputs.get("uploaded").unwrap(), 49);
     let max = counter.max.load(Ordering::SeqCst);
     assert!(max <= 4, "never more than `concurrency` in flight: {max}");
@@ -1027,7 +1071,9 @@ async fn rules_set_cache_control_content_type_and_encoding_on_the_objects() {
     );
     let rules = "rules:\n  - glob: '**/*.js.br'\n    content-type: text/javascript; charset=utf-8\n    content-encoding: br\n  - glob: 'docs/**'\n    cache-control: public, max-age=300\n";
     let cfg = deploy_config(&["--dir", dir_arg(&d), "--bucket", &b, "--cache-rules", rules]);
-    gantry_site::deploy(&s3, None, &cfg).await.unwrap();
+    gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg)
+        .await
+        .unwrap();
     let head = |key: &'static str| {
         let s3 = s3.clone();
         let b = b.clone();
@@ -1065,7 +1111,7 @@ async fn rules_set_cache_control_content_type_and_encoding_on_the_objects() {
         toml.to_str().unwrap(),
     ]);
     let rec = Recorder::default();
-    let r = gantry_site::deploy(&recording(&rec).await, None, &cfg)
+    let r = gantry_site::deploy(&recording(&rec).await, None, &SystemClock::new(), &cfg)
         .await
         .unwrap();
     assert_eq!(r.outputs.get("uploaded").unwrap(), 0);
@@ -1100,10 +1146,14 @@ async fn an_explicit_release_id_with_other_content_is_refused_before_any_write()
         ])
     };
     release(d.path(), 1);
-    gantry_site::deploy(&s3, None, &args("v1")).await.unwrap();
+    gantry_site::deploy(&s3, None, &SystemClock::new(), &args("v1"))
+        .await
+        .unwrap();
     let v1 = read(&s3, &b, "web/.gantry/releases/v1.json").await.unwrap();
     release(d.path(), 2);
-    gantry_site::deploy(&s3, None, &args("v2")).await.unwrap();
+    gantry_site::deploy(&s3, None, &SystemClock::new(), &args("v2"))
+        .await
+        .unwrap();
     let pointer = read(&s3, &b, "web/.gantry/live.json").await.unwrap();
     let before = versions(&s3, &b).await;
 
@@ -1111,7 +1161,7 @@ async fn an_explicit_release_id_with_other_content_is_refused_before_any_write()
     release(d.path(), 3);
     for id in ["v1", "v2"] {
         let rec = Recorder::default();
-        let err = gantry_site::deploy(&recording(&rec).await, None, &args(id))
+        let err = gantry_site::deploy(&recording(&rec).await, None, &SystemClock::new(), &args(id))
             .await
             .unwrap_err();
         assert_eq!(
@@ -1152,9 +1202,14 @@ async fn an_explicit_release_id_with_other_content_is_refused_before_any_write()
     // The live id with its own content again: a no-op, no write.
     release(d.path(), 2);
     let rec = Recorder::default();
-    let r = gantry_site::deploy(&recording(&rec).await, None, &args("v2"))
-        .await
-        .unwrap();
+    let r = gantry_site::deploy(
+        &recording(&rec).await,
+        None,
+        &SystemClock::new(),
+        &args("v2"),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.outputs.get("release-id").unwrap(), "v2");
     assert_eq!(r.outputs.get("uploaded").unwrap(), 0);
     assert_eq!(
@@ -1165,6 +1220,8 @@ async fn an_explicit_release_id_with_other_content_is_refused_before_any_write()
     );
     // A new id for new content is published as usual.
     release(d.path(), 3);
-    gantry_site::deploy(&s3, None, &args("v3")).await.unwrap();
+    gantry_site::deploy(&s3, None, &SystemClock::new(), &args("v3"))
+        .await
+        .unwrap();
     assert_eq!(live_release(&s3, &b, "web").await.as_deref(), Some("v3"));
 }

@@ -1,7 +1,7 @@
-//! The S3 edge: reading the pointer, manifests and listing; streaming uploads (multipart above
-//! a threshold) with SHA-256 checksums; restoring stored versions; deleting.
+//! S3: reading the pointer, manifests and listing; streaming uploads (multipart above a
+//! threshold) with SHA-256 checksums; restoring stored versions; deleting.
 
-use crate::manifest::{self, Entry, Manifest, Pointer};
+use crate::manifest::{self, Entry, Pointer, ReleaseManifest};
 use crate::scan;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::{ByteStream, Length};
@@ -17,14 +17,14 @@ use std::path::Path;
 
 /// Where the site lives: a bucket and a key prefix (no leading or trailing `/`; may be empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct SiteLocation {
     pub bucket: String,
     pub prefix: String,
 }
 
-impl Target {
+impl SiteLocation {
     /// The object key of `rel` (a key relative to the prefix).
-    pub fn key(&self, rel: &str) -> String {
+    pub(crate) fn key(&self, rel: &str) -> String {
         if self.prefix.is_empty() {
             rel.to_owned()
         } else {
@@ -39,9 +39,9 @@ impl Target {
 
 /// Upload sizes: files of `threshold` bytes or more go multipart in `part_size` parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Multipart {
-    pub threshold: u64,
-    pub part_size: u64,
+pub(crate) struct Multipart {
+    pub(crate) threshold: u64,
+    pub(crate) part_size: u64,
 }
 
 impl Default for Multipart {
@@ -56,7 +56,7 @@ impl Default for Multipart {
 
 impl Multipart {
     /// The part size for a file: at least `part_size`, large enough to stay within 10,000 parts.
-    pub fn part_size_for(&self, size: u64) -> u64 {
+    pub(crate) fn part_size_for(&self, size: u64) -> u64 {
         self.part_size
             .max(size.div_ceil(10_000))
             .max(5 * 1024 * 1024)
@@ -75,7 +75,10 @@ fn hex_to_b64(hex: &str) -> String {
 }
 
 /// Reads `live.json`; `None` when no release was published under this prefix.
-pub async fn read_pointer(client: &Client, t: &Target) -> Result<Option<Pointer>, Error> {
+pub(crate) async fn read_pointer(
+    client: &Client,
+    t: &SiteLocation,
+) -> Result<Option<Pointer>, Error> {
     let Some(bytes) = get(client, t, manifest::POINTER_KEY).await? else {
         return Ok(None);
     };
@@ -90,11 +93,11 @@ pub async fn read_pointer(client: &Client, t: &Target) -> Result<Option<Pointer>
 }
 
 /// Reads a release manifest; `None` when it is gone.
-pub async fn read_manifest(
+pub(crate) async fn read_manifest(
     client: &Client,
-    t: &Target,
+    t: &SiteLocation,
     release: &str,
-) -> Result<Option<Manifest>, Error> {
+) -> Result<Option<ReleaseManifest>, Error> {
     let key = manifest::manifest_key(release);
     let Some(bytes) = get(client, t, &key).await? else {
         return Ok(None);
@@ -108,7 +111,7 @@ pub async fn read_manifest(
     })
 }
 
-async fn get(client: &Client, t: &Target, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+async fn get(client: &Client, t: &SiteLocation, rel: &str) -> Result<Option<Vec<u8>>, Error> {
     let out = client
         .get_object()
         .bucket(&t.bucket)
@@ -145,7 +148,10 @@ where
 }
 
 /// Every object under the prefix: key relative to the prefix → size. One LIST per 1,000 keys.
-pub async fn list(client: &Client, t: &Target) -> Result<BTreeMap<String, u64>, Error> {
+pub(crate) async fn list(
+    client: &Client,
+    t: &SiteLocation,
+) -> Result<BTreeMap<String, u64>, Error> {
     let mut out = BTreeMap::new();
     let mut pages = client
         .list_objects_v2()
@@ -168,9 +174,9 @@ pub async fn list(client: &Client, t: &Target) -> Result<BTreeMap<String, u64>, 
 /// Uploads one file from disk: a single streaming PUT below the multipart threshold, else a
 /// multipart upload whose parts stream from their offsets. Returns the version id (versioned
 /// buckets).
-pub async fn upload(
+pub(crate) async fn upload(
     client: &Client,
-    t: &Target,
+    t: &SiteLocation,
     rel: &str,
     path: &Path,
     e: &Entry,
@@ -202,7 +208,7 @@ pub async fn upload(
 
 async fn upload_multipart(
     client: &Client,
-    t: &Target,
+    t: &SiteLocation,
     key: &str,
     path: &Path,
     e: &Entry,
@@ -260,7 +266,7 @@ const PARTS_IN_FLIGHT: usize = 4;
 
 async fn upload_parts(
     client: &Client,
-    t: &Target,
+    t: &SiteLocation,
     key: &str,
     path: &Path,
     e: &Entry,
@@ -319,9 +325,9 @@ async fn upload_parts(
 }
 
 /// Writes a JSON record (manifest or pointer) with a SHA-256 checksum.
-pub async fn put_json(
+pub(crate) async fn put_json(
     client: &Client,
-    t: &Target,
+    t: &SiteLocation,
     rel: &str,
     value: &impl serde::Serialize,
 ) -> Result<(), Error> {
@@ -360,9 +366,9 @@ fn encode_key(key: &str) -> String {
 
 /// Puts a stored version of `rel` back as the current object, with the manifest's headers
 /// (a server-side copy: no bytes travel through the runner).
-pub async fn restore(
+pub(crate) async fn restore(
     client: &Client,
-    t: &Target,
+    t: &SiteLocation,
     rel: &str,
     version_id: &str,
     e: &Entry,
@@ -391,7 +397,11 @@ pub async fn restore(
 }
 
 /// Deletes keys (relative to the prefix), 1,000 per request. Returns how many were deleted.
-pub async fn delete(client: &Client, t: &Target, rels: &[String]) -> Result<usize, Error> {
+pub(crate) async fn delete(
+    client: &Client,
+    t: &SiteLocation,
+    rels: &[String],
+) -> Result<usize, Error> {
     let mut deleted = 0;
     for chunk in rels.chunks(1000) {
         let objects: Vec<ObjectIdentifier> = chunk
@@ -429,13 +439,13 @@ mod tests {
 
     #[test]
     fn keys_and_encodings() {
-        let t = Target {
+        let t = SiteLocation {
             bucket: "b".into(),
             prefix: "site/v1".into(),
         };
         assert_eq!(t.key("index.html"), "site/v1/index.html");
         assert_eq!(t.list_prefix().as_deref(), Some("site/v1/"));
-        let root = Target {
+        let root = SiteLocation {
             bucket: "b".into(),
             prefix: String::new(),
         };

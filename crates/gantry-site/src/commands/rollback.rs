@@ -1,0 +1,108 @@
+//! `rollback`: read the live pointer, pick the release to go back to, restore its changed files
+//! from their stored versions phase by phase, invalidate, flip the pointer, and wait.
+
+use super::site_url;
+use crate::aws::s3::{self, Multipart};
+use crate::config::{self, RollbackConfig};
+use crate::invalidation;
+use crate::manifest::{self, Pointer};
+use crate::plan::{self, RollbackError};
+use crate::publish::{Put, publish_phases};
+use crate::report::{self, PublishTally};
+use aws_sdk_cloudfront::Client as CloudFront;
+use aws_sdk_s3::Client as S3;
+use gantry_kit::poll::Clock;
+use gantry_kit::{Error, Report};
+
+/// Makes an earlier release live again (or finds it live already).
+pub async fn rollback<C: Clock>(
+    s3: &S3,
+    cf: Option<&CloudFront>,
+    clock: &C,
+    cfg: &RollbackConfig,
+) -> Result<Report, Error> {
+    let site = &cfg.publish.location;
+    let live = s3::read_pointer(s3, site)
+        .await?
+        .ok_or_else(|| config::nothing_live(site))?;
+    let target_id = match plan::rollback_target(&live, cfg.to.as_deref(), cfg.run.as_deref()) {
+        Ok(id) => id,
+        Err(RollbackError::AlreadyLive(id)) => {
+            // A re-run of a rollback that completed: nothing to do.
+            let tally = PublishTally {
+                release_id: id,
+                previous_release_id: live.previous.clone().unwrap_or_default(),
+                url: site_url(cf, &cfg.publish).await?,
+                ..PublishTally::default()
+            };
+            return Ok(report::already_live(&tally));
+        }
+        Err(e) => return Err(config::to_refused(e)),
+    };
+    let listing = s3::list(s3, site).await?;
+    let target = s3::read_manifest(s3, site, &target_id)
+        .await?
+        .ok_or_else(|| config::to_manifest_gone(&target_id))?;
+    let rb = plan::plan_rollback(&live, &target, &listing).map_err(|e| {
+        Error::failed(e.to_string()).with_hint(
+            "turn on versioning on the bucket: rollback restores overwritten files from their versions",
+        )
+    })?;
+    let mut tally = PublishTally {
+        release_id: rb.release_id.clone(),
+        previous_release_id: rb.previous_release_id.clone(),
+        url: site_url(cf, &cfg.publish).await?,
+        ..PublishTally::default()
+    };
+    let cdn = cfg.publish.cdn.as_ref();
+    if cfg.publish.dry_run {
+        let inv = invalidation::planned(cdn, &rb.invalidation_paths);
+        report::log_rollback_plan(&rb, &live.release, inv.as_ref());
+        return report::rollback_dry_run(&tally, &rb, inv.as_ref());
+    }
+
+    let puts: Vec<Put> = rb.restores.iter().map(Put::Restore).collect();
+    // Restores are copies inside S3: the multipart settings of uploads do not apply.
+    let restored = publish_phases(
+        s3,
+        &cfg.publish,
+        Multipart::default(),
+        &puts,
+        &target,
+        &mut tally,
+    )
+    .await?;
+
+    let mut pending = None;
+    if let (Some(cf), Some(cdn)) = (cf, cdn)
+        && !rb.invalidation_paths.is_empty()
+    {
+        let change = (live.release.as_str(), rb.release_id.as_str());
+        pending = Some(
+            invalidation::create(cf, clock, cdn, &rb.invalidation_paths, change, &mut tally)
+                .await?,
+        );
+    }
+    let pointer = Pointer {
+        format: manifest::FORMAT,
+        release: rb.release_id.clone(),
+        previous: Some(live.release.clone()),
+        history: live.history.clone(),
+        manifest: restored.manifest,
+        rolled_back_by: cfg.run.clone(),
+    };
+    s3::put_json(s3, site, manifest::POINTER_KEY, &pointer)
+        .await
+        .map_err(|e| tally.attach(e))?;
+    tracing::info!(
+        "release {} is live again (was {})",
+        rb.release_id,
+        live.release
+    );
+    if let (Some(cf), Some(cdn), Some(pending)) = (cf, cdn, &pending)
+        && cdn.wait
+    {
+        invalidation::wait(cf, clock, cdn, pending, &tally).await?;
+    }
+    Ok(report::rolled_back(&tally, &live.release))
+}

@@ -1,0 +1,154 @@
+//! Putting a release's objects in place, phase by phase — deploy's uploads and rollback's
+//! restores alike. A phase starts only when the one before it is complete, so a publish stopped
+//! anywhere never leaves live HTML referencing a missing file.
+
+use crate::aws::s3::{self, Multipart};
+use crate::config::PublishConfig;
+use crate::manifest::{Entry, ReleaseManifest};
+use crate::plan::{PublishPhase, Restore, Upload};
+use crate::report::PublishTally;
+use aws_sdk_s3::Client as S3;
+use futures::StreamExt;
+use gantry_kit::Error;
+use gantry_kit::fmt::human_bytes;
+use std::path::Path;
+
+/// One object a publish puts in place.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Put<'a> {
+    /// A file of the tree, uploaded from disk.
+    Upload { upload: &'a Upload, path: &'a Path },
+    /// A stored version, copied back inside S3 (no bytes travel through the runner).
+    Restore(&'a Restore),
+}
+
+impl Put<'_> {
+    fn key(&self) -> &str {
+        match self {
+            Put::Upload { upload, .. } => &upload.key,
+            Put::Restore(r) => &r.key,
+        }
+    }
+
+    fn phase(&self) -> PublishPhase {
+        match self {
+            Put::Upload { upload, .. } => upload.phase,
+            Put::Restore(r) => r.phase,
+        }
+    }
+
+    /// Bytes sent from the runner.
+    pub(crate) fn bytes(&self) -> u64 {
+        match self {
+            Put::Upload { upload, .. } => upload.size,
+            Put::Restore(_) => 0,
+        }
+    }
+
+    async fn send(
+        &self,
+        client: &S3,
+        cfg: &PublishConfig,
+        multipart: Multipart,
+        entry: &Entry,
+    ) -> Result<Option<String>, Error> {
+        let site = &cfg.location;
+        match self {
+            Put::Upload { upload, path } => {
+                s3::upload(client, site, &upload.key, path, entry, multipart).await
+            }
+            Put::Restore(r) => s3::restore(client, site, &r.key, &r.version_id, entry).await,
+        }
+    }
+
+    /// Records the version S3 gave the object in its manifest entry.
+    fn record(&self, entry: &mut Entry, version: Option<String>) {
+        match self {
+            // The upload is the object's bytes now; without versioning there is no version.
+            Put::Upload { .. } => entry.version_id = version,
+            // The copy is now the current version: record it, so a lifecycle rule that expires
+            // noncurrent versions never takes the bytes of the live release.
+            Put::Restore(_) => {
+                if let Some(v) = version {
+                    entry.version_id = Some(v);
+                }
+            }
+        }
+    }
+}
+
+/// A release's objects, in place.
+#[derive(Debug)]
+pub(crate) struct Published {
+    /// `release` with the version id of every object put.
+    pub(crate) manifest: ReleaseManifest,
+    /// An upload came back without a version id: the bucket does not keep versions.
+    pub(crate) unversioned: bool,
+}
+
+/// Puts `puts` in place phase by phase (within a phase in the order given, `concurrency` at a
+/// time), with the headers of their entries in `release`, counting each in `tally`.
+pub(crate) async fn publish_phases(
+    client: &S3,
+    cfg: &PublishConfig,
+    multipart: Multipart,
+    puts: &[Put<'_>],
+    release: &ReleaseManifest,
+    tally: &mut PublishTally,
+) -> Result<Published, Error> {
+    let mut manifest = release.clone();
+    let mut unversioned = false;
+    for ph in PublishPhase::ALL {
+        let phase: Vec<&Put> = puts.iter().filter(|p| p.phase() == ph).collect();
+        let Some(first) = phase.first() else {
+            continue;
+        };
+        let uploads = matches!(first, Put::Upload { .. });
+        let bytes: u64 = phase.iter().map(|p| p.bytes()).sum();
+        let _g = gantry_kit::report::group(&if uploads {
+            format!(
+                "Upload {}: {} file(s), {}",
+                ph.name(),
+                phase.len(),
+                human_bytes(bytes)
+            )
+        } else {
+            format!("Restore {}: {} file(s)", ph.name(), phase.len())
+        });
+        let (mut files_done, mut bytes_done) = (0usize, 0u64);
+        let mut stream = futures::stream::iter(phase)
+            .map(|put| {
+                let entry = &release.files[put.key()];
+                async move {
+                    let version = put.send(client, cfg, multipart, entry).await?;
+                    Ok::<_, Error>((put, version))
+                }
+            })
+            .buffer_unordered(cfg.concurrency);
+        while let Some(done) = stream.next().await {
+            let (put, version) = done.map_err(|e| tally.attach(e))?;
+            if let Put::Upload { upload, .. } = put {
+                tracing::debug!("uploaded {} ({:?})", upload.key, upload.reason);
+                unversioned |= version.is_none();
+            }
+            if let Some(e) = manifest.files.get_mut(put.key()) {
+                put.record(e, version);
+            }
+            tally.uploaded += 1;
+            tally.bytes += put.bytes();
+            files_done += 1;
+            bytes_done += put.bytes();
+        }
+        if uploads {
+            tracing::info!(
+                "{}: {files_done} file(s), {} uploaded",
+                ph.name(),
+                human_bytes(bytes_done)
+            );
+        }
+    }
+    Ok(Published {
+        manifest,
+        unversioned,
+    })
+}

@@ -1,0 +1,9 @@
+//! The helpers, one concern a file.
+
+pub mod cloudfront;
+pub mod ecs;
+pub mod env;
+pub mod image;
+pub mod process;
+pub mod rollout;
+pub mod s3;
