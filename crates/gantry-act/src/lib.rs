@@ -21,8 +21,11 @@ pub mod commands;
 pub mod env_vars;
 pub mod error;
 pub mod expr;
+pub mod glob;
 mod runner;
+pub mod workflow;
 
 pub use commands::{Annotation, AnnotationLevel};
 pub use error::ActError;
 pub use runner::{RunResult, Runner, StepResult, StepStatus};
+pub use workflow::{WorkflowResult, WorkflowRun};
