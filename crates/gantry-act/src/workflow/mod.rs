@@ -5,7 +5,8 @@
 //! [`model`] parses and checks the file, [`graph`] orders the jobs, [`matrix`] expands
 //! strategies, [`inputs`] checks dispatch and call inputs, [`gate`] decides approvals, [`vars`]
 //! reads the vars/secrets files, [`reusable`] finds called workflows, [`shims`] stands in for
-//! the marketplace actions, [`run`] runs it all and [`report`] prints and serialises the result.
+//! the marketplace actions, [`run`] runs it all (one job instance in `instance`, one step in
+//! `step`) and [`report`] prints and serialises the result.
 //!
 //! ```no_run
 //! let result = gantry_act::workflow::run(
@@ -18,15 +19,19 @@
 //! # Ok::<(), gantry_act::ActError>(())
 //! ```
 
+mod context;
 pub mod gate;
 pub mod graph;
 pub mod inputs;
+mod instance;
 pub mod matrix;
 pub mod model;
 pub mod report;
 pub mod reusable;
 mod run;
 pub mod shims;
+mod skip;
+mod step;
 pub mod vars;
 
 use std::io::Write;

@@ -2,34 +2,35 @@
 //! its gate, matrix, steps and outputs; called workflows run nested under their caller job.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
+use super::context::{default_repo_root, event_payload, github_base};
+pub(super) use super::context::{github_value, json_map};
 use super::graph::{self, JobStatus, Upstream};
 use super::inputs;
-use super::matrix::{self, Combination};
+use super::matrix;
 use super::model::{self, CallSecrets, Job, JobKind, Permissions, StepKind, Workflow};
 use super::reusable;
-use super::shims::{self, ShimContext};
+use super::shims;
+use super::skip::SkipStep;
 use super::vars::Settings;
 use super::{Approval, JobReport, LogSink, WorkflowResult, WorkflowRun, gate};
-use crate::action::{self, Shell};
 use crate::commands::{Annotation, AnnotationLevel, Masker};
 use crate::error::ActError;
 use crate::expr::eval::string_map;
 use crate::expr::{Scope, Template, Value};
-use crate::runner::{self, JobSetup, StepResult, StepRun, StepStatus};
 
 /// The events `--event` accepts.
 pub const EVENTS: [&str; 4] = ["push", "pull_request", "workflow_dispatch", "workflow_call"];
 
 /// GitHub's default job timeout, in minutes.
-const DEFAULT_TIMEOUT_MINUTES: f64 = 360.0;
+pub(super) const DEFAULT_TIMEOUT_MINUTES: f64 = 360.0;
 
 /// GitHub's limit on distinct reusable workflows a run may call.
 const MAX_CALLED_WORKFLOWS: usize = 20;
@@ -184,7 +185,7 @@ pub fn run(opts: &WorkflowRun) -> Result<WorkflowResult, ActError> {
     r.preflight(&wf, &root, 1, None)?;
     if let Some(unused) = r.skips.iter().find(|s| !s.used) {
         return Err(ActError::BadInput(format!(
-            "--skip-step '{}' matches no step of the workflow (a step is named by its id, its name, its 'uses' action or its 1-based number, optionally after JOB:)",
+            "--skip-step '{}' matches no step of the workflow (a step is named by its id, its name (or the 'Run …' name shown for it), its 'uses' action or its 1-based number, optionally after JOB:)",
             unused.text
         )));
     }
@@ -247,150 +248,6 @@ pub fn run(opts: &WorkflowRun) -> Result<WorkflowResult, ActError> {
     Ok(result)
 }
 
-/// The git top level above the workflow file, else the directory above `.github/workflows`.
-fn default_repo_root(file: &Path) -> PathBuf {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let top = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    top.unwrap_or_else(|| {
-        dir.ancestors()
-            .nth(2)
-            .filter(|_| dir.ends_with(".github/workflows"))
-            .unwrap_or(dir)
-            .to_owned()
-    })
-}
-
-fn git_out(dir: &Path, args: &[&str]) -> Option<String> {
-    std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
-}
-
-/// The run's `github` context as strings: the runner's defaults, this checkout's commit and
-/// branch, then the caller's overrides.
-fn github_base(
-    opts: &WorkflowRun,
-    repo_root: &Path,
-    event: &str,
-    workflow: &str,
-) -> IndexMap<String, String> {
-    let mut g = runner::github_defaults(repo_root);
-    let env_set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
-    if !env_set("GITHUB_SHA")
-        && let Some(sha) = git_out(repo_root, &["rev-parse", "HEAD"])
-    {
-        g.insert("sha".into(), sha);
-    }
-    if !env_set("GITHUB_REF")
-        && let Some(r) = git_out(repo_root, &["symbolic-ref", "-q", "HEAD"])
-    {
-        g.insert("ref".into(), r);
-    }
-    g.insert("event_name".into(), event.to_owned());
-    g.insert("workflow".into(), workflow.to_owned());
-    g.extend(opts.github.clone());
-    if !opts.github.contains_key("ref_name") {
-        let r = g.get("ref").cloned().unwrap_or_default();
-        let name = r
-            .strip_prefix("refs/heads/")
-            .or_else(|| r.strip_prefix("refs/tags/"))
-            .unwrap_or(&r)
-            .to_owned();
-        g.insert("ref_name".into(), name);
-        let kind = if r.starts_with("refs/tags/") {
-            "tag"
-        } else {
-            "branch"
-        };
-        g.insert("ref_type".into(), kind.into());
-    }
-    g
-}
-
-/// The event payload (`github.event`, `GITHUB_EVENT_PATH`): the fields our workflows read.
-fn event_payload(
-    event: &str,
-    github: &IndexMap<String, String>,
-    inputs: &IndexMap<String, Json>,
-    file: &Path,
-    repo_root: &Path,
-) -> Json {
-    let g = |k: &str| github.get(k).cloned().unwrap_or_default();
-    let repo = g("repository");
-    let repository = json!({
-        "full_name": repo,
-        "name": repo.split('/').nth(1).unwrap_or_default(),
-        "owner": {"login": g("repository_owner")},
-        "default_branch": "main",
-    });
-    let sender = json!({"login": g("actor")});
-    let workflow = file
-        .strip_prefix(repo_root)
-        .unwrap_or(file)
-        .display()
-        .to_string();
-    match event {
-        "workflow_dispatch" => json!({
-            "inputs": inputs::as_event_strings(inputs),
-            "ref": g("ref"),
-            "repository": repository,
-            "sender": sender,
-            "workflow": workflow,
-        }),
-        "push" => json!({
-            "ref": g("ref"),
-            "before": "0".repeat(40),
-            "after": g("sha"),
-            "repository": repository,
-            "sender": sender,
-            "head_commit": {"id": g("sha")},
-        }),
-        "pull_request" => json!({
-            "action": "opened",
-            "number": 1,
-            "pull_request": {
-                "number": 1,
-                "head": {"ref": g("ref_name"), "sha": g("sha")},
-                "base": {"ref": "main"},
-            },
-            "repository": repository,
-            "sender": sender,
-        }),
-        _ => json!({"inputs": inputs, "repository": repository, "sender": sender}),
-    }
-}
-
-/// The `github` context as a value, with the event payload.
-fn github_value(github: &IndexMap<String, String>, event: &Json) -> Value {
-    let mut map: IndexMap<String, Value> = github
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    map.insert("event".into(), Value::from_json(event));
-    Value::Object(Rc::new(map))
-}
-
-fn json_map(map: &IndexMap<String, Json>) -> Value {
-    Value::from_json(&Json::Object(
-        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-    ))
-}
-
 /// `workflow_call` input defaults, evaluated (they may read `github`).
 fn eval_defaults(
     file: &Path,
@@ -414,68 +271,18 @@ fn eval_defaults(
     Ok(out)
 }
 
-/// A `--skip-step [JOB:]STEP` selector.
-struct SkipStep {
-    text: String,
-    job: Option<String>,
-    step: String,
-    used: bool,
-}
-
-impl SkipStep {
-    fn parse(text: &str) -> Result<Self, ActError> {
-        let (job, step) = match text.split_once(':') {
-            Some((job, step))
-                if !job.is_empty()
-                    && job
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-            {
-                (Some(job.to_owned()), step.to_owned())
-            }
-            _ => (None, text.to_owned()),
-        };
-        if step.trim().is_empty() {
-            return Err(ActError::BadInput(format!(
-                "--skip-step '{text}': expected [JOB:]STEP (a step id, name, 'uses' action or 1-based number)"
-            )));
-        }
-        Ok(Self {
-            text: text.to_owned(),
-            job,
-            step,
-            used: false,
-        })
-    }
-
-    fn matches(&self, job: &str, index: usize, step: &model::Step) -> bool {
-        if self.job.as_deref().is_some_and(|j| j != job) {
-            return false;
-        }
-        let s = self.step.as_str();
-        (step.has_id && step.id == s)
-            || step.name_text.as_deref() == Some(s)
-            || step
-                .uses
-                .as_deref()
-                .and_then(|u| u.split('@').next())
-                .is_some_and(|u| u.eq_ignore_ascii_case(s))
-            || s.parse::<usize>().is_ok_and(|n| n == index + 1)
-    }
-}
-
 /// Where a workflow runs: at the top, or called by a job.
-struct Frame {
+pub(super) struct Frame {
     /// `caller/` for the jobs of a called workflow.
-    prefix: String,
-    inputs: IndexMap<String, Json>,
+    pub(super) prefix: String,
+    pub(super) inputs: IndexMap<String, Json>,
     /// The `secrets` context (without environment secrets).
-    secrets: IndexMap<String, String>,
-    depth: usize,
+    pub(super) secrets: IndexMap<String, String>,
+    pub(super) depth: usize,
     /// The calling job's permissions: a called workflow's jobs get at most these.
-    cap: Option<Permissions>,
+    pub(super) cap: Option<Permissions>,
     /// The workflow's repository: where `$/…` and local reusable workflows resolve.
-    repo_dir: PathBuf,
+    pub(super) repo_dir: PathBuf,
 }
 
 struct Outcome {
@@ -483,38 +290,42 @@ struct Outcome {
     outputs: IndexMap<String, IndexMap<String, String>>,
 }
 
-struct Run<'a> {
-    opts: &'a WorkflowRun,
-    settings: Settings,
-    log: LogSink,
+pub(super) struct Run<'a> {
+    pub(super) opts: &'a WorkflowRun,
+    pub(super) settings: Settings,
+    pub(super) log: LogSink,
     /// Every secret and mask, for the run's own lines and the result.
-    masker: Masker,
-    github: IndexMap<String, String>,
-    event: Json,
-    repo_root: PathBuf,
-    private: PathBuf,
-    artifacts: PathBuf,
-    skips: Vec<SkipStep>,
+    pub(super) masker: Masker,
+    pub(super) github: IndexMap<String, String>,
+    pub(super) event: Json,
+    pub(super) repo_root: PathBuf,
+    pub(super) private: PathBuf,
+    pub(super) artifacts: PathBuf,
+    pub(super) skips: Vec<SkipStep>,
     /// Called workflows by their repository and `uses:`, loaded once, with their repository.
-    called: HashMap<(PathBuf, String), (Rc<Workflow>, PathBuf)>,
-    reports: Vec<JobReport>,
-    approvals: Vec<Approval>,
-    annotations: Vec<Annotation>,
-    summary: String,
-    counter: usize,
+    pub(super) called: HashMap<(PathBuf, String), (Rc<Workflow>, PathBuf)>,
+    pub(super) reports: Vec<JobReport>,
+    pub(super) approvals: Vec<Approval>,
+    pub(super) annotations: Vec<Annotation>,
+    pub(super) summary: String,
+    pub(super) counter: usize,
 }
 
 /// What one job instance produced.
-struct Instance {
-    status: JobStatus,
-    outputs: IndexMap<String, String>,
+pub(super) struct Instance {
+    pub(super) status: JobStatus,
+    pub(super) outputs: IndexMap<String, String>,
 }
 
-fn seconds(d: Duration) -> String {
+pub(super) fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-fn effective_permissions(job: &Job, wf: &Workflow, cap: Option<&Permissions>) -> Permissions {
+pub(super) fn effective_permissions(
+    job: &Job,
+    wf: &Workflow,
+    cap: Option<&Permissions>,
+) -> Permissions {
     job.permissions
         .clone()
         .or_else(|| wf.permissions.clone())
@@ -522,7 +333,7 @@ fn effective_permissions(job: &Job, wf: &Workflow, cap: Option<&Permissions>) ->
         .unwrap_or_else(Permissions::restricted_default)
 }
 
-fn truthy_text(v: &Value) -> bool {
+pub(super) fn truthy_text(v: &Value) -> bool {
     match v {
         Value::String(s) => s.trim() == "true",
         v => v.is_truthy(),
@@ -531,7 +342,7 @@ fn truthy_text(v: &Value) -> bool {
 
 impl Run<'_> {
     /// A line of the run's own, masked.
-    fn say(&mut self, text: &str) {
+    pub(super) fn say(&mut self, text: &str) {
         let masked = self.masker.mask(text);
         let _ = writeln!(self.log, "{masked}");
     }
@@ -716,7 +527,7 @@ impl Run<'_> {
     }
 
     /// The contexts of a job outside its steps: `github`, `needs`, `vars`, `inputs`.
-    fn job_scope(
+    pub(super) fn job_scope(
         &self,
         job: &Job,
         frame: &Frame,
@@ -747,7 +558,7 @@ impl Run<'_> {
         });
     }
 
-    fn annotate(&mut self, level: AnnotationLevel, message: &str) {
+    pub(super) fn annotate(&mut self, level: AnnotationLevel, message: &str) {
         let a = self
             .masker
             .mask_annotation(&Annotation::new(level, message));
@@ -777,7 +588,12 @@ impl Run<'_> {
         match job.condition.eval(&scope) {
             Ok(true) => {}
             Ok(false) => {
-                self.say(&format!("gantry-act: job '{label}' skipped (if: not met)"));
+                let why = if up.blocked {
+                    "its if is false: a job it needs did not succeed"
+                } else {
+                    "its if is false"
+                };
+                self.say(&format!("gantry-act: job '{label}' skipped ({why})"));
                 self.skipped_report(&label, plain_name, job, JobStatus::Skipped);
                 return Ok((JobStatus::Skipped, IndexMap::new()));
             }
@@ -1030,566 +846,6 @@ impl Run<'_> {
             }
         }
         Ok((status, outputs))
-    }
-
-    fn ask(&mut self, label: &str, environment: &str) -> bool {
-        self.say(&format!(
-            "gantry-act: approve job '{label}' for environment '{environment}'? [y/N]"
-        ));
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
-    }
-
-    #[allow(clippy::too_many_arguments, reason = "the parts of one job instance")]
-    fn instance(
-        &mut self,
-        wf: &Workflow,
-        job: &Job,
-        frame: &Frame,
-        needs: &Value,
-        label: &str,
-        combo: Option<Combination>,
-        strategy_ctx: Value,
-    ) -> Result<Instance, ActError> {
-        let started = Instant::now();
-        let JobKind::Steps(steps) = &job.kind else {
-            return Ok(Instance {
-                status: JobStatus::Failure,
-                outputs: IndexMap::new(),
-            });
-        };
-        let matrix_ctx = combo.as_ref().map_or_else(Value::object, |c| {
-            Value::from_json(&Json::Object(c.clone().into_iter().collect()))
-        });
-        let repo_vars = self.settings.repository.vars.clone();
-        let mut scope = self.job_scope(job, frame, needs, &repo_vars);
-        scope.set("matrix", matrix_ctx.clone());
-        scope.set("strategy", strategy_ctx.clone());
-        let name = match (&job.name, &combo) {
-            (Some(n), _) => n.eval_string(&scope).unwrap_or_else(|_| job.id.clone()),
-            (None, Some(c)) => matrix::instance_name(&job.id, c),
-            (None, None) => job.id.clone(),
-        };
-        let perms = effective_permissions(job, wf, frame.cap.as_ref());
-        let report = |status: JobStatus, environment: Option<String>| JobReport {
-            id: label.to_owned(),
-            name: name.clone(),
-            result: status,
-            duration: started.elapsed(),
-            outputs: IndexMap::new(),
-            steps: Vec::new(),
-            runs_on: job.runs_on.clone(),
-            environment,
-            url: None,
-            permissions: perms.describe(),
-            concurrency: None,
-            matrix: combo.clone().map(|c| Json::Object(c.into_iter().collect())),
-        };
-
-        // The environment gate comes first: nothing of the job runs before it is approved.
-        let environment = match job.environment.as_ref().map(|e| e.name.eval_string(&scope)) {
-            None => None,
-            Some(Ok(e)) if e.is_empty() => None,
-            Some(Ok(e)) => Some(e),
-            Some(Err(e)) => {
-                self.annotate(
-                    AnnotationLevel::Error,
-                    &format!(
-                        "jobs.{}: the environment could not be evaluated: {e}",
-                        job.id
-                    ),
-                );
-                self.reports.push(report(JobStatus::Failure, None));
-                return Ok(Instance {
-                    status: JobStatus::Failure,
-                    outputs: IndexMap::new(),
-                });
-            }
-        };
-        if let Some(env) = &environment {
-            self.say(&format!(
-                "gantry-act: job '{label}' waits for approval of environment '{env}'"
-            ));
-            let (approve, reject) = (self.opts.approve.clone(), self.opts.reject.clone());
-            let decision = if self.opts.interactive {
-                let mut ask = |e: &str| self.ask(label, e);
-                gate::decide(env, &approve, &reject, Some(&mut ask))
-            } else {
-                gate::decide(env, &approve, &reject, None)
-            };
-            self.say(&format!(
-                "gantry-act: environment '{env}' for job '{label}': {}",
-                decision.describe(env)
-            ));
-            self.approvals.push(Approval {
-                job: label.to_owned(),
-                environment: env.clone(),
-                decision: decision.clone(),
-            });
-            if !decision.approved() {
-                self.annotate(
-                    AnnotationLevel::Error,
-                    &format!(
-                        "Job '{name}' was not run: the deployment to environment '{env}' was {}",
-                        decision.describe(env)
-                    ),
-                );
-                self.reports
-                    .push(report(JobStatus::Failure, Some(env.clone())));
-                return Ok(Instance {
-                    status: JobStatus::Failure,
-                    outputs: IndexMap::new(),
-                });
-            }
-        }
-        let scoped = self.settings.for_environment(environment.as_deref());
-        let mut secrets = frame.secrets.clone();
-        if let Some(env) = &environment
-            && let Some((_, e)) = self
-                .settings
-                .environments
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(env))
-        {
-            secrets.extend(e.secrets.clone());
-        }
-        scope.set("vars", string_map(&scoped.vars));
-        scope.set("secrets", string_map(&secrets));
-
-        self.say(&format!(
-            "gantry-act: job '{label}' ({name}) started{}{}",
-            job.runs_on
-                .as_ref()
-                .map(|r| format!(", runs-on {r} (run here)"))
-                .unwrap_or_default(),
-            format_args!(", permissions: {}", perms.describe())
-        ));
-        let concurrency = job
-            .concurrency
-            .as_ref()
-            .and_then(|c| c.group.eval_string(&scope).ok());
-        if let Some(group) = &concurrency {
-            self.say(&format!(
-                "gantry-act: job '{label}' concurrency group '{group}': recorded; runs here never overlap"
-            ));
-        }
-        let _ = writeln!(self.log, "::group::{name}");
-
-        self.counter += 1;
-        let n = self.counter;
-        let io = |what: &str| {
-            let what = what.to_owned();
-            move |source| ActError::Io { what, source }
-        };
-        let workspace = match &self.opts.workspace {
-            Some(w) => std::path::absolute(w).map_err(io("resolving the workspace"))?,
-            None => self.private.join(format!("work/{n}-{}", job.id)),
-        };
-        let temp = self.private.join(format!("temp/{n}"));
-        let internal = self.private.join(format!("internal/{n}"));
-        let tool_cache = std::env::var_os("RUNNER_TOOL_CACHE")
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| self.private.join("tool-cache"), PathBuf::from);
-        for d in [&workspace, &temp, &internal, &tool_cache] {
-            std::fs::create_dir_all(d).map_err(io("creating a job directory"))?;
-        }
-        let mut github = self.github.clone();
-        github.insert("job".into(), job.id.clone());
-        github.insert("workspace".into(), workspace.display().to_string());
-        let mut masks: Vec<String> = self.masker.values().to_vec();
-        masks.extend(secrets.values().cloned());
-        let mut runner = runner::Job::new(JobSetup {
-            log: Box::new(self.log.clone()),
-            workspace: workspace.clone(),
-            temp,
-            tool_cache,
-            internal,
-            github: github.clone(),
-            masks,
-        });
-        scope.set("github", github_value(&github, &self.event));
-        scope.set("runner", runner.runner_context());
-        scope.workspace = Some(workspace.clone());
-
-        // env: the workflow's, then the job's (each sees what is above it).
-        let mut base_env = IndexMap::new();
-        let mut env_failed = None;
-        for (k, t) in wf.env.iter().chain(job.env.iter()) {
-            scope.set("env", string_map(&base_env));
-            match t.eval_string(&scope) {
-                Ok(v) => {
-                    base_env.insert(k.clone(), v);
-                }
-                Err(e) => env_failed = Some(format!("env.{k} could not be evaluated: {e}")),
-            }
-        }
-
-        let timeout = job
-            .timeout_minutes
-            .as_ref()
-            .and_then(|t| t.eval_string(&scope).ok())
-            .and_then(|t| t.trim().parse::<f64>().ok())
-            .unwrap_or(DEFAULT_TIMEOUT_MINUTES);
-        let deadline = started + Duration::from_secs_f64((timeout * 60.0).max(0.0));
-
-        let mut failed = false;
-        let mut results: Vec<StepResult> = Vec::new();
-        let mut steps_ctx: IndexMap<String, Value> = IndexMap::new();
-        if let Some(m) = env_failed {
-            runner.annotate(AnnotationLevel::Error, &m);
-            failed = true;
-        }
-        let job_ctx = |failed: bool| -> Value {
-            [(
-                "status".to_owned(),
-                Value::from(if failed { "failure" } else { "success" }),
-            )]
-            .into_iter()
-            .collect()
-        };
-        for (index, step) in steps.iter().enumerate() {
-            let mut env_ctx = runner.exports.clone();
-            env_ctx.extend(base_env.clone());
-            let mut s = scope.clone();
-            s.set("steps", Value::Object(Rc::new(steps_ctx.clone())));
-            s.set("env", string_map(&env_ctx));
-            s.set("job", job_ctx(failed));
-            s.failed = failed;
-            let step_name = step
-                .name
-                .as_ref()
-                .and_then(|n| n.eval_string(&s).ok())
-                .unwrap_or_else(|| step.default_name.clone());
-            let skip_flag = self
-                .skips
-                .iter()
-                .find(|k| k.matches(&job.id, index, step))
-                .map(|k| k.text.clone());
-            let timed_out = Instant::now() >= deadline;
-            let run_it = if let Some(sel) = &skip_flag {
-                runner.line(&format!("> {step_name} (skipped: --skip-step {sel})"));
-                Some(false)
-            } else if timed_out {
-                runner.line(&format!("> {step_name} (not run: the job timed out)"));
-                Some(false)
-            } else {
-                match step.condition.eval(&s) {
-                    Ok(true) => {
-                        runner.line(&format!("> {step_name}"));
-                        Some(true)
-                    }
-                    Ok(false) => {
-                        runner.line(&format!("> {step_name} (skipped)"));
-                        Some(false)
-                    }
-                    Err(e) => {
-                        runner.annotate(
-                            AnnotationLevel::Error,
-                            &format!("The step's 'if' could not be evaluated: {e}"),
-                        );
-                        None
-                    }
-                }
-            };
-            let (outcome, outputs, tolerate) = match run_it {
-                Some(false) => (StepStatus::Skipped, IndexMap::new(), false),
-                None => (StepStatus::Failure, IndexMap::new(), false),
-                Some(true) => {
-                    let tolerate = step
-                        .continue_on_error
-                        .as_ref()
-                        .map_or(Ok(false), |t| t.eval(&s).map(|v| truthy_text(&v)));
-                    let step_limit = step
-                        .timeout_minutes
-                        .as_ref()
-                        .and_then(|t| t.eval_string(&s).ok())
-                        .and_then(|t| t.trim().parse::<f64>().ok())
-                        .map(|m| Duration::from_secs_f64((m * 60.0).max(0.0)));
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    runner.timeout = Some(step_limit.map_or(left, |l| l.min(left)));
-                    let run = match &tolerate {
-                        Ok(_) => self.step(
-                            wf,
-                            job,
-                            frame,
-                            &perms,
-                            &mut runner,
-                            step,
-                            &s,
-                            &env_ctx,
-                            failed,
-                        ),
-                        Err(e) => {
-                            runner.annotate(
-                                AnnotationLevel::Error,
-                                &format!("'continue-on-error' could not be evaluated: {e}"),
-                            );
-                            StepRun::failed()
-                        }
-                    };
-                    runner.timeout = None;
-                    let outcome = if run.success {
-                        StepStatus::Success
-                    } else {
-                        StepStatus::Failure
-                    };
-                    (outcome, run.outputs, tolerate.unwrap_or(false))
-                }
-            };
-            let conclusion = if outcome == StepStatus::Failure && tolerate {
-                StepStatus::Success
-            } else {
-                outcome
-            };
-            if conclusion == StepStatus::Failure {
-                failed = true;
-            }
-            if step.has_id {
-                let entry: Value = [
-                    ("outputs".to_owned(), string_map(&outputs)),
-                    ("outcome".to_owned(), Value::from(outcome.as_str())),
-                    ("conclusion".to_owned(), Value::from(conclusion.as_str())),
-                ]
-                .into_iter()
-                .collect();
-                steps_ctx.insert(step.id.clone(), entry);
-            }
-            results.push(StepResult {
-                id: step.id.clone(),
-                name: step_name,
-                outcome,
-                conclusion,
-                outputs,
-            });
-        }
-        if Instant::now() >= deadline {
-            runner.annotate(
-                AnnotationLevel::Error,
-                &format!(
-                    "The job running on runner gantry-act has exceeded the maximum execution time of {} minutes.",
-                    crate::expr::value::number_to_string(timeout)
-                ),
-            );
-            failed = true;
-        }
-
-        // Outputs and the environment URL are evaluated after the last step.
-        let mut env_ctx = runner.exports.clone();
-        env_ctx.extend(base_env);
-        scope.set("steps", Value::Object(Rc::new(steps_ctx)));
-        scope.set("env", string_map(&env_ctx));
-        scope.set("job", job_ctx(failed));
-        let mut outputs = IndexMap::new();
-        for (k, t) in &job.outputs {
-            match t.eval_string(&scope) {
-                Ok(v) if runner.holds_secret(&v) => runner.annotate(
-                    AnnotationLevel::Warning,
-                    &format!("Skip output '{k}' since it may contain secret."),
-                ),
-                Ok(v) => {
-                    outputs.insert(k.clone(), v);
-                }
-                Err(e) => runner.annotate(
-                    AnnotationLevel::Error,
-                    &format!("jobs.{}.outputs.{k} could not be evaluated: {e}", job.id),
-                ),
-            }
-        }
-        let url = job
-            .environment
-            .as_ref()
-            .and_then(|e| e.url.as_ref())
-            .and_then(|u| match u.eval_string(&scope) {
-                Ok(u) => Some(u),
-                Err(e) => {
-                    runner.annotate(
-                        AnnotationLevel::Warning,
-                        &format!("the environment url could not be evaluated: {e}"),
-                    );
-                    None
-                }
-            })
-            .filter(|u| !u.is_empty());
-        let tolerated = job
-            .continue_on_error
-            .as_ref()
-            .and_then(|t| t.eval(&scope).ok())
-            .is_some_and(|v| truthy_text(&v));
-        let end = runner.finish();
-        for m in &end.masks {
-            self.masker.add(m);
-        }
-        self.annotations.extend(end.annotations);
-        self.summary.push_str(&end.summary);
-        let _ = writeln!(self.log, "::endgroup::");
-        let status = if !failed {
-            JobStatus::Success
-        } else if tolerated {
-            self.say(&format!(
-                "gantry-act: job '{label}' failed; continue-on-error makes it a success"
-            ));
-            JobStatus::Success
-        } else {
-            JobStatus::Failure
-        };
-        if let (Some(env), Some(u)) = (&environment, &url) {
-            self.say(&format!("gantry-act: environment '{env}' url: {u}"));
-        }
-        let took = started.elapsed();
-        self.say(&format!(
-            "gantry-act: job '{label}' ({name}) {} in {}",
-            if failed { "failure" } else { "success" },
-            seconds(took)
-        ));
-        let mut r = report(status, environment);
-        r.duration = took;
-        r.outputs = outputs.clone();
-        r.steps = results;
-        r.url = url;
-        r.concurrency = concurrency;
-        self.reports.push(r);
-        Ok(Instance { status, outputs })
-    }
-
-    #[allow(clippy::too_many_arguments, reason = "the parts of one step")]
-    fn step(
-        &mut self,
-        wf: &Workflow,
-        job: &Job,
-        frame: &Frame,
-        perms: &Permissions,
-        runner: &mut runner::Job,
-        step: &model::Step,
-        scope: &Scope,
-        env_ctx: &IndexMap<String, String>,
-        failed: bool,
-    ) -> StepRun {
-        let mut step_env = env_ctx.clone();
-        let mut scope = scope.clone();
-        for (k, t) in &step.env {
-            scope.set("env", string_map(&step_env));
-            match t.eval_string(&scope) {
-                Ok(v) => {
-                    step_env.insert(k.clone(), v);
-                }
-                Err(e) => return eval_failed(runner, &format!("env.{k}"), &e),
-            }
-        }
-        scope.set("env", string_map(&step_env));
-        let mut with = IndexMap::new();
-        let with_templates = match &step.kind {
-            StepKind::Local { with, .. } | StepKind::Remote { with, .. } => Some(with),
-            StepKind::Run { .. } => None,
-        };
-        for (k, t) in with_templates.into_iter().flatten() {
-            match t.eval_string(&scope) {
-                Ok(v) => {
-                    with.insert(k.clone(), v);
-                }
-                Err(e) => return eval_failed(runner, &format!("with.{k}"), &e),
-            }
-        }
-        match &step.kind {
-            StepKind::Run {
-                script,
-                shell,
-                working_directory,
-            } => {
-                let script = match script.eval_string(&scope) {
-                    Ok(s) => s,
-                    Err(e) => return eval_failed(runner, "run", &e),
-                };
-                let shell = match shell_for(shell.as_ref(), job, wf) {
-                    Ok(s) => s,
-                    Err(m) => {
-                        runner.annotate(AnnotationLevel::Error, &m);
-                        return StepRun::failed();
-                    }
-                };
-                let wd = working_directory
-                    .as_ref()
-                    .or(job.defaults.working_directory.as_ref())
-                    .or(wf.defaults.working_directory.as_ref());
-                let cwd = match wd.map(|w| w.eval_string(&scope)) {
-                    None => runner.workspace.clone(),
-                    Some(Ok(w)) => runner.workspace.join(w),
-                    Some(Err(e)) => return eval_failed(runner, "working-directory", &e),
-                };
-                runner.exec(None, &step.id, &shell, &script, &cwd, &step_env)
-            }
-            StepKind::Local {
-                path, self_repo, ..
-            } => {
-                let dir = if *self_repo {
-                    frame.repo_dir.join(path)
-                } else {
-                    runner.workspace.join(path)
-                };
-                let loaded = action::load(&dir)
-                    .and_then(|nested| runner.run_action(&nested, &with, &step_env, 1, failed));
-                match loaded {
-                    Ok(run) => StepRun {
-                        success: run.success,
-                        outputs: run.outputs,
-                    },
-                    Err(e) => {
-                        runner.annotate(AnnotationLevel::Error, &e.to_string());
-                        StepRun::failed()
-                    }
-                }
-            }
-            StepKind::Remote {
-                action, git_ref, ..
-            } => match shims::find(action, git_ref) {
-                Ok(shim) => {
-                    let mut env: IndexMap<String, String> = std::env::vars().collect();
-                    env.extend(step_env);
-                    let cx = ShimContext {
-                        with: &with,
-                        env: &env,
-                        permissions: perms,
-                        repo_root: &self.repo_root,
-                        repos: &self.opts.repos,
-                        artifacts: &self.artifacts,
-                    };
-                    shims::run(shim, runner, &cx)
-                }
-                Err(m) => {
-                    runner.annotate(AnnotationLevel::Error, &m);
-                    StepRun::failed()
-                }
-            },
-        }
-    }
-}
-
-fn eval_failed(runner: &runner::Job, field: &str, e: &crate::expr::ExprError) -> StepRun {
-    runner.annotate(
-        AnnotationLevel::Error,
-        &format!("The step's '{field}' could not be evaluated: {e}"),
-    );
-    StepRun::failed()
-}
-
-/// The shell of a `run:` step: its own, the job's default, the workflow's, else GitHub's
-/// `bash -e {0}` for a step that names none.
-fn shell_for(own: Option<&Shell>, job: &Job, wf: &Workflow) -> Result<Shell, String> {
-    if let Some(s) = own {
-        return Ok(s.clone());
-    }
-    let spec = job
-        .defaults
-        .shell
-        .as_deref()
-        .or(wf.defaults.shell.as_deref());
-    match spec {
-        Some(s) => Shell::parse(s),
-        None => Ok(Shell {
-            spec: "bash -e {0}".to_owned(),
-            argv: ["bash", "-e", "{0}"].map(str::to_owned).to_vec(),
-            extension: ".sh",
-        }),
     }
 }
 

@@ -9,7 +9,7 @@
 mod cli;
 mod refusals;
 mod runs;
-mod workflows;
+pub mod workflows;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

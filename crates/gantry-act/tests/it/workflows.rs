@@ -55,7 +55,7 @@ pub struct Repo {
 }
 
 impl Repo {
-    pub fn new() -> Self {
+    pub fn init() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         git(root, &["init", "--quiet", "--initial-branch=main"]);
@@ -167,7 +167,7 @@ environments:
 
 #[test]
 fn jobs_run_in_needs_order_and_outputs_flow_through_needs() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("basic.yml", |r| r.event("push"));
     let result = result.unwrap();
     assert!(result.success, "{log}");
@@ -191,7 +191,7 @@ fn jobs_run_in_needs_order_and_outputs_flow_through_needs() {
         "{log}"
     );
     assert!(
-        log.contains("gantry-act: job 'on-pull-request' skipped (if: not met)"),
+        log.contains("gantry-act: job 'on-pull-request' skipped (its if is false)"),
         "{log}"
     );
 
@@ -209,7 +209,7 @@ fn jobs_run_in_needs_order_and_outputs_flow_through_needs() {
 
 #[test]
 fn failure_skips_dependants_and_skipped_outputs_read_empty() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("skipped-needs.yml", |r| r);
     let result = result.unwrap();
     assert!(!result.success);
@@ -232,7 +232,7 @@ fn failure_skips_dependants_and_skipped_outputs_read_empty() {
 
 #[test]
 fn a_cycle_or_an_unknown_job_in_needs_is_refused_before_any_job_runs() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("cycle.yml", |r| r);
     let e = result.unwrap_err();
     assert_eq!(e.exit_code(), 2);
@@ -248,7 +248,7 @@ fn a_cycle_or_an_unknown_job_in_needs_is_refused_before_any_job_runs() {
 
 #[test]
 fn dispatch_inputs_are_typed_and_checked_before_any_job_runs() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let vars = repo.write("vars.yml", VARS);
     let (result, log) = repo.run_here("dispatch.yml", |r| {
         r.input("target", "prod")
@@ -293,7 +293,7 @@ fn dispatch_inputs_are_typed_and_checked_before_any_job_runs() {
 
 #[test]
 fn reusable_workflows_local_and_mapped_get_inputs_secrets_and_return_outputs() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let secrets = repo.write("secrets.yml", SECRETS);
     let (result, log) = repo.run_here("call.yml", |r| {
         r.secrets_file(&secrets)
@@ -323,7 +323,7 @@ fn reusable_workflows_local_and_mapped_get_inputs_secrets_and_return_outputs() {
     assert!(!log.contains("started"), "{log}");
 
     // At a ref the mapped checkout does not have.
-    let other = Repo::new();
+    let other = Repo::init();
     git(other.path(), &["branch", "-m", "main", "trunk"]);
     let (result, _) = repo.run_here("call.yml", |r| {
         r.secrets_file(&secrets)
@@ -339,7 +339,7 @@ fn reusable_workflows_local_and_mapped_get_inputs_secrets_and_return_outputs() {
 
 #[test]
 fn a_reusable_workflow_missing_a_required_input_is_refused() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("call-missing-input.yml", |r| r);
     let e = result.unwrap_err();
     assert_eq!(e.exit_code(), 2);
@@ -354,7 +354,7 @@ fn a_reusable_workflow_missing_a_required_input_is_refused() {
 
 #[test]
 fn called_inputs_are_type_checked_when_evaluated() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     repo.add_workflow(
         "call-bad-type.yml",
         "on: push\npermissions: {}\njobs:\n  d:\n    uses: $/.github/workflows/deploy.yml\n    with:\n      environment: x\n      replicas: ${{ github.sha }}\n    secrets:\n      token: t\n",
@@ -375,7 +375,7 @@ fn called_inputs_are_type_checked_when_evaluated() {
 
 #[test]
 fn nesting_deeper_than_github_allows_is_refused() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let level = |n: usize| {
         format!(
             "on:\n  workflow_call:\npermissions: {{}}\njobs:\n  next:\n    uses: ./.github/workflows/level{}.yml\n",
@@ -408,7 +408,7 @@ fn nesting_deeper_than_github_allows_is_refused() {
 
 #[test]
 fn called_jobs_cannot_ask_for_more_permissions_than_the_caller_has() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     repo.add_workflow(
         "needs-oidc.yml",
         "on:\n  workflow_call:\npermissions: {}\njobs:\n  aws:\n    runs-on: x\n    permissions:\n      id-token: write\n    steps:\n      - run: echo x\n",
@@ -424,7 +424,7 @@ fn called_jobs_cannot_ask_for_more_permissions_than_the_caller_has() {
 
 #[test]
 fn an_approved_environment_runs_with_its_vars_secrets_and_url() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let secrets = repo.write("secrets.yml", SECRETS);
     let vars = repo.write("vars.yml", VARS);
     let (result, log) = repo.run_here("environments.yml", |r| {
@@ -457,7 +457,7 @@ fn an_approved_environment_runs_with_its_vars_secrets_and_url() {
 
 #[test]
 fn a_rejected_environment_fails_its_job_and_skips_the_dependants() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("environments.yml", |r| r.reject("PROD"));
     let result = result.unwrap();
     assert!(!result.success);
@@ -485,7 +485,7 @@ fn a_rejected_environment_fails_its_job_and_skips_the_dependants() {
 
 #[test]
 fn matrix_expands_include_exclude_and_fail_fast_cancels_the_rest() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("matrix.yml", |r| r);
     let result = result.unwrap();
     assert!(!result.success);
@@ -512,7 +512,7 @@ fn matrix_expands_include_exclude_and_fail_fast_cancels_the_rest() {
 
 #[test]
 fn a_remote_action_without_a_shim_is_refused_unless_its_step_is_skipped() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("no-shim.yml", |r| r);
     let e = result.unwrap_err();
     assert!(matches!(e, ActError::NoShim { .. }), "{e}");
@@ -541,12 +541,12 @@ fn a_remote_action_without_a_shim_is_refused_unless_its_step_is_skipped() {
     let (result, _) = repo.run_here("no-shim.yml", |r| {
         r.skip_step("2").skip_step("nothing-like-this")
     });
-    insta::assert_snapshot!(result.unwrap_err(), @"--skip-step 'nothing-like-this' matches no step of the workflow (a step is named by its id, its name, its 'uses' action or its 1-based number, optionally after JOB:)");
+    insta::assert_snapshot!(result.unwrap_err(), @"--skip-step 'nothing-like-this' matches no step of the workflow (a step is named by its id, its name (or the 'Run …' name shown for it), its 'uses' action or its 1-based number, optionally after JOB:)");
 }
 
 #[test]
 fn a_secret_a_step_echoes_is_masked_and_not_passed_as_an_output() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let secrets = repo.write("secrets.yml", SECRETS);
     let (result, log) = repo.run_here("mask.yml", |r| r.secrets_file(&secrets));
     let result = result.unwrap();
@@ -567,7 +567,7 @@ fn a_secret_a_step_echoes_is_masked_and_not_passed_as_an_output() {
 
 #[test]
 fn shims_check_out_share_artifacts_skip_the_cache_and_export_local_aws() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     // Uncommitted work is part of the checkout when no ref is asked for.
     std::fs::write(repo.path().join("actions/untracked.txt"), "local work").unwrap();
     let head = git(repo.path(), &["rev-parse", "HEAD"]);
@@ -601,7 +601,7 @@ fn shims_check_out_share_artifacts_skip_the_cache_and_export_local_aws() {
 
 #[test]
 fn checkout_persists_credentials_unless_told_not_to() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let workflow = |persist: bool| {
         format!(
             "on: push\npermissions: {{}}\njobs:\n  c:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1\n        with:\n          persist-credentials: {persist}\n          ref: main\n      - run: git config --get-regexp 'extraheader' || echo none\n"
@@ -625,7 +625,7 @@ fn checkout_persists_credentials_unless_told_not_to() {
 
 #[test]
 fn configure_aws_credentials_needs_id_token_write() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("aws-no-id-token.yml", |r| r);
     let result = result.unwrap();
     assert!(!result.success);
@@ -637,7 +637,7 @@ fn configure_aws_credentials_needs_id_token_write() {
 
 #[test]
 fn step_timeouts_and_continue_on_error() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, log) = repo.run_here("timeouts.yml", |r| r);
     let result = result.unwrap();
     assert!(result.success, "{log}");
@@ -662,7 +662,7 @@ fn step_timeouts_and_continue_on_error() {
 
 #[test]
 fn the_event_must_be_one_the_workflow_runs_on() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let (result, _) = repo.run_here("basic.yml", |r| r.event("workflow_dispatch"));
     assert!(result.unwrap_err().to_string().ends_with(
         "the workflow does not run on workflow_dispatch (its events: push, pull_request)"
@@ -673,7 +673,7 @@ fn the_event_must_be_one_the_workflow_runs_on() {
 
 #[test]
 fn a_reusable_workflow_runs_on_its_own_as_if_called() {
-    let repo = Repo::new();
+    let repo = Repo::init();
     let secrets = repo.write("secrets.yml", SECRETS);
     let (result, log) = repo.run_here("deploy.yml", |r| {
         r.event("workflow_call")
