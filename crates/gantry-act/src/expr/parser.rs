@@ -109,6 +109,21 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Whether the context `name` (lower-case) is read anywhere.
+    pub fn mentions(&self, name: &str) -> bool {
+        match self {
+            Expr::Literal(_) => false,
+            Expr::Context(c) => c == name,
+            Expr::Property(e, _) | Expr::Not(e) | Expr::Filter(e) | Expr::Project(e, _) => {
+                e.mentions(name)
+            }
+            Expr::Index(a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Compare(_, a, b) => {
+                a.mentions(name) || b.mentions(name)
+            }
+            Expr::Call(_, args) => args.iter().any(|a| a.mentions(name)),
+        }
+    }
+
     /// Whether a status function is called anywhere: decides the implicit `success() &&`.
     pub fn has_status_call(&self) -> bool {
         match self {

@@ -49,6 +49,13 @@ impl Template {
         Ok(Self { parts })
     }
 
+    /// Whether an expression of the template reads the context `name` (lower-case).
+    pub fn mentions(&self, name: &str) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Expr(e, _) if e.mentions(name)))
+    }
+
     /// Whether the template is plain text.
     pub fn is_literal(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Text(_)))
@@ -180,6 +187,18 @@ mod tests {
         assert_eq!(render("${{ format('{0}}}', 'a') }}"), "a}");
         assert_eq!(render("$${{ inputs.name }}"), "$x");
         insta::assert_snapshot!(render("open ${{ inputs.name"), @"error: Unclosed expression: '}}' not found (expression: open ${{ inputs.name)");
+    }
+
+    #[test]
+    fn knows_which_contexts_it_reads() {
+        let t = Template::parse_in(
+            "build ${{ format('{0}', matrix.os) }}",
+            crate::expr::Dialect::WORKFLOW,
+        )
+        .unwrap();
+        assert!(t.mentions("matrix"));
+        assert!(!t.mentions("inputs"));
+        assert!(!Template::parse("plain").unwrap().mentions("matrix"));
     }
 
     #[test]

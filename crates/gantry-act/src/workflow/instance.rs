@@ -103,10 +103,16 @@ impl Run<'_> {
             }),
         );
         scope.set("strategy", strategy);
-        let name = match (&job.name, &combo) {
-            (Some(n), _) => n.eval_string(&scope).unwrap_or_else(|_| job.id.clone()),
-            (None, Some(c)) => matrix::instance_name(&job.id, c),
-            (None, None) => job.id.clone(),
+        // As on GitHub, an instance's name gets its matrix values unless the name reads them.
+        let base = job
+            .name
+            .as_ref()
+            .and_then(|n| n.eval_string(&scope).ok())
+            .unwrap_or_else(|| job.id.clone());
+        let name = match (&combo, &job.name) {
+            (Some(_), Some(n)) if n.mentions("matrix") => base,
+            (Some(c), _) => matrix::instance_name(&base, c),
+            (None, _) => base,
         };
         let plan = Plan {
             job,

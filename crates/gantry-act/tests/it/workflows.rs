@@ -490,9 +490,9 @@ fn matrix_expands_include_exclude_and_fail_fast_cancels_the_rest() {
     let result = result.unwrap();
     assert!(!result.success);
     insta::assert_snapshot!(job_table(&result), @r"
-    grid [grid (linux, 1, x)] success
-    grid [grid (linux, 2, x)] success
-    grid [grid (mac, 2)] success
+    grid [grid on linux] success
+    grid [grid on linux] success
+    grid [grid on mac] success
     fast [fast (1)] success
     fast [fast (2)] failure
     fast [fast (3)] cancelled
