@@ -53,11 +53,12 @@ pub enum ActError {
     #[error("{}: {message}", file.display())]
     InvalidWorkflow { file: PathBuf, message: String },
 
-    #[error("{}: {step}: 'uses: {uses}' has no shim: gantry-act runs local actions ('./path') and, of the remote ones, only those in its shim table, pinned by full SHA (docs/act.md, \"Shims\"); skip the step with --skip-step to run the rest", file.display())]
+    #[error("{}: {step}: 'uses: {uses}' has no shim ({reason}): gantry-act runs local actions ('./path', '$/path') and, of the remote ones, only those in its shim table, pinned by full SHA (docs/act.md, \"Shims\"); skip the step with --skip-step to run the rest", file.display())]
     NoShim {
         file: PathBuf,
         step: String,
         uses: String,
+        reason: String,
     },
 
     /// A value given on the command line or in a vars/secrets file is not accepted.

@@ -451,10 +451,11 @@ impl Run<'_> {
                             false,
                         ) = (&step.kind, skipped)
                         {
-                            shims::find(action, git_ref).map_err(|_| ActError::NoShim {
+                            shims::find(action, git_ref).map_err(|reason| ActError::NoShim {
                                 file: wf.file.clone(),
                                 step: format!("jobs.{} step {}", job.id, i + 1),
                                 uses: step.uses.clone().unwrap_or_default(),
+                                reason,
                             })?;
                         }
                     }

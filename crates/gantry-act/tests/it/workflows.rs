@@ -688,3 +688,58 @@ fn a_reusable_workflow_runs_on_its_own_as_if_called() {
         "qa dry=false replicas=4 token=true"
     );
 }
+
+#[test]
+fn shims_refuse_what_their_actions_refuse() {
+    let repo = Repo::init();
+    let (result, log) = repo.run("shim-refusals.yml", |r| r);
+    let result = result.unwrap();
+    assert!(!result.success);
+    insta::assert_snapshot!(job_table(&result), @r"
+    no-role [no-role] failure
+    not-local [not-local] failure
+    twice [twice] failure
+    no-files [no-files] failure
+    unknown-artifact [unknown-artifact] failure
+    unknown-ref [unknown-ref] failure
+    ");
+    let twice = &result.job("twice").unwrap().steps;
+    assert_eq!(
+        twice[1].outcome,
+        gantry_act::StepStatus::Success,
+        "the first upload"
+    );
+    assert_eq!(
+        twice[2].outcome,
+        gantry_act::StepStatus::Failure,
+        "the second"
+    );
+    for message in [
+        "Credentials could not be loaded, please check your action inputs: no 'role-to-assume' is given",
+        "gantry-act exports local AWS only, and AWS_ENDPOINT_URL ('https://sts.amazonaws.com') is not on 127.0.0.1",
+        "(409) Conflict: an artifact with this name already exists on the workflow run ('once')",
+        "No files were found with the provided path: nothing/*.txt. No artifacts will be uploaded.",
+        "Unable to download artifact(s): Artifact not found for name: never-uploaded",
+        "actions/checkout: the ref 'no-such-branch' is not in",
+    ] {
+        assert!(log.contains(message), "{message}\n{log}");
+    }
+}
+
+#[test]
+fn a_shimmed_action_at_another_ref_is_refused() {
+    let repo = Repo::init();
+    repo.add_workflow(
+        "old-checkout.yml",
+        "on: push\npermissions: {}\njobs:\n  c:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n",
+    );
+    let (result, _) = repo.run("old-checkout.yml", |r| r);
+    let e = result.unwrap_err();
+    assert!(matches!(e, ActError::NoShim { .. }), "{e}");
+    assert!(
+        e.to_string().contains(
+            "'uses: actions/checkout@v4' has no shim ('actions/checkout' is shimmed at its v7.0.1 pin only: uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1)"
+        ),
+        "{e}"
+    );
+}
