@@ -221,7 +221,7 @@ impl Runner {
 
 /// The `github` context from `GITHUB_*` variables, with stable fakes for what is not set (so
 /// that values derived from the run id are the same from one local run to the next).
-pub(crate) fn github_defaults(workspace: &Path) -> IndexMap<String, String> {
+fn github_defaults(workspace: &Path) -> IndexMap<String, String> {
     let var = |name: &str, fake: &str| {
         std::env::var(name)
             .ok()

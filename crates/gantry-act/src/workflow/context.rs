@@ -11,7 +11,6 @@ use serde_json::{Value as Json, json};
 use super::WorkflowRun;
 use super::inputs;
 use crate::expr::Value;
-use crate::runner;
 
 /// The git top level above the workflow file, else the directory above `.github/workflows`.
 pub(super) fn default_repo_root(file: &Path) -> PathBuf {
@@ -55,21 +54,43 @@ pub(super) fn github_base(
     event: &str,
     workflow: &str,
 ) -> IndexMap<String, String> {
-    let mut g = runner::github_defaults(repo_root);
-    let env_set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
-    if !env_set("GITHUB_SHA")
-        && let Some(sha) = git_out(repo_root, &["rev-parse", "HEAD"])
-    {
-        g.insert("sha".into(), sha);
-    }
-    if !env_set("GITHUB_REF")
-        && let Some(r) = git_out(repo_root, &["symbolic-ref", "-q", "HEAD"])
-    {
-        g.insert("ref".into(), r);
-    }
+    // A run here is a run of its own: nothing comes from the GITHUB_* variables of a run this
+    // process may sit in (its sha would not be in a test's repository, its token is real).
+    let sha = git_out(repo_root, &["rev-parse", "HEAD"]).unwrap_or_else(|| "0".repeat(40));
+    let git_ref = git_out(repo_root, &["symbolic-ref", "-q", "HEAD"])
+        .unwrap_or_else(|| "refs/heads/main".to_owned());
+    let mut g: IndexMap<String, String> = [
+        ("workspace", repo_root.display().to_string()),
+        ("run_id", "1".to_owned()),
+        ("run_number", "1".to_owned()),
+        ("run_attempt", "1".to_owned()),
+        ("job", String::new()),
+        ("token", FAKE_TOKEN.to_owned()),
+        ("repository", "gantry-actions/gantry".to_owned()),
+        ("repository_owner", "gantry-actions".to_owned()),
+        ("sha", sha),
+        ("ref", git_ref),
+        ("server_url", "https://github.com".to_owned()),
+        ("api_url", "https://api.github.com".to_owned()),
+        ("graphql_url", "https://api.github.com/graphql".to_owned()),
+        ("actor", "gantry-act".to_owned()),
+        ("triggering_actor", "gantry-act".to_owned()),
+        ("event_path", String::new()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
     g.insert("event_name".into(), event.to_owned());
     g.insert("workflow".into(), workflow.to_owned());
     g.extend(opts.github.clone());
+    if !opts.github.contains_key("repository_owner") {
+        let owner = g["repository"]
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        g.insert("repository_owner".into(), owner);
+    }
     if !opts.github.contains_key("ref_name") {
         let r = g.get("ref").cloned().unwrap_or_default();
         let name = r
@@ -78,15 +99,16 @@ pub(super) fn github_base(
             .unwrap_or(&r)
             .to_owned();
         g.insert("ref_name".into(), name);
-        let kind = if r.starts_with("refs/tags/") {
-            "tag"
-        } else {
-            "branch"
-        };
-        g.insert("ref_type".into(), kind.into());
+    }
+    if !opts.github.contains_key("ref_type") {
+        let tag = g.get("ref").is_some_and(|r| r.starts_with("refs/tags/"));
+        g.insert("ref_type".into(), if tag { "tag" } else { "branch" }.into());
     }
     g
 }
+
+/// The run's token: a fake (masked like a real one), unless `github.token` is given.
+const FAKE_TOKEN: &str = "ghs_gantryActLocalFakeToken";
 
 /// The event payload (`github.event`, `GITHUB_EVENT_PATH`): the fields our workflows read.
 pub(super) fn event_payload(

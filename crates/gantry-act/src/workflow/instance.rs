@@ -62,6 +62,28 @@ struct StepsEnd {
     context: IndexMap<String, Value>,
 }
 
+/// The `matrix` context of an instance (empty without a matrix).
+pub(super) fn matrix_value(combo: Option<&Combination>) -> Value {
+    combo.map_or_else(Value::object, |c| {
+        Value::from_json(&Json::Object(c.clone().into_iter().collect()))
+    })
+}
+
+/// The name an instance is shown by: `name:` (or the id), with its matrix values appended
+/// unless the name reads them, as on GitHub. `scope` has the instance's `matrix`.
+pub(super) fn display_name(job: &Job, scope: &Scope, combo: Option<&Combination>) -> String {
+    let base = job
+        .name
+        .as_ref()
+        .and_then(|n| n.eval_string(scope).ok())
+        .unwrap_or_else(|| job.id.clone());
+    match (combo, &job.name) {
+        (Some(_), Some(n)) if n.mentions("matrix") => base,
+        (Some(c), _) => matrix::instance_name(&base, c),
+        (None, _) => base,
+    }
+}
+
 fn job_context(failed: bool) -> Value {
     [(
         "status".to_owned(),
@@ -96,24 +118,9 @@ impl Run<'_> {
         };
         let vars = self.settings.repository.vars.clone();
         let mut scope = self.job_scope(job, frame, needs, &vars);
-        scope.set(
-            "matrix",
-            combo.as_ref().map_or_else(Value::object, |c| {
-                Value::from_json(&Json::Object(c.clone().into_iter().collect()))
-            }),
-        );
+        scope.set("matrix", matrix_value(combo.as_ref()));
         scope.set("strategy", strategy);
-        // As on GitHub, an instance's name gets its matrix values unless the name reads them.
-        let base = job
-            .name
-            .as_ref()
-            .and_then(|n| n.eval_string(&scope).ok())
-            .unwrap_or_else(|| job.id.clone());
-        let name = match (&combo, &job.name) {
-            (Some(_), Some(n)) if n.mentions("matrix") => base,
-            (Some(c), _) => matrix::instance_name(&base, c),
-            (None, _) => base,
-        };
+        let name = display_name(job, &scope, combo.as_ref());
         let plan = Plan {
             job,
             label: label.to_owned(),

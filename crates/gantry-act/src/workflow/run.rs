@@ -14,6 +14,7 @@ use super::context::{default_repo_root, event_payload, github_base};
 pub(super) use super::context::{github_value, json_map};
 use super::graph::{self, JobStatus, Upstream};
 use super::inputs;
+use super::instance::{display_name, matrix_value};
 use super::matrix;
 use super::model::{self, CallSecrets, Job, JobKind, Permissions, StepKind, Workflow};
 use super::reusable;
@@ -823,7 +824,9 @@ impl Run<'_> {
             .into_iter()
             .collect();
             if failed && fail_fast {
-                let name = matrix::instance_name(&job.id, &combo);
+                let mut s = scope.clone();
+                s.set("matrix", matrix_value(Some(&combo)));
+                let name = display_name(job, &s, Some(&combo));
                 self.say(&format!(
                     "gantry-act: job '{label}' instance '{name}' cancelled (fail-fast: another instance failed)"
                 ));

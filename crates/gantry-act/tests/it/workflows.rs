@@ -743,3 +743,23 @@ fn a_shimmed_action_at_another_ref_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn jobs_see_the_github_runner_and_job_contexts() {
+    let repo = Repo::init();
+    let (result, log) = repo.run_here("contexts.yml", |r| r.input("note", "from the button"));
+    let result = result.unwrap();
+    assert!(result.success, "{log}");
+    assert_eq!(
+        output(&result, "read", "github"),
+        "workflow_dispatch|refs/heads/main|main|gantry-actions/gantry|77|1|1"
+    );
+    assert_eq!(
+        output(&result, "read", "more"),
+        "gantry-act|contexts|read|https://github.com|https://api.github.com|https://api.github.com/graphql|from the button|success"
+    );
+    assert_eq!(
+        output(&result, "read", "variables"),
+        "40 true read workflow_dispatch from the button true"
+    );
+}
