@@ -8,96 +8,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use gantry_act::cli::{Cli, Mode, WorkflowArgs};
 use gantry_act::workflow::report;
 use gantry_act::{ActError, RunResult, Runner, WorkflowRun};
 use serde_json::json;
-
-/// Runs a composite action (or, with `workflow`, a whole workflow) locally the way GitHub does.
-#[derive(Debug, Parser)]
-#[command(
-    name = "gantry-act",
-    version,
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true,
-    after_help = "Exit codes: 0 succeeded, 1 failed, 2 invalid action, missing required input or unsupported feature."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Mode>,
-    /// Directory holding the action.yml.
-    #[arg(required = true)]
-    action_dir: Option<PathBuf>,
-    /// An input, as `with:` gives it (repeatable).
-    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = pair)]
-    inputs: Vec<(String, String)>,
-    /// An environment variable, as the calling step's `env:` gives it (repeatable).
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = pair)]
-    envs: Vec<(String, String)>,
-    /// GITHUB_WORKSPACE (default: $GITHUB_WORKSPACE, else the current directory).
-    #[arg(long, value_name = "DIR")]
-    workspace: Option<PathBuf>,
-    /// Print one JSON object with the result on stdout.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-enum Mode {
-    /// Runs a workflow file: its jobs in `needs` order, with gates, matrices and reusable workflows.
-    Workflow(WorkflowArgs),
-}
-
-#[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Exit codes: 0 every job succeeded, 1 a job failed, 2 the workflow is invalid, an input is refused, or it uses something gantry-act refuses (a remote action without a shim)."
-)]
-struct WorkflowArgs {
-    /// The workflow file (.github/workflows/X.yml).
-    file: PathBuf,
-    /// The triggering event: push, pull_request, workflow_dispatch or workflow_call (default: the
-    /// workflow's first of those).
-    #[arg(long)]
-    event: Option<String>,
-    /// An input of workflow_dispatch or workflow_call (repeatable).
-    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = pair)]
-    inputs: Vec<(String, String)>,
-    /// A vars file: top-level `vars` and `environments: {NAME: {vars}}` (repeatable).
-    #[arg(long = "vars", value_name = "FILE")]
-    vars: Vec<PathBuf>,
-    /// A secrets file: like a vars file, with `secrets` too (repeatable).
-    #[arg(long = "secrets", value_name = "FILE")]
-    secrets: Vec<PathBuf>,
-    /// Approves the gate of an environment (repeatable).
-    #[arg(long = "approve", value_name = "ENV")]
-    approve: Vec<String>,
-    /// Rejects the gate of an environment: its jobs fail, their dependants are skipped (repeatable).
-    #[arg(long = "reject", value_name = "ENV")]
-    reject: Vec<String>,
-    /// The repository the workflow belongs to (default: the git top level above FILE).
-    #[arg(long, value_name = "DIR")]
-    repo_root: Option<PathBuf>,
-    /// A local checkout for OWNER/REPO (reusable workflows OWNER/REPO/...@REF, checkouts of it).
-    #[arg(long = "repo", value_name = "OWNER/REPO=DIR", value_parser = pair)]
-    repos: Vec<(String, String)>,
-    /// A step not to run, shown as skipped: [JOB:]STEP, STEP being the step's id, name, `uses`
-    /// action or 1-based number (repeatable; one that matches nothing is an error).
-    #[arg(long = "skip-step", value_name = "[JOB:]STEP")]
-    skip_steps: Vec<String>,
-    /// One workspace for every job (default: a fresh directory per job, as on GitHub).
-    #[arg(long, value_name = "DIR")]
-    workspace: Option<PathBuf>,
-    /// Print one JSON object with the result on stdout.
-    #[arg(long)]
-    json: bool,
-}
-
-fn pair(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected NAME=VALUE, got '{s}'")),
-    }
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
