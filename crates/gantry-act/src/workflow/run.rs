@@ -676,6 +676,20 @@ impl Run<'_> {
             }
         }
         let mut passed = reusable::passed_secrets(secrets, &frame.secrets, evaluated);
+        // With `inherit`, a required secret can only be checked now, against what is inherited.
+        if let Some(missing) = call.and_then(|c| {
+            c.secrets.iter().find(|(name, required)| {
+                **required && !passed.keys().any(|k| k.eq_ignore_ascii_case(name))
+            })
+        }) {
+            return fail(
+                self,
+                format!(
+                    "Secret {} is required, but not provided while calling.",
+                    missing.0
+                ),
+            );
+        }
         if let Some(t) = self.github.get("token") {
             passed.insert("GITHUB_TOKEN".into(), t.clone());
         }

@@ -317,6 +317,20 @@ fn reusable_workflows_local_and_mapped_get_inputs_secrets_and_return_outputs() {
         "{log}"
     );
 
+    // Inheriting no TOKEN, the remote call cannot give deploy.yml its required secret.
+    let only_deploy_token = repo.write("deploy-token.yml", "secrets: {DEPLOY_TOKEN: t-1}\n");
+    let (result, log) = repo.run_here("call.yml", |r| {
+        r.secrets_file(&only_deploy_token)
+            .repo("gantry-fixtures/pipes", repo.path())
+    });
+    let result = result.unwrap();
+    assert_eq!(result.job("remote").unwrap().result, JobStatus::Failure);
+    assert_eq!(result.job("report").unwrap().result, JobStatus::Skipped);
+    assert!(
+        log.contains("jobs.remote: Secret token is required, but not provided while calling."),
+        "{log}"
+    );
+
     // Without the mapping, the remote workflow cannot be found: refused before any job runs.
     let (result, log) = repo.run_here("call.yml", |r| r.secrets_file(&secrets));
     insta::assert_snapshot!(result.unwrap_err().to_string().rsplit_once(".yml: ").unwrap().1, @"jobs.remote: 'gantry-fixtures/pipes' is not mapped to a local checkout: pass --repo gantry-fixtures/pipes=DIR");
