@@ -69,8 +69,9 @@ pub struct WorkflowArgs {
     /// The repository the workflow belongs to (default: the git top level above FILE).
     #[arg(long, value_name = "DIR")]
     pub repo_root: Option<PathBuf>,
-    /// A local checkout for OWNER/REPO (reusable workflows OWNER/REPO/...@REF, checkouts of it).
-    #[arg(long = "repo", value_name = "OWNER/REPO=DIR", value_parser = pair)]
+    /// A local checkout for OWNER/REPO (reusable workflows OWNER/REPO/...@REF, checkouts of it),
+    /// read at REF; OWNER/REPO@REF=DIR makes DIR's working tree stand for that REF (repeatable).
+    #[arg(long = "repo", value_name = "OWNER/REPO[@REF]=DIR", value_parser = pair)]
     pub repos: Vec<(String, String)>,
     /// A step not to run, shown as skipped: [JOB:]STEP, STEP being the step's id, name, `uses`
     /// action or 1-based number (repeatable; one that matches nothing is an error).
@@ -79,6 +80,9 @@ pub struct WorkflowArgs {
     /// One workspace for every job (default: a fresh directory per job, as on GitHub).
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// Check the workflow, its inputs and what it calls as GitHub does before a run; run no job.
+    #[arg(long)]
+    pub check: bool,
     /// Print one JSON object with the result on stdout.
     #[arg(long)]
     pub json: bool,

@@ -68,11 +68,12 @@ fn workflow(args: WorkflowArgs) -> ExitCode {
         .collect();
     run.skip_steps = args.skip_steps;
     run.workspace = args.workspace;
+    run.check_only = args.check;
     match gantry_act::workflow::run(&run) {
         Ok(result) => {
             if json_mode {
                 print_json(&report::json(&result));
-            } else {
+            } else if !run.check_only {
                 eprint_text(&report::table(&result));
             }
             ExitCode::from(if result.success { 0 } else { 1 })

@@ -108,6 +108,9 @@ pub struct WorkflowRun {
     pub workspace: Option<PathBuf>,
     /// Overrides of `github` context values (`sha`, `ref`, `run_id`, `token`, …).
     pub github: IndexMap<String, String>,
+    /// Only check (the file, the inputs, every called workflow, shims, permissions) as GitHub
+    /// does before a run starts, and run no job.
+    pub check_only: bool,
     /// Where the log goes (default: stderr).
     pub log: Option<LogSink>,
 }
@@ -128,8 +131,14 @@ impl WorkflowRun {
             skip_steps: Vec::new(),
             workspace: None,
             github: IndexMap::new(),
+            check_only: false,
             log: None,
         }
+    }
+
+    pub fn check_only(mut self) -> Self {
+        self.check_only = true;
+        self
     }
 
     pub fn event(mut self, event: impl Into<String>) -> Self {

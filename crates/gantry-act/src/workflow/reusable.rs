@@ -72,11 +72,43 @@ pub fn parse_uses(uses: &str) -> Result<Target, String> {
 }
 
 /// The local checkout `--repo` maps `repo` to (names compare case-insensitively, as GitHub's).
+/// A mapping `OWNER/REPO@REF` (rather than `OWNER/REPO`) makes the checkout's working tree
+/// stand for that one ref.
 pub fn mapped<'a>(repos: &'a [(String, PathBuf)], repo: &str) -> Option<&'a Path> {
     repos
         .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(repo))
+        .find(|(name, _)| {
+            name.split('@')
+                .next()
+                .unwrap_or("")
+                .eq_ignore_ascii_case(repo)
+        })
         .map(|(_, dir)| dir.as_path())
+}
+
+/// The checkout mapped to `repo@git_ref` exactly (its working tree stands for that ref).
+fn mapped_at<'a>(repos: &'a [(String, PathBuf)], repo: &str, git_ref: &str) -> Option<&'a Path> {
+    repos
+        .iter()
+        .find(|(name, _)| {
+            name.split_once('@')
+                .is_some_and(|(r, at)| r.eq_ignore_ascii_case(repo) && at == git_ref)
+        })
+        .map(|(_, dir)| dir.as_path())
+}
+
+/// Checks a `--repo` mapping: `OWNER/REPO` or `OWNER/REPO@REF`, to an existing directory.
+pub fn check_mapping(name: &str, dir: &Path) -> Result<(), String> {
+    let repo = name.split('@').next().unwrap_or("");
+    let parts: Vec<&str> = repo.split('/').collect();
+    let ref_ok = name.split_once('@').is_none_or(|(_, r)| !r.is_empty());
+    if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) || !ref_ok || !dir.is_dir() {
+        return Err(format!(
+            "--repo {name}={}: expected OWNER/REPO=DIR or OWNER/REPO@REF=DIR with an existing directory",
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
@@ -130,6 +162,12 @@ pub fn read(
             path,
             git_ref,
         } => {
+            if let Some(dir) = mapped_at(repos, repo, git_ref) {
+                let file = dir.join(path);
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("{}: cannot be read: {e}", file.display()))?;
+                return Ok((file, text));
+            }
             let dir = mapped(repos, repo).ok_or_else(|| {
                 format!("'{repo}' is not mapped to a local checkout: pass --repo {repo}=DIR")
             })?;
@@ -139,7 +177,7 @@ pub fn read(
                 let commit = format!("{git_ref}^{{commit}}");
                 if git(dir, &["rev-parse", "--verify", "--quiet", &commit]).is_none() {
                     return Err(format!(
-                        "'{repo}@{git_ref}': the ref '{git_ref}' is not in {} (fetch it there first)",
+                        "'{repo}@{git_ref}': the ref '{git_ref}' is not in {} (fetch it there, or map the working tree to it with --repo {repo}@{git_ref}=DIR)",
                         dir.display()
                     ));
                 }
@@ -284,6 +322,25 @@ mod tests {
         insta::assert_snapshot!(check_call(&callee(), &[], &CallSecrets::Inherit).unwrap_err(), @"Input env is required, but not provided while calling.");
         insta::assert_snapshot!(check_call(&callee(), &[&env, &colour], &CallSecrets::Inherit).unwrap_err(), @"Invalid input, colour is not defined in the referenced workflow.");
         insta::assert_snapshot!(check_call(&callee(), &[&env], &CallSecrets::Map(IndexMap::new())).unwrap_err(), @"Secret token is required, but not provided while calling.");
+    }
+
+    #[test]
+    fn mappings_name_a_repository_or_one_ref_of_it() {
+        let here = PathBuf::from(".");
+        let repos = vec![
+            ("acme/pipes".to_owned(), PathBuf::from("/a")),
+            ("acme/tools@v1".to_owned(), PathBuf::from("/b")),
+        ];
+        assert_eq!(mapped(&repos, "ACME/pipes"), Some(Path::new("/a")));
+        assert_eq!(mapped(&repos, "acme/tools"), Some(Path::new("/b")));
+        assert_eq!(mapped_at(&repos, "acme/tools", "v1"), Some(Path::new("/b")));
+        assert_eq!(mapped_at(&repos, "acme/tools", "v2"), None);
+        assert_eq!(mapped_at(&repos, "acme/pipes", "v1"), None);
+        assert!(check_mapping("acme/pipes", &here).is_ok());
+        assert!(check_mapping("acme/pipes@0123", &here).is_ok());
+        assert!(check_mapping("acme", &here).is_err());
+        assert!(check_mapping("acme/pipes@", &here).is_err());
+        assert!(check_mapping("acme/pipes", Path::new("/no/such/dir")).is_err());
     }
 
     #[test]

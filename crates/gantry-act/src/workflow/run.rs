@@ -90,12 +90,7 @@ pub fn run(opts: &WorkflowRun) -> Result<WorkflowResult, ActError> {
         )));
     }
     for (name, dir) in &opts.repos {
-        if name.split('/').count() != 2 || !dir.is_dir() {
-            return Err(ActError::BadInput(format!(
-                "--repo {name}={}: expected OWNER/REPO=DIR with an existing directory",
-                dir.display()
-            )));
-        }
+        reusable::check_mapping(name, dir).map_err(ActError::BadInput)?;
     }
     let private = tempfile::Builder::new()
         .prefix("gantry-act-workflow-")
@@ -191,6 +186,26 @@ pub fn run(opts: &WorkflowRun) -> Result<WorkflowResult, ActError> {
         )));
     }
 
+    if opts.check_only {
+        r.say(&format!(
+            "gantry-act: {} checked ({} job(s), {} called workflow(s)): nothing run (--check)",
+            wf.file.display(),
+            wf.jobs.len(),
+            r.called.len()
+        ));
+        return Ok(WorkflowResult {
+            success: true,
+            name: wf.name.clone(),
+            event,
+            jobs: Vec::new(),
+            outputs: IndexMap::new(),
+            approvals: Vec::new(),
+            annotations: Vec::new(),
+            concurrency: None,
+            summary: String::new(),
+            masks: r.masker.values().to_vec(),
+        });
+    }
     let secrets = r.repository_secrets();
     r.say(&format!(
         "gantry-act: workflow '{}' on {event} ({})",

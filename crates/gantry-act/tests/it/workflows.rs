@@ -349,6 +349,12 @@ fn reusable_workflows_local_and_mapped_get_inputs_secrets_and_return_outputs() {
             .to_string()
             .contains("the ref 'main' is not in")
     );
+    // Unless its working tree is mapped to that ref.
+    let (result, log) = repo.run_here("call.yml", |r| {
+        r.secrets_file(&secrets)
+            .repo("gantry-fixtures/pipes@main", other.path())
+    });
+    assert!(result.unwrap().success, "{log}");
 }
 
 #[test]
@@ -776,4 +782,24 @@ fn jobs_see_the_github_runner_and_job_contexts() {
         output(&result, "read", "variables"),
         "40 true read workflow_dispatch from the button true"
     );
+}
+
+#[test]
+fn check_only_refuses_or_passes_without_running_a_job() {
+    let repo = Repo::init();
+    let secrets = repo.write("secrets.yml", SECRETS);
+    let (result, log) = repo.run_here("call.yml", |r| {
+        r.secrets_file(&secrets)
+            .repo("gantry-fixtures/pipes", repo.path())
+            .check_only()
+    });
+    let result = result.unwrap();
+    assert!(result.success && result.jobs.is_empty(), "{log}");
+    assert!(
+        log.contains("checked (3 job(s), 2 called workflow(s)): nothing run (--check)"),
+        "{log}"
+    );
+    assert!(!log.contains("started"), "{log}");
+    let (result, _) = repo.run_here("no-shim.yml", |r| r.check_only());
+    assert!(matches!(result.unwrap_err(), ActError::NoShim { .. }));
 }
