@@ -27,6 +27,7 @@ use crate::runner::{self, JobSetup, StepResult, StepRun, StepStatus};
 struct Plan<'j> {
     job: &'j Job,
     label: String,
+    runs_on: Option<String>,
     name: String,
     permissions: Permissions,
     combo: Option<Combination>,
@@ -42,7 +43,7 @@ impl Plan<'_> {
             duration: self.started.elapsed(),
             outputs: IndexMap::new(),
             steps: Vec::new(),
-            runs_on: self.job.runs_on.clone(),
+            runs_on: self.runs_on.clone(),
             environment,
             url: None,
             permissions: self.permissions.describe(),
@@ -124,6 +125,10 @@ impl Run<'_> {
         let plan = Plan {
             job,
             label: label.to_owned(),
+            runs_on: job
+                .runs_on
+                .as_ref()
+                .and_then(|r| r.eval_string(&scope).ok()),
             name,
             permissions: effective_permissions(job, wf, frame.cap.as_ref()),
             combo,
@@ -303,7 +308,6 @@ impl Run<'_> {
     fn announce(&mut self, plan: &Plan<'_>, scope: &Scope) -> Option<String> {
         let label = &plan.label;
         let runs_on = plan
-            .job
             .runs_on
             .as_ref()
             .map(|r| format!(", runs-on {r} (run here)"))

@@ -326,8 +326,9 @@ pub struct Job {
     pub name: Option<Template>,
     pub needs: Vec<String>,
     pub condition: Condition,
-    /// `runs-on` as written (recorded; every job runs on this machine).
-    pub runs_on: Option<String>,
+    /// `runs-on` (a label, or a list or group as JSON text), recorded: every job runs on this
+    /// machine.
+    pub runs_on: Option<Template>,
     pub environment: Option<EnvironmentSpec>,
     pub permissions: Option<Permissions>,
     pub concurrency: Option<Concurrency>,
@@ -822,10 +823,14 @@ impl Compiler {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(self.invalid(format!("'{at}.needs' must be a job id or a list"))),
         };
-        let runs_on = raw.runs_on.as_ref().map(|r| match r {
-            Yaml::String(s) => s.clone(),
-            other => yaml_to_json(other).to_string(),
-        });
+        let runs_on = raw
+            .runs_on
+            .as_ref()
+            .map(|r| match r {
+                Yaml::String(s) => self.template(&format!("{at}.runs-on"), s),
+                other => self.template(&format!("{at}.runs-on"), &yaml_to_json(other).to_string()),
+            })
+            .transpose()?;
         let environment = raw
             .environment
             .as_ref()

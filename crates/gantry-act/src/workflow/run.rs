@@ -558,7 +558,7 @@ impl Run<'_> {
             .with("inputs", json_map(&frame.inputs))
     }
 
-    fn skipped_report(&mut self, label: &str, name: String, job: &Job, status: JobStatus) {
+    fn skipped_report(&mut self, label: &str, name: String, status: JobStatus) {
         self.reports.push(JobReport {
             id: label.to_owned(),
             name,
@@ -566,7 +566,7 @@ impl Run<'_> {
             duration: Duration::ZERO,
             outputs: IndexMap::new(),
             steps: Vec::new(),
-            runs_on: job.runs_on.clone(),
+            runs_on: None,
             environment: None,
             url: None,
             permissions: String::new(),
@@ -611,7 +611,7 @@ impl Run<'_> {
                     "its if is false"
                 };
                 self.say(&format!("gantry-act: job '{label}' skipped ({why})"));
-                self.skipped_report(&label, plain_name, job, JobStatus::Skipped);
+                self.skipped_report(&label, plain_name, JobStatus::Skipped);
                 return Ok((JobStatus::Skipped, IndexMap::new()));
             }
             Err(e) => {
@@ -619,7 +619,7 @@ impl Run<'_> {
                     AnnotationLevel::Error,
                     &format!("jobs.{}: the 'if' could not be evaluated: {e}", job.id),
                 );
-                self.skipped_report(&label, plain_name, job, JobStatus::Failure);
+                self.skipped_report(&label, plain_name, JobStatus::Failure);
                 return Ok((JobStatus::Failure, IndexMap::new()));
             }
         }
@@ -658,7 +658,7 @@ impl Run<'_> {
                 AnnotationLevel::Error,
                 &format!("jobs.{}: {message}", job.id),
             );
-            r.skipped_report(label, job.id.clone(), job, JobStatus::Failure);
+            r.skipped_report(label, job.id.clone(), JobStatus::Failure);
             Ok((JobStatus::Failure, IndexMap::new()))
         };
         let mut given = IndexMap::new();
@@ -814,7 +814,7 @@ impl Run<'_> {
                 AnnotationLevel::Error,
                 &format!("jobs.{}: {message}", job.id),
             );
-            r.skipped_report(label, job.id.clone(), job, JobStatus::Failure);
+            r.skipped_report(label, job.id.clone(), JobStatus::Failure);
             Ok((JobStatus::Failure, IndexMap::new()))
         };
         let definition = match eval_json(&strategy.matrix, &scope) {
@@ -859,7 +859,7 @@ impl Run<'_> {
                 self.say(&format!(
                     "gantry-act: job '{label}' instance '{name}' cancelled (fail-fast: another instance failed)"
                 ));
-                self.skipped_report(label, name, job, JobStatus::Cancelled);
+                self.skipped_report(label, name, JobStatus::Cancelled);
                 if let Some(r) = self.reports.last_mut() {
                     r.matrix = Some(Json::Object(combo.into_iter().collect()));
                 }
