@@ -49,94 +49,15 @@ pub fn run(opts: &WorkflowRun) -> Result<WorkflowResult, ActError> {
         Some(r) => std::path::absolute(r).map_err(io("resolving --repo-root"))?,
         None => default_repo_root(&wf.file),
     };
-    let event = match &opts.event {
-        Some(e) if !EVENTS.contains(&e.as_str()) => {
-            return Err(ActError::BadInput(format!(
-                "--event '{e}' is not supported; accepted: {}",
-                EVENTS.join(", ")
-            )));
-        }
-        Some(e) => e.clone(),
-        None => EVENTS
-            .iter()
-            .find(|e| wf.on.events.iter().any(|w| w == *e))
-            .map(|e| (*e).to_owned())
-            .ok_or_else(|| {
-                ActError::BadInput(format!(
-                    "{}: the workflow runs on {}; gantry-act runs {} (pass --event)",
-                    wf.file.display(),
-                    wf.on.events.join(", "),
-                    EVENTS.join(", ")
-                ))
-            })?,
-    };
-    if !wf.on.events.contains(&event) {
-        return Err(ActError::BadInput(format!(
-            "{}: the workflow does not run on {event} (its events: {})",
-            wf.file.display(),
-            wf.on.events.join(", ")
-        )));
-    }
-    let mut settings = Settings::default();
-    for f in &opts.vars_files {
-        settings.merge(Settings::read(f, false)?);
-    }
-    for f in &opts.secrets_files {
-        settings.merge(Settings::read(f, true)?);
-    }
-    if let Some(env) = gate::conflict(&opts.approve, &opts.reject) {
-        return Err(ActError::BadInput(format!(
-            "environment '{env}' is given to both --approve and --reject"
-        )));
-    }
-    for (name, dir) in &opts.repos {
-        reusable::check_mapping(name, dir).map_err(ActError::BadInput)?;
-    }
+    let event = chosen_event(opts, &wf)?;
+    let settings = read_settings(opts)?;
     let private = tempfile::Builder::new()
         .prefix("gantry-act-workflow-")
         .tempdir()
         .map_err(io("creating a temporary directory"))?;
     let github = github_base(opts, &repo_root, &event, &wf.name);
 
-    // Inputs, checked as GitHub checks them before a run starts.
-    let given: IndexMap<String, Json> = opts
-        .inputs
-        .iter()
-        .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-        .collect();
-    let environments: Vec<String> = settings.environments.keys().cloned().collect();
-    let run_inputs = match event.as_str() {
-        "workflow_dispatch" => {
-            let specs = wf.on.dispatch.clone().unwrap_or_default();
-            let defaults = specs
-                .iter()
-                .filter_map(|(k, s)| Some((k.clone(), s.default.clone()?)))
-                .collect();
-            let envs = (!environments.is_empty()).then_some(environments.as_slice());
-            inputs::check("workflow_dispatch", &specs, &given, &defaults, envs)
-                .map_err(ActError::BadInput)?
-        }
-        "workflow_call" => {
-            let specs = wf
-                .on
-                .call
-                .as_ref()
-                .map(|c| c.inputs.clone())
-                .unwrap_or_default();
-            let scope = Scope::new().with("github", github_value(&github, &Json::Null));
-            let defaults = eval_defaults(&wf.file, &specs, &scope)?;
-            inputs::check("workflow_call", &specs, &given, &defaults, None)
-                .map_err(ActError::BadInput)?
-        }
-        _ => {
-            if let Some(name) = opts.inputs.keys().next() {
-                return Err(ActError::BadInput(format!(
-                    "--input {name}: inputs are for workflow_dispatch and workflow_call, not {event}"
-                )));
-            }
-            IndexMap::new()
-        }
-    };
+    let run_inputs = run_inputs(opts, &wf, &event, &settings, &github)?;
     let payload = event_payload(&event, &github, &run_inputs, &wf.file, &repo_root);
     let event_path = private.path().join("event.json");
     std::fs::write(&event_path, payload.to_string()).map_err(io("writing the event file"))?;
@@ -262,6 +183,109 @@ pub fn run(opts: &WorkflowRun) -> Result<WorkflowResult, ActError> {
     };
     drop(private);
     Ok(result)
+}
+
+/// The event to run: `--event` (one the workflow lists), else the workflow's first of
+/// [`EVENTS`].
+fn chosen_event(opts: &WorkflowRun, wf: &Workflow) -> Result<String, ActError> {
+    let event = match &opts.event {
+        Some(e) if !EVENTS.contains(&e.as_str()) => {
+            return Err(ActError::BadInput(format!(
+                "--event '{e}' is not supported; accepted: {}",
+                EVENTS.join(", ")
+            )));
+        }
+        Some(e) => e.clone(),
+        None => EVENTS
+            .iter()
+            .find(|e| wf.on.events.iter().any(|w| w == *e))
+            .map(|e| (*e).to_owned())
+            .ok_or_else(|| {
+                ActError::BadInput(format!(
+                    "{}: the workflow runs on {}; gantry-act runs {} (pass --event)",
+                    wf.file.display(),
+                    wf.on.events.join(", "),
+                    EVENTS.join(", ")
+                ))
+            })?,
+    };
+    if !wf.on.events.contains(&event) {
+        return Err(ActError::BadInput(format!(
+            "{}: the workflow does not run on {event} (its events: {})",
+            wf.file.display(),
+            wf.on.events.join(", ")
+        )));
+    }
+    Ok(event)
+}
+
+/// The vars and secrets files merged, and the flags checked against each other.
+fn read_settings(opts: &WorkflowRun) -> Result<Settings, ActError> {
+    let mut settings = Settings::default();
+    for f in &opts.vars_files {
+        settings.merge(Settings::read(f, false)?);
+    }
+    for f in &opts.secrets_files {
+        settings.merge(Settings::read(f, true)?);
+    }
+    if let Some(env) = gate::conflict(&opts.approve, &opts.reject) {
+        return Err(ActError::BadInput(format!(
+            "environment '{env}' is given to both --approve and --reject"
+        )));
+    }
+    for (name, dir) in &opts.repos {
+        reusable::check_mapping(name, dir).map_err(ActError::BadInput)?;
+    }
+    Ok(settings)
+}
+
+/// The run's inputs, checked and typed as GitHub does before a run starts.
+fn run_inputs(
+    opts: &WorkflowRun,
+    wf: &Workflow,
+    event: &str,
+    settings: &Settings,
+    github: &IndexMap<String, String>,
+) -> Result<IndexMap<String, Json>, ActError> {
+    // Inputs, checked as GitHub checks them before a run starts.
+    let given: IndexMap<String, Json> = opts
+        .inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+        .collect();
+    let environments: Vec<String> = settings.environments.keys().cloned().collect();
+    Ok(match event {
+        "workflow_dispatch" => {
+            let specs = wf.on.dispatch.clone().unwrap_or_default();
+            let defaults = specs
+                .iter()
+                .filter_map(|(k, s)| Some((k.clone(), s.default.clone()?)))
+                .collect();
+            let envs = (!environments.is_empty()).then_some(environments.as_slice());
+            inputs::check("workflow_dispatch", &specs, &given, &defaults, envs)
+                .map_err(ActError::BadInput)?
+        }
+        "workflow_call" => {
+            let specs = wf
+                .on
+                .call
+                .as_ref()
+                .map(|c| c.inputs.clone())
+                .unwrap_or_default();
+            let scope = Scope::new().with("github", github_value(github, &Json::Null));
+            let defaults = eval_defaults(&wf.file, &specs, &scope)?;
+            inputs::check("workflow_call", &specs, &given, &defaults, None)
+                .map_err(ActError::BadInput)?
+        }
+        _ => {
+            if let Some(name) = opts.inputs.keys().next() {
+                return Err(ActError::BadInput(format!(
+                    "--input {name}: inputs are for workflow_dispatch and workflow_call, not {event}"
+                )));
+            }
+            IndexMap::new()
+        }
+    })
 }
 
 /// `workflow_call` input defaults, evaluated (they may read `github`).
