@@ -12,10 +12,7 @@ use serde_json::Value as Json;
 use super::graph::JobStatus;
 use super::matrix::{self, Combination};
 use super::model::{Job, JobKind, Permissions, Step, Workflow};
-use super::run::{
-    DEFAULT_TIMEOUT_MINUTES, Frame, Instance, Run, effective_permissions, github_value, seconds,
-    truthy_text,
-};
+use super::run::{Frame, Instance, Run, effective_permissions, github_value, seconds, truthy_text};
 use super::{Approval, JobReport, gate};
 use crate::commands::AnnotationLevel;
 use crate::error::ActError;
@@ -168,13 +165,15 @@ impl Run<'_> {
         if let Some(m) = &env_error {
             runner.annotate(AnnotationLevel::Error, m);
         }
+        // Only a timeout the workflow sets is enforced: GitHub's default (360 minutes) is never
+        // reached here, and a step killed on a timeout runs in its own process group, which a
+        // Ctrl-C on the terminal does not reach.
         let timeout = minutes(
             job.timeout_minutes
                 .as_ref()
                 .and_then(|t| t.eval_string(&scope).ok()),
-        )
-        .unwrap_or(DEFAULT_TIMEOUT_MINUTES);
-        let deadline = plan.started + Duration::from_secs_f64((timeout * 60.0).max(0.0));
+        );
+        let deadline = timeout.map(|t| plan.started + Duration::from_secs_f64((t * 60.0).max(0.0)));
         let mut end = self.steps(
             wf,
             frame,
@@ -186,7 +185,9 @@ impl Run<'_> {
             deadline,
             env_error.is_some(),
         );
-        if Instant::now() >= deadline {
+        if let (Some(deadline), Some(timeout)) = (deadline, timeout)
+            && Instant::now() >= deadline
+        {
             runner.annotate(
                 AnnotationLevel::Error,
                 &format!(
@@ -399,7 +400,7 @@ impl Run<'_> {
         steps: &[Step],
         scope: &Scope,
         base_env: &IndexMap<String, String>,
-        deadline: Instant,
+        deadline: Option<Instant>,
         already_failed: bool,
     ) -> StepsEnd {
         let mut end = StepsEnd {
@@ -428,7 +429,7 @@ impl Run<'_> {
             let run_it = if let Some(selector) = &skipped_by {
                 runner.line(&format!("> {name} (skipped: --skip-step {selector})"));
                 Some(false)
-            } else if Instant::now() >= deadline {
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
                 runner.line(&format!("> {name} (not run: the job timed out)"));
                 Some(false)
             } else {
@@ -464,8 +465,11 @@ impl Run<'_> {
                             .and_then(|t| t.eval_string(&s).ok()),
                     )
                     .map(|m| Duration::from_secs_f64((m * 60.0).max(0.0)));
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    runner.timeout = Some(limit.map_or(left, |l| l.min(left)));
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    runner.timeout = match (limit, left) {
+                        (Some(l), Some(left)) => Some(l.min(left)),
+                        (l, left) => l.or(left),
+                    };
                     let run = match &tolerate {
                         Ok(_) => self.step(
                             wf,

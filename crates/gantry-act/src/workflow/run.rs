@@ -30,9 +30,6 @@ use crate::expr::{Scope, Template, Value};
 /// The events `--event` accepts.
 pub const EVENTS: [&str; 4] = ["push", "pull_request", "workflow_dispatch", "workflow_call"];
 
-/// GitHub's default job timeout, in minutes.
-pub(super) const DEFAULT_TIMEOUT_MINUTES: f64 = 360.0;
-
 /// GitHub's limit on distinct reusable workflows a run may call.
 const MAX_CALLED_WORKFLOWS: usize = 20;
 

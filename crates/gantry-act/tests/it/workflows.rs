@@ -674,6 +674,17 @@ fn step_timeouts_and_continue_on_error() {
         "{log}"
     );
     assert_eq!(result.job("tolerant").unwrap().result, JobStatus::Success);
+    let overtime = result.job("overtime").unwrap();
+    let outcomes: Vec<&str> = overtime.steps.iter().map(|s| s.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["failure", "skipped"]);
+    assert!(
+        log.contains("The job running on runner gantry-act has exceeded the maximum execution time of 0.02 minutes."),
+        "{log}"
+    );
+    assert!(
+        log.contains("> Run echo \"not reached\" (not run: the job timed out)"),
+        "{log}"
+    );
 }
 
 #[test]
