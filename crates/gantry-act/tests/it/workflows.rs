@@ -810,3 +810,25 @@ fn check_only_refuses_or_passes_without_running_a_job() {
     let (result, _) = repo.run_here("no-shim.yml", |r| r.check_only());
     assert!(matches!(result.unwrap_err(), ActError::NoShim { .. }));
 }
+
+#[test]
+fn a_composite_action_reaches_its_own_repository_through_self_references() {
+    let repo = Repo::init();
+    let outer = repo.path().join("actions/outer");
+    std::fs::create_dir_all(&outer).unwrap();
+    std::fs::write(
+        outer.join("action.yml"),
+        "name: outer\ndescription: calls greet through $/\noutputs:\n  said:\n    description: x\n    value: ${{ steps.g.outputs.greeting }}\nruns:\n  using: composite\n  steps:\n    - id: g\n      uses: $/actions/greet\n      with:\n        who: itself\n",
+    )
+    .unwrap();
+    // The workspace is elsewhere: `./actions/greet` would not resolve, `$/actions/greet` does.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let result = gantry_act::Runner::new(&outer)
+        .workspace(elsewhere.path())
+        .log_to(log.clone())
+        .run()
+        .unwrap();
+    assert!(result.success, "{}", log.text());
+    assert_eq!(result.outputs["said"], "hello, itself");
+}
