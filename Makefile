@@ -41,7 +41,7 @@ lint-rust:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-lint-actions: ## zizmor, GitHub's workflow parser, JSON schemas over actions/ and .github/
+lint-actions: ## zizmor, GitHub's workflow parser, JSON schemas over actions/, .github/ and gantry-act's workflow fixtures
 	scripts/lint-actions
 
 lint-infra: ## cfn-lint, parameter checks, security controls (cfn-guard, checkov) over infra/
