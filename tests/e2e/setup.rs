@@ -39,10 +39,17 @@ impl Run {
 /// setup are cleared first, so that the surrounding `make test` (which sets GANTRY_BIN_DIR) does
 /// not leak in.
 fn setup(binaries: &str, env: &[(&str, &str)], workspace: &Path) -> Run {
+    setup_with(&[("binaries", binaries)], env, workspace)
+}
+
+/// [`setup`] with any inputs.
+fn setup_with(inputs: &[(&str, &str)], env: &[(&str, &str)], workspace: &Path) -> Run {
     let mut cmd = Command::new(bin("gantry-act"));
-    cmd.arg(repo_root().join("actions/setup"))
-        .arg("--input")
-        .arg(format!("binaries={binaries}"))
+    cmd.arg(repo_root().join("actions/setup"));
+    for (name, value) in inputs {
+        cmd.arg("--input").arg(format!("{name}={value}"));
+    }
+    cmd
         .arg("--workspace")
         .arg(workspace)
         .arg("--json");
@@ -367,9 +374,9 @@ fn the_unverified_overrides_need_an_opt_in_on_a_github_runner() {
         refused.json
     );
 
-    let allowed = setup(
-        "invalidate",
-        &[bin_dir, on_runner, ("GANTRY_SETUP_ALLOW_UNVERIFIED", "true")],
+    let allowed = setup_with(
+        &[("binaries", "invalidate"), ("allow-unverified", "true")],
+        &[bin_dir, on_runner],
         dir.path(),
     );
     assert!(allowed.success(), "{}", allowed.json);

@@ -348,6 +348,7 @@ async fn composite_action_deploys_and_rolls_back_through_the_runner() {
 fn a_mode_with_a_newline_does_not_become_a_workflow_command() {
     let r = action()
         .input("mode", "x\n::warning title=pwned::injected")
+        .input("bucket", "my-site")
         .run()
         .unwrap();
     assert!(!r.success);
