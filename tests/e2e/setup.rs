@@ -49,10 +49,7 @@ fn setup_with(inputs: &[(&str, &str)], env: &[(&str, &str)], workspace: &Path) -
     for (name, value) in inputs {
         cmd.arg("--input").arg(format!("{name}={value}"));
     }
-    cmd
-        .arg("--workspace")
-        .arg(workspace)
-        .arg("--json");
+    cmd.arg("--workspace").arg(workspace).arg("--json");
     for name in [
         "GANTRY_BIN_DIR",
         "GANTRY_RELEASE_BASE_URL",
@@ -317,7 +314,9 @@ fn a_cache_hit_is_verified_again() {
     assert!(first.success(), "{}", first.json);
     let dir = PathBuf::from(first.output("bin-dir").unwrap());
     let run_it = || {
-        let out = Command::new(dir.join("gantry-invalidate")).output().unwrap();
+        let out = Command::new(dir.join("gantry-invalidate"))
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
 
@@ -328,14 +327,19 @@ fn a_cache_hit_is_verified_again() {
     assert_eq!(second.output("source"), Some("cache"));
     assert_eq!(run_it(), "gantry-invalidate 9.9.9");
     assert!(
-        second.annotations().contains("not the one in its verified archive"),
+        second
+            .annotations()
+            .contains("not the one in its verified archive"),
         "{}",
         second.json
     );
     assert_eq!(server.requests(), 1, "the archive itself was still good");
 
     // A cached archive that no longer has the manifest's sum is downloaded again.
-    let archive = dir.join(format!("gantry-invalidate-{VERSION}-{}.tar.gz", host_target()));
+    let archive = dir.join(format!(
+        "gantry-invalidate-{VERSION}-{}.tar.gz",
+        host_target()
+    ));
     let mut bytes = std::fs::read(&archive).unwrap();
     bytes.extend_from_slice(b"planted");
     std::fs::write(&archive, bytes).unwrap();
@@ -357,7 +361,9 @@ fn the_unverified_overrides_need_an_opt_in_on_a_github_runner() {
     assert!(!refused.success());
     assert_eq!(refused.code, Some(1));
     assert!(
-        refused.annotations().contains("GANTRY_BIN_DIR is set on a github-hosted runner")
+        refused
+            .annotations()
+            .contains("GANTRY_BIN_DIR is set on a github-hosted runner")
             && refused.annotations().contains("allow-unverified"),
         "{}",
         refused.json
@@ -369,7 +375,9 @@ fn the_unverified_overrides_need_an_opt_in_on_a_github_runner() {
     let refused = setup("invalidate", &[manifest, on_runner], dir.path());
     assert!(!refused.success());
     assert!(
-        refused.annotations().contains("GANTRY_SETUP_MANIFEST is set"),
+        refused
+            .annotations()
+            .contains("GANTRY_SETUP_MANIFEST is set"),
         "{}",
         refused.json
     );
@@ -407,7 +415,11 @@ fn a_stalled_release_server_ends_the_download() {
         tool_cache.path(),
     );
     assert!(!run.success());
-    assert!(run.annotations().contains("download failed"), "{}", run.json);
+    assert!(
+        run.annotations().contains("download failed"),
+        "{}",
+        run.json
+    );
 }
 
 #[test]

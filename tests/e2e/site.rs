@@ -360,9 +360,9 @@ fn a_mode_with_a_newline_does_not_become_a_workflow_command() {
         r.annotations
     );
     assert!(
-        r.annotations
-            .iter()
-            .any(|a| a.message.contains("mode: `x ::warning title=pwned::injected` is not deploy or rollback")),
+        r.annotations.iter().any(|a| a
+            .message
+            .contains("mode: `x ::warning title=pwned::injected` is not deploy or rollback")),
         "{:?}",
         r.annotations
     );
