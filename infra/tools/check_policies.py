@@ -142,27 +142,6 @@ def check_guard(guard, root, rendered_dir, problems):
     return rules, len(rendered), len(passing), len(failing)
 
 
-# Choices no committed environment file makes, rendered on top of one so that the rules judge them
-# too: (environment, layer, parameters, name of the variant).
-VARIANTS = [
-    ("prod", "service", {"DeploymentStrategy": "blue-green"}, "blue-green"),
-]
-
-
-def render_variants(root, templates, rendered_dir):
-    for environment, layer, parameters, name in VARIANTS:
-        env = json.loads((root / "environments" / f"{environment}.json").read_text())
-        for stack in env["Stacks"]:
-            if stack["Layer"] == layer:
-                stack.setdefault("Parameters", {}).update(parameters)
-        with tempfile.TemporaryDirectory() as scratch:
-            edited = Path(scratch) / f"{environment}.json"
-            edited.write_text(json.dumps(env))
-            render_templates.render_environment(edited, templates, Path(scratch))
-            rendered = Path(scratch) / f"{environment}-{layer}.json"
-            (rendered_dir / f"{environment}.{name}-{layer}.json").write_text(rendered.read_text())
-
-
 def exceptions_in(rendered_dir):
     found = []
     for path in sorted(rendered_dir.glob("*.json")):
@@ -229,7 +208,7 @@ def main():
             templates = render_templates.load_templates(root / "templates")
             for env in sorted((root / "environments").glob("*.json")):
                 render_templates.render_environment(env, templates, rendered_dir)
-            render_variants(root, templates, rendered_dir)
+            render_templates.render_variants(root, templates, rendered_dir)
         except render_templates.RenderError as error:
             problems.append(f"render: {error}")
         rules, n_rendered, n_pass, n_fail = check_guard(args.cfn_guard, root, rendered_dir, problems)

@@ -20,7 +20,9 @@ to one stays a Ref, and a condition that depends on one is an error (nothing is 
 Other intrinsic functions (Fn::Sub, Fn::GetAtt, ...) are kept as they are.
 
 The rendered template also carries `Metadata.Gantry: {Environment, Layer, Region}` so that guard
-rules scoped to an environment (e.g. prod-only controls) can test it.
+rules scoped to an environment (e.g. prod-only controls) can test it, and keeps only the parameters
+it still refers to (so that cfn-lint, which scripts/lint-infra also runs on the rendered templates,
+sees no unused ones). VARIANTS adds choices no committed file makes (prod with blue/green).
 
 cfn-guard does not evaluate conditions: validating the raw templates would check both branches of
 every Fn::If, or neither. Rendering first makes every guard rule judge exactly what each environment
@@ -191,10 +193,61 @@ class Renderer:
                     kept[name] = self.resolve(entry)
                 out[section] = kept
             elif section == "Parameters":
-                out[section] = content
+                continue
             else:
                 out[section] = self.resolve(content)
+        # Only the parameters the rendered template still refers to (a wired output, unknown here):
+        # the others have been substituted.
+        used = _referenced(out)
+        kept = {name: spec for name, spec in self.template.get("Parameters", {}).items() if name in used}
+        if kept:
+            out["Parameters"] = kept
         return out
+
+
+def _referenced(value, found=None):
+    """Names used by Ref or by ${NAME} / ${NAME.Attr} in Fn::Sub anywhere in VALUE."""
+    found = set() if found is None else found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                found.add(item)
+            elif key == "Fn::Sub":
+                text = item if isinstance(item, str) else item[0]
+                found.update(name.split(".")[0] for name in SUB_VARIABLE.findall(text) if not name.startswith("!"))
+                if not isinstance(item, str):
+                    _referenced(item[1], found)
+            else:
+                _referenced(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _referenced(item, found)
+    return found
+
+
+# Choices no committed environment file makes, rendered on top of one so that the checks judge them
+# too: (environment, layer, parameters, variant name); written as ENV.VARIANT-LAYER.json.
+VARIANTS = [
+    ("prod", "service", {"DeploymentStrategy": "blue-green"}, "blue-green"),
+]
+
+
+def render_variants(root, templates, out_dir):
+    import tempfile
+    written = []
+    for environment, layer, parameters, name in VARIANTS:
+        env = json.loads((root / "environments" / f"{environment}.json").read_text())
+        for stack in env["Stacks"]:
+            if stack["Layer"] == layer:
+                stack.setdefault("Parameters", {}).update(parameters)
+        with tempfile.TemporaryDirectory() as scratch:
+            edited = Path(scratch) / f"{environment}.json"
+            edited.write_text(json.dumps(env))
+            render_environment(edited, templates, Path(scratch))
+            target = out_dir / f"{environment}.{name}-{layer}.json"
+            target.write_text((Path(scratch) / f"{environment}-{layer}.json").read_text())
+            written.append(target)
+    return written
 
 
 def render_environment(path, templates, out_dir):
@@ -255,6 +308,7 @@ def main():
         written = []
         for path in sorted((root / "environments").glob("*.json")):
             written += render_environment(path, templates, out_dir)
+        written += render_variants(root, templates, out_dir)
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 1
