@@ -9,6 +9,8 @@ understands CloudFormation short-form tags). Checks, per environment file:
     MinValue / MaxValue;
   - every template parameter without a default is given by the file, injected by infra/deploy
     (ProjectName, EnvironmentName) or produced as an output of an EARLIER stack (deploy order).
+Across the files: every environment has its own AccountId, the VpcCidr ranges do not overlap, and
+each recovery layer is in another region than its environment.
 And the task definition contract (infra/README.md, "One owner of the task definition"), per
 environment as it deploys: with TaskDefinitionArn set - what infra/deploy and the stack action pass
 after a release - the service runs exactly that revision and the stack registers none of its own;
@@ -140,6 +142,40 @@ def check_environment(path, templates):
     return problems
 
 
+def check_isolation(paths):
+    """The environments are apart: each in its own account, their VPC ranges disjoint (peering, VPN
+    and Transit Gateway routing need that), and the recovery region never the application's."""
+    import ipaddress
+    problems = []
+    seen_accounts, networks = {}, {}
+    for path in paths:
+        try:
+            env = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            continue  # reported by check_environment
+        name = env.get("Environment", path.stem)
+        account = str(env.get("AccountId"))
+        if account in seen_accounts:
+            problems.append(f"{path}: AccountId {account} is also {seen_accounts[account]}'s: every environment needs its own account")
+        seen_accounts.setdefault(account, name)
+        for stack in env.get("Stacks", []):
+            parameters = stack.get("Parameters", {})
+            if stack.get("Layer") == "network" and "VpcCidr" in parameters:
+                try:
+                    networks[name] = (path, ipaddress.ip_network(parameters["VpcCidr"]))
+                except ValueError as error:
+                    problems.append(f"{path}: network: VpcCidr {parameters['VpcCidr']!r}: {error}")
+            if stack.get("Layer") == "recovery" and stack.get("Region", env.get("Region")) == env.get("Region"):
+                problems.append(f"{path}: recovery: its Region must differ from the environment's Region {env.get('Region')}")
+    names = sorted(networks)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            (path, a), (_, b) = networks[first], networks[second]
+            if a.overlaps(b):
+                problems.append(f"{path}: network: VpcCidr {a} overlaps {second}'s {b}")
+    return problems
+
+
 def rendered_layer(path, layer, overrides, out_dir):
     """The environment's LAYER template as infra/deploy would deploy it with OVERRIDES in the file."""
     env = json.loads(path.read_text())
@@ -212,6 +248,7 @@ def main():
     environments = sorted((root / "environments").glob("*.json"))
     if not environments:
         problems.append(f"{root / 'environments'}: no environment files")
+    problems.extend(check_isolation(environments))
     for path in environments:
         problems.extend(check_environment(path, templates))
         if not problems:

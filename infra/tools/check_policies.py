@@ -209,6 +209,7 @@ def main():
             for env in sorted((root / "environments").glob("*.json")):
                 render_templates.render_environment(env, templates, rendered_dir)
             render_templates.render_variants(root, templates, rendered_dir)
+            render_templates.annotate_other_environments(rendered_dir)
         except render_templates.RenderError as error:
             problems.append(f"render: {error}")
         rules, n_rendered, n_pass, n_fail = check_guard(args.cfn_guard, root, rendered_dir, problems)

@@ -287,6 +287,38 @@ def render_environment(path, templates, out_dir):
     return written
 
 
+SUBJECT_KEY = "token.actions.githubusercontent.com:sub"
+
+
+def _trusted_subjects(template):
+    subjects = set()
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for statement in resource.get("Properties", {}).get("AssumeRolePolicyDocument", {}).get("Statement", []):
+            value = statement.get("Condition", {}).get("StringEquals", {}).get(SUBJECT_KEY)
+            for subject in value if isinstance(value, list) else [value]:
+                if isinstance(subject, str):
+                    subjects.add(subject)
+    return subjects
+
+
+def annotate_other_environments(out_dir):
+    """Give each rendered access template the OIDC subjects the OTHER environments' roles trust
+    (Metadata.Gantry.OtherEnvironmentSubjects), so that a guard rule can prove that no role of one
+    environment can be assumed with another's subject."""
+    access = {path: json.loads(path.read_text()) for path in sorted(out_dir.glob("*-access.json"))}
+    by_environment = {}
+    for template in access.values():
+        environment = template["Metadata"]["Gantry"]["Environment"]
+        by_environment.setdefault(environment, set()).update(_trusted_subjects(template))
+    for path, template in access.items():
+        mine = template["Metadata"]["Gantry"]["Environment"]
+        others = set().union(*[s for env, s in by_environment.items() if env != mine])
+        template["Metadata"]["Gantry"]["OtherEnvironmentSubjects"] = sorted(others)
+        path.write_text(json.dumps(template, indent=1, sort_keys=True) + "\n")
+
+
 def load_templates(directory):
     templates = {}
     for path in sorted(directory.glob("*.yaml")):
@@ -309,6 +341,7 @@ def main():
         for path in sorted((root / "environments").glob("*.json")):
             written += render_environment(path, templates, out_dir)
         written += render_variants(root, templates, out_dir)
+        annotate_other_environments(out_dir)
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 1
