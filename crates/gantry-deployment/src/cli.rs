@@ -2,19 +2,19 @@
 //! (docs/contracts.md, "Input ⇔ flag ⇔ env").
 
 use clap::{Args, Parser, Subcommand};
-use gantry_kit::cli::parse_duration;
+use gantry_kit::cli::{OutputArgs, parse_duration};
 use std::time::Duration;
 
 /// GitHub deployment records: a release per environment that rollback can trust.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "gantry-deployment", version)]
+#[command(mut_arg("json", |a| a.global(true)))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Print one JSON object with the outputs on stdout.
-    #[arg(long, env = "GANTRY_JSON", global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Subcommand, Debug, Clone)]

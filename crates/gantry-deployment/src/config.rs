@@ -8,6 +8,7 @@ use crate::record::StatusState;
 use crate::release::{self, Release, ServiceRef, SiteRelease, StackChange};
 use gantry_kit::Error;
 use gantry_kit::cli::split_list;
+use gantry_kit::github::RunIdentity;
 use gantry_kit::github_api::{ApiSettings, Token};
 use serde_json::Value;
 use std::time::Duration;
@@ -41,16 +42,17 @@ pub struct RunFacts {
 }
 
 impl RunFacts {
-    /// Reads `GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`, `GITHUB_RUN_ID`, `GITHUB_RUN_ATTEMPT`,
-    /// `GITHUB_ACTOR`, `GITHUB_JOB`.
+    /// The kit's [`RunIdentity`] (repository, run id, job) plus what a record also shows:
+    /// `GITHUB_SERVER_URL`, `GITHUB_RUN_ATTEMPT` and `GITHUB_ACTOR`.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let id = RunIdentity::from_lookup(env);
         let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-        let run_url = match (get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID")) {
-            (Some(repo), Some(id)) => {
+        let run_url = match (&id.repository, &id.run_id) {
+            (Some(repo), Some(run)) => {
                 let server =
                     get("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
                 Some(format!(
-                    "{}/{repo}/actions/runs/{id}",
+                    "{}/{repo}/actions/runs/{run}",
                     server.trim_end_matches('/')
                 ))
             }
@@ -64,7 +66,7 @@ impl RunFacts {
             run_url,
             log_url,
             actor: get("GITHUB_ACTOR"),
-            job: get("GITHUB_JOB"),
+            job: id.job,
         }
     }
 }

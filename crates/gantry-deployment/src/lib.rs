@@ -15,12 +15,12 @@ pub mod report;
 pub use cli::{Cli, Command};
 pub use release::{Release, ReleaseError, SCHEMA};
 
+use gantry_kit::action::Action;
 use gantry_kit::{Error, Report};
 use std::time::SystemTime;
 
-impl Cli {
-    /// The title of the step summary.
-    pub fn title(&self) -> &'static str {
+impl Action for Cli {
+    fn title(&self) -> &'static str {
         match self.command {
             Command::Start(_) => "Deployment record: start",
             Command::Finish(_) => "Deployment record: finish",
@@ -29,12 +29,20 @@ impl Cli {
             Command::Release(_) => "Release manifest",
         }
     }
+
+    fn json(&self) -> bool {
+        self.output.json
+    }
+
+    async fn run(self) -> Result<Report, Error> {
+        run(self.command).await
+    }
 }
 
 /// Runs one subcommand with the process environment.
-pub async fn run(cli: Cli) -> Result<Report, Error> {
+pub async fn run(command: Command) -> Result<Report, Error> {
     let env = |k: &str| std::env::var(k).ok();
-    match cli.command {
+    match command {
         Command::Start(a) => commands::start::run(config::start(&a, &env)?).await,
         Command::Finish(a) => commands::finish::run(config::finish(&a, &env)?).await,
         Command::LastGood(a) => {

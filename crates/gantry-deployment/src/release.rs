@@ -3,6 +3,7 @@
 //! [`Release::from_json`] checks every rule of that schema (on write and on read) and names the
 //! field that breaks one. A test checks that the two agree on the same documents.
 
+use gantry_kit::arn::TaskDefinitionRef;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -334,41 +335,18 @@ fn check_image(i: &str) -> Result<(), ReleaseError> {
     Ok(())
 }
 
-/// `arn:<partition>:ecs:<region>:<12-digit account>:task-definition/<family>:<revision>`.
+/// A full task definition ARN, in the kit's one grammar (`gantry_kit::arn::TaskDefinitionRef`,
+/// what the task-definition action emits): `family:revision` alone is not enough here.
 fn check_task_definition_arn(a: &str) -> Result<(), ReleaseError> {
-    let bad = || {
-        err(
+    match a.parse::<TaskDefinitionRef>() {
+        Ok(_) if a.starts_with("arn:") && a.trim() == a => Ok(()),
+        _ => Err(err(
             "task-definition-arn",
             format!(
                 "`{a}` is not a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION)"
             ),
-        )
-    };
-    let parts: Vec<&str> = a.splitn(6, ':').collect();
-    let [arn, partition, ecs, region, account, rest] = parts[..] else {
-        return Err(bad());
-    };
-    let (family, revision) = rest
-        .strip_prefix("task-definition/")
-        .and_then(|r| r.rsplit_once(':'))
-        .ok_or_else(bad)?;
-    let ok = arn == "arn"
-        && partition.starts_with("aws")
-        && ecs == "ecs"
-        && !region.is_empty()
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && (1..=255).contains(&family.len())
-        && family
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && !revision.is_empty()
-        && revision.bytes().all(|b| b.is_ascii_digit())
-        && !revision.starts_with('0');
-    if ok { Ok(()) } else { Err(bad()) }
+        )),
+    }
 }
 
 #[cfg(test)]

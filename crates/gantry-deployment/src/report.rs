@@ -5,6 +5,7 @@ use crate::choose::{Good, Judged};
 use crate::config::StartConfig;
 use crate::record::{self, Record, StatusState};
 use crate::release::Release;
+use gantry_kit::fmt::markdown_cell;
 use gantry_kit::{Outputs, Report};
 use serde_json::json;
 use std::time::Duration;
@@ -177,7 +178,7 @@ pub fn marked(m: &Marked) -> Report {
         m.release.short_sha(),
         m.deployment.id,
         m.deployment.environment,
-        cell(&m.reason)
+        markdown_cell(&m.reason)
     ));
     r
 }
@@ -224,23 +225,28 @@ pub fn found_outputs(f: &Found) -> Outputs {
     o
 }
 
-pub fn found(f: &Found) -> Report {
+/// The verdict on each deployment read (newest first, the first 20), `chosen` marked.
+pub fn verdicts(judged: &[Judged], chosen: Option<u64>) -> String {
     let mut md = String::from("| deployment | verdict |\n| --- | --- |\n");
-    for j in f.judged.iter().take(20) {
+    for j in judged.iter().take(20) {
         let verdict = match &j.verdict {
-            Ok(g) if j.id == f.id => format!("**chosen**: `{}`", g.release.short_sha()),
+            Ok(g) if Some(j.id) == chosen => format!("**chosen**: `{}`", g.release.short_sha()),
             Ok(g) => format!("good: `{}`", g.release.short_sha()),
             Err(skip) => format!("skipped: {}", skip.describe()),
         };
-        md.push_str(&format!("| {} | {} |\n", j.id, cell(&verdict)));
+        md.push_str(&format!("| {} | {} |\n", j.id, markdown_cell(&verdict)));
     }
-    if f.judged.len() > 20 {
-        md.push_str(&format!("| … | {} more |\n", f.judged.len() - 20));
+    if judged.len() > 20 {
+        md.push_str(&format!("| … | {} more |\n", judged.len() - 20));
     }
+    md
+}
+
+pub fn found(f: &Found) -> Report {
     Report {
         outputs: found_outputs(f),
         plan: None,
-        summary: Some(md),
+        summary: Some(verdicts(&f.judged, Some(f.id))),
     }
 }
 
@@ -248,9 +254,4 @@ pub fn release(r: &Release) -> Report {
     let mut o = Outputs::new();
     o.set("release", r.to_value());
     Report::new(o)
-}
-
-/// A markdown table cell: `|` escaped, line breaks as `<br>`.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
 }

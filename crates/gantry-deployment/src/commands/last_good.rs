@@ -5,7 +5,7 @@ use crate::api::deployments::Deployments;
 use crate::choose::{self, NotFound, Target};
 use crate::config::LastGoodConfig;
 use crate::report::{self, Current, Found};
-use gantry_kit::cli::format_duration;
+use gantry_kit::fmt::format_duration;
 use gantry_kit::github_api::GitHubApi;
 use gantry_kit::{Error, Report};
 use std::time::{Duration, SystemTime};
@@ -27,7 +27,12 @@ pub async fn run(cfg: LastGoodConfig, now: SystemTime) -> Result<Report, Error> 
     let current = Current::of(records.first());
     let scanned = records.len();
     let known = report::current_outputs(&current, scanned);
-    let failed = |message: String| Error::failed(message).with_outputs(known.clone());
+    let table = report::verdicts(&judged, None);
+    let failed = |message: String| {
+        Error::failed(message)
+            .with_outputs(known.clone())
+            .with_summary(table.clone())
+    };
 
     let (j, good) = choose::pick(&judged, cfg.target).map_err(|nf| {
         let more = if scanned >= cfg.max_scan {
