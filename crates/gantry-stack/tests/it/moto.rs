@@ -1,0 +1,1 @@
+//! Happy paths against moto.
