@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use gantry_kit::aws::AwsArgs;
-use gantry_kit::cli::parse_duration;
+use gantry_kit::cli::{OutputArgs, PollArgs, parse_duration};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,13 +11,13 @@ use std::time::Duration;
 /// applied exactly as reviewed.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "gantry-stack", version)]
+#[command(mut_arg("json", |a| a.global(true)))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Print one JSON object with the outputs on stdout.
-    #[arg(long, env = "GANTRY_JSON", global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -111,16 +111,15 @@ pub struct GateArgs {
     pub allow_replacement: Vec<String>,
 }
 
-/// Waiting: a fixed interval against one deadline for the whole run.
+/// Waiting: the kit's fixed interval against one deadline for the whole run.
 #[derive(Args, Debug, Clone)]
 pub struct WaitArgs {
     /// Deadline for the whole run (change set creation and execution): `90s`, `30m`, `1h`.
     #[arg(long, env = "GANTRY_TIMEOUT", default_value = "60m", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Fixed time between status polls (no exponential back-off).
-    #[arg(long, env = "GANTRY_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
-    pub poll_interval: Duration,
+    #[command(flatten)]
+    pub poll: PollArgs,
 }
 
 /// The PR comment that shows the plan.

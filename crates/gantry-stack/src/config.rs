@@ -6,12 +6,11 @@ use crate::environment::{self, EnvironmentFile, StackSpec};
 use crate::gate::Allow;
 use crate::template::{self, MAX_BODY_BYTES, Template};
 use gantry_kit::Error;
-use gantry_kit::cli::{format_duration, split_unique};
+use gantry_kit::cli::split_unique;
 use gantry_kit::poll::Schedule;
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// The stacks a command works on, with what every change set of them gets.
 #[derive(Debug, Clone)]
@@ -515,15 +514,8 @@ fn allow_unchecked(gate: &GateArgs) -> Allow {
 }
 
 fn schedule(wait: &WaitArgs) -> Result<Schedule, Error> {
-    if wait.poll_interval < Duration::from_secs(1) {
-        return Err(Error::input(format!(
-            "poll-interval: `{}` is too short",
-            format_duration(wait.poll_interval)
-        ))
-        .with_hint("use at least `1s`; `5s` suits CloudFormation"));
-    }
     Ok(Schedule {
-        interval: wait.poll_interval,
+        interval: wait.poll.checked_within(wait.timeout)?,
         deadline: wait.timeout,
     })
 }

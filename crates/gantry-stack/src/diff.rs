@@ -3,11 +3,7 @@
 //! plain data.
 
 use crate::changes::{Detail, ResourceChange, flatten};
-
-/// Text safe inside a markdown table cell.
-pub fn markdown_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
-}
+use gantry_kit::fmt::markdown_cell;
 
 /// What the reader must not see.
 #[derive(Debug, Clone, Default)]

@@ -166,7 +166,7 @@ impl Allow {
         match self {
             Self::Nothing => false,
             Self::All => true,
-            Self::Ids(ids) => ids.iter().any(|i| *i == d.logical_id),
+            Self::Ids(ids) => ids.contains(&d.logical_id),
         }
     }
 }
@@ -330,9 +330,9 @@ mod tests {
             "AWS::S3::Bucket",
             Replacement::Unknown,
         );
-        let d = destructions("s", &[bare.clone()], Some(&old), &new);
+        let d = destructions("s", std::slice::from_ref(&bare), Some(&old), &new);
         assert_eq!(d[0].why, Why::CreateOnly(vec!["BucketName".into()]));
-        assert_eq!(replacements(&[bare.clone()], &d), ["Bucket"]);
+        assert_eq!(replacements(std::slice::from_ref(&bare), &d), ["Bucket"]);
         // A tag-only edit of the bucket is not a replacement.
         let tagged = parse(&T.replace(
             "{BucketName: a}",

@@ -5,10 +5,11 @@ use crate::changes::flatten;
 use crate::commands::apply::Applied;
 use crate::commands::plan::{Outcome, Planned};
 use crate::config::EnvironmentInfo;
-use crate::diff::{changes_markdown, markdown_cell};
+use crate::diff::changes_markdown;
 use crate::events::Finish;
 use crate::gate::{self, Allow, Destruction};
 use crate::plan::plan_digest;
+use gantry_kit::fmt::markdown_cell;
 use gantry_kit::{Error, Outputs, Report};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
@@ -207,7 +208,7 @@ fn set_summary(o: &mut Outputs, markdown: &str) {
             String::new()
         }
     };
-    o.set(
+    o.set_unlisted(
         "summary",
         cut(
             markdown,
@@ -278,7 +279,7 @@ pub fn plan(
     let owned: Vec<Destruction> = refused.into_iter().cloned().collect();
     let e = gate_refusal(&owned);
     let outputs = plan_outputs(planned, &markdown, e.message());
-    Err(e.with_outputs(outputs))
+    Err(e.with_outputs(outputs).with_summary(markdown))
 }
 
 /// The gate's refusal (exit 1), naming each resource.
@@ -378,7 +379,7 @@ fn applied_result(
         cause
     };
     let outputs = apply_outputs(applied, planned, &reason, &markdown);
-    Err(e.with_outputs(outputs))
+    Err(e.with_outputs(outputs).with_summary(markdown))
 }
 
 pub fn apply(applied: &[Applied]) -> Result<Report, Error> {
@@ -400,7 +401,7 @@ pub fn deploy_stopped(planned: &[Planned], applied: &[Applied], e: Error) -> Err
     let (head, detail) = plan_markdown("CloudFormation deploy", planned, &[]);
     let markdown = format!("{head}{detail}");
     let outputs = apply_outputs(applied, planned, e.message(), &markdown);
-    e.with_outputs(outputs)
+    e.with_outputs(outputs).with_summary(markdown)
 }
 
 pub fn status(stacks: &[(String, Option<StackInfo>)]) -> Report {

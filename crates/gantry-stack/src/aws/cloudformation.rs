@@ -26,7 +26,7 @@ pub struct Regional {
 
 #[derive(Debug)]
 enum Base {
-    Sdk(aws_types::SdkConfig),
+    Sdk(Box<aws_types::SdkConfig>),
     /// One client for every region (tests).
     Fixed(Client),
 }
@@ -34,7 +34,7 @@ enum Base {
 impl Regional {
     pub fn from_sdk(sdk: &aws_types::SdkConfig) -> Self {
         Self {
-            base: Base::Sdk(sdk.clone()),
+            base: Base::Sdk(Box::new(sdk.clone())),
             cache: Mutex::default(),
         }
     }
@@ -56,7 +56,7 @@ impl Regional {
                 cache
                     .entry(key)
                     .or_insert_with(|| {
-                        let mut b = aws_sdk_cloudformation::config::Builder::from(sdk);
+                        let mut b = aws_sdk_cloudformation::config::Builder::from(sdk.as_ref());
                         if let Some(r) = region {
                             b = b.region(Region::new(r.to_owned()));
                         }
