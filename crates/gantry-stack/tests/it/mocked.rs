@@ -784,13 +784,13 @@ async fn nested_change_sets_are_expanded_into_the_diff() {
     let parent = mock!(Client::describe_change_set)
         .match_requests(|r| r.change_set_name() == Some(cs_arn(10).as_str()))
         .then_output(move || {
-            let mut rc = resource_change(
-                "Modify",
-                "Data",
-                "AWS::CloudFormation::Stack",
-                Some("False"),
-            );
-            rc = rc.to_builder_shim(&n2);
+            let rc = ResourceChange::builder()
+                .action(ChangeAction::Modify)
+                .logical_resource_id("Data")
+                .resource_type("AWS::CloudFormation::Stack")
+                .replacement(Replacement::False)
+                .change_set_id(&n2)
+                .build();
             change_set(
                 &cs_arn(10),
                 "CREATE_COMPLETE",
@@ -838,23 +838,6 @@ async fn nested_change_sets_are_expanded_into_the_diff() {
     );
     assert_eq!(output(&r.outputs, "changes-count"), &json!(2));
     assert_eq!(nested.num_calls(), 1);
-}
-
-/// `ResourceChange` with its nested change set id (the builder has no `to_builder`).
-trait NestedId {
-    fn to_builder_shim(self, id: &str) -> ResourceChange;
-}
-
-impl NestedId for ResourceChange {
-    fn to_builder_shim(self, id: &str) -> ResourceChange {
-        ResourceChange::builder()
-            .set_action(self.action().cloned())
-            .set_logical_resource_id(self.logical_resource_id().map(str::to_owned))
-            .set_resource_type(self.resource_type().map(str::to_owned))
-            .set_replacement(self.replacement().cloned())
-            .change_set_id(id)
-            .build()
-    }
 }
 
 #[tokio::test]
