@@ -72,6 +72,18 @@ for gantry-stack's reviewed-change-set check, each as AWS documents it
    resource property when specified as a return value in the Fn::If intrinsic function"), which
    in a list removes the item. moto leaves a `None` in the list (a container definition list
    then fails with HTTP 500).
+11. UserGuide/aws-resource-certificatemanager-certificate.html: `Ref` returns the certificate's
+   ARN. moto's CloudFormation skips the type, so the HTTPS listener that uses it fails
+   (CertificateNotFound). Here the certificate is requested from moto's ACM (RequestCertificate
+   with DomainName and SubjectAlternativeNames; it stays PENDING_VALIDATION, as a DNS-validated
+   certificate does until its records exist).
+12. UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html and -targetgroup.html,
+   "Return values": `LoadBalancerFullName` is the part of the ARN after `loadbalancer/`
+   (`app/NAME/ID`), `TargetGroupFullName` the part from `targetgroup/` on
+   (`targetgroup/NAME/ID`), `CanonicalHostedZoneID` the load balancer's hosted zone. moto
+   answers none of them (and a target group no attribute at all), so every output of the stack
+   is lost. The hosted zone is ELB's published one for the region where known, else a
+   rule-6 placeholder.
 """
 
 import argparse
@@ -291,6 +303,32 @@ def patch_cloudformation() -> None:
 
     DBInstance.get_cfn_attribute = get_cfn_attribute
 
+    from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+
+    # https://docs.aws.amazon.com/general/latest/gr/elb.html (Application Load Balancers).
+    elb_zones = {"us-east-1": "Z35SXDOTRQ7X7K", "eu-west-1": "Z32O12XQLNTSW2", "us-west-2": "Z1H1FL5HABSF5"}
+    original_lb_attribute = FakeLoadBalancer.get_cfn_attribute
+
+    def lb_attribute(self, attribute_name):  # 12
+        if attribute_name == "LoadBalancerFullName":
+            return self.arn.split(":loadbalancer/", 1)[1]
+        if attribute_name == "CanonicalHostedZoneID":
+            region = self.arn.split(":")[3]
+            return elb_zones.get(region, f"moto-skipped:AWS::ElasticLoadBalancingV2::LoadBalancer:{self.name}.{attribute_name}")
+        return original_lb_attribute(self, attribute_name)
+
+    def tg_attribute(self, attribute_name):  # 12
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "TargetGroupFullName":
+            return self.arn.split(":", 5)[5]
+        if attribute_name == "TargetGroupName":
+            return self.name
+        raise UnformattedGetAttTemplateException()
+
+    FakeLoadBalancer.get_cfn_attribute = lb_attribute
+    FakeTargetGroup.get_cfn_attribute = tg_attribute
+
     cls = responses.CloudFormationResponse
     original_get_template = cls.get_template
 
@@ -305,6 +343,49 @@ def patch_cloudformation() -> None:
         stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
         stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection", False)
         return ActionResult({"StackId": stack.stack_id})
+
+    from moto.acm.models import acm_backends
+    from moto.core.common_models import CloudFormationModel
+
+    class AcmCertificate(CloudFormationModel):  # 11
+        # moto derives a model's service from its module name (moto.<service>.models).
+        __module__ = "moto.acm.models"
+
+        def __init__(self, arn: str):
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CertificateManager::Certificate"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            props = cloudformation_json.get("Properties", {})
+            arn = acm_backends[account_id][region_name].request_certificate(
+                domain_name=props["DomainName"],
+                idempotency_token=None,
+                subject_alt_names=props.get("SubjectAlternativeNames") or [],
+                tags=props.get("Tags") or [],
+            )
+            return cls(arn)
+
+        def is_created(self) -> bool:
+            return True
+
+    parsing.get_model_map()[AcmCertificate.cloudformation_type()] = AcmCertificate
+    parsing.get_name_type_map()[AcmCertificate.cloudformation_type()] = ""
 
     cls.get_template = get_template
     cls.update_termination_protection = update_termination_protection
