@@ -63,7 +63,10 @@ for gantry-stack's reviewed-change-set check, each as AWS documents it
 8. UserGuide/intrinsic-function-reference-getatt.html: the short form is
    `!GetAtt logicalNameOfResource.attributeName`, and attribute names contain dots
    (`Endpoint.Address`). moto splits at every dot, so `!GetAtt Db.Endpoint.Address` asks for
-   attribute `Endpoint` and fails. Here only the first dot separates.
+   attribute `Endpoint` and fails. Here only the first dot separates. And
+   UserGuide/intrinsic-function-reference-conditions.html: a condition that uses another is
+   written `{"Condition": NAME}` (short form `!Condition NAME`); moto reads the short form as an
+   unknown `Fn::Condition` and evaluates it false (`!And [!Condition A, !Condition B]` never holds).
 9. UserGuide/aws-resource-rds-dbinstance.html, "Return values": `Fn::GetAtt` of a DB instance
    also answers `DbiResourceId` and `MasterUserSecret.SecretArn`; moto answers only the
    endpoint's address and port. Its CloudFormation path creates no master user secret, so that
@@ -84,6 +87,12 @@ for gantry-stack's reviewed-change-set check, each as AWS documents it
    answers none of them (and a target group no attribute at all), so every output of the stack
    is lost. The hosted zone is ELB's published one for the region where known, else a
    rule-6 placeholder.
+13. UserGuide/aws-resource-s3-bucket.html: `PublicAccessBlockConfiguration` and
+   `VersioningConfiguration` configure the bucket as PutPublicAccessBlock and PutBucketVersioning
+   do. moto's CloudFormation applies only BucketEncryption and Tags and drops the rest.
+14. UserGuide/aws-resource-ec2-subnetroutetableassociation.html: "Associates a subnet with a
+   route table" (as AssociateRouteTable does; DescribeRouteTables then lists it). moto records
+   the resource but never associates, so every subnet stays on the main route table.
 """
 
 import argparse
@@ -282,6 +291,8 @@ def patch_cloudformation() -> None:
     def yaml_tag_constructor(loader, tag, node):  # 8
         if tag == "!GetAtt" and isinstance(node.value, str):
             return {"Fn::GetAtt": node.value.split(".", 1)}
+        if tag == "!Condition" and isinstance(node.value, str):
+            return {"Condition": node.value}
         return original_constructor(loader, tag, node)
 
     for module in (utils, models, responses):
@@ -326,6 +337,36 @@ def patch_cloudformation() -> None:
             return self.name
         raise UnformattedGetAttTemplateException()
 
+    from moto.s3.models import FakeBucket, s3_backends
+
+    original_bucket_create = FakeBucket.create_from_cloudformation_json.__func__
+
+    def bucket_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # 13
+        bucket = original_bucket_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id]["aws"]
+        if props.get("PublicAccessBlockConfiguration"):
+            backend.put_public_access_block(bucket.name, props["PublicAccessBlockConfiguration"])
+        status = (props.get("VersioningConfiguration") or {}).get("Status")
+        if status:
+            backend.put_bucket_versioning(bucket.name, status)
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(bucket_create)
+
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+    original_association = SubnetRouteTableAssociation.create_from_cloudformation_json.__func__
+
+    def association_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # 14
+        association = original_association(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        ec2_backends[account_id][region_name].associate_route_table(
+            association.route_table_id, subnet_id=association.subnet_id
+        )
+        return association
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(association_create)
     FakeLoadBalancer.get_cfn_attribute = lb_attribute
     FakeTargetGroup.get_cfn_attribute = tg_attribute
 

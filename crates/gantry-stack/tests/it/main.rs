@@ -7,6 +7,7 @@
 mod cli;
 mod mocked;
 mod moto;
+mod provision;
 
 use gantry_stack::cli::Command;
 use gantry_stack::config::{ApplyConfig, DeployConfig, PlanConfig};
