@@ -125,9 +125,18 @@ pub struct WaitArgs {
 /// The PR comment that shows the plan.
 #[derive(Args, Debug, Clone, Default)]
 pub struct CommentArgs {
-    /// Write the diff as one sticky comment per environment on the pull request.
+    /// Write the diff as one sticky comment per environment on the pull request (updated in
+    /// place on every plan). Outside a pull request nothing is written.
     #[arg(long, env = "GANTRY_COMMENT")]
     pub comment: bool,
+
+    /// Token for the comment (`pull-requests: write`); the action passes `github.token`.
+    #[arg(long, env = "GANTRY_GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+
+    /// The pull request (default: from GITHUB_REF `refs/pull/N/…`, else the event).
+    #[arg(long, env = "GANTRY_PULL_REQUEST")]
+    pub pull_request: Option<u64>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,12 +1,17 @@
 //! Args → Config: files read and parsed, every input checked. The one place exit-2 errors are
 //! made; nothing has called AWS yet.
 
-use crate::cli::{ApplyArgs, DeployArgs, GateArgs, PlanArgs, StackArgs, StatusArgs, WaitArgs};
+use crate::cli::{
+    ApplyArgs, CommentArgs, DeployArgs, GateArgs, PlanArgs, StackArgs, StatusArgs, WaitArgs,
+};
+use crate::comment::pull_request_number;
 use crate::environment::{self, EnvironmentFile, StackSpec};
 use crate::gate::Allow;
+use crate::github::PullRequest;
 use crate::template::{self, MAX_BODY_BYTES, Template};
 use gantry_kit::Error;
 use gantry_kit::cli::split_unique;
+use gantry_kit::github_api::{ApiSettings, Token};
 use gantry_kit::poll::Schedule;
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -60,7 +65,16 @@ pub struct PlanConfig {
     pub stacks: StacksConfig,
     pub allow: Allow,
     pub schedule: Schedule,
-    pub comment: bool,
+    pub comment: Option<CommentConfig>,
+}
+
+/// Where the sticky comment goes. `pull_request: None`: not a pull request run, no comment.
+#[derive(Debug, Clone)]
+pub struct CommentConfig {
+    pub settings: ApiSettings,
+    pub pull_request: Option<PullRequest>,
+    /// The marker's name: the environment, else the stack.
+    pub name: String,
 }
 
 /// One change set to execute, as the plan named it.
@@ -98,12 +112,75 @@ pub struct StatusConfig {
 }
 
 pub fn plan(args: &PlanArgs) -> Result<PlanConfig, Error> {
+    plan_from(args, |k| std::env::var(k).ok())
+}
+
+/// [`plan`] with an explicit env lookup for the runner's variables (tests).
+pub fn plan_from(
+    args: &PlanArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<PlanConfig, Error> {
     let stacks = stacks(&args.stacks)?;
+    let schedule = schedule(&args.wait)?;
+    let comment = if args.comment.comment {
+        Some(comment(&args.comment, &stacks, schedule, &env)?)
+    } else {
+        None
+    };
     Ok(PlanConfig {
         allow: allow(&args.gate, &stacks)?,
-        schedule: schedule(&args.wait)?,
-        comment: args.comment.comment,
+        schedule,
+        comment,
         stacks,
+    })
+}
+
+fn comment(
+    args: &CommentArgs,
+    stacks: &StacksConfig,
+    schedule: Schedule,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<CommentConfig, Error> {
+    let token = args
+        .github_token
+        .as_deref()
+        .and_then(Token::from_input)
+        .ok_or_else(|| {
+            Error::input("github-token: required with comment")
+                .with_hint("pass the workflow's token (`github-token: ${{ github.token }}`) with `pull-requests: write`")
+        })?;
+    let settings = ApiSettings::from_lookup(env, token, "pull-requests: write", schedule.deadline)?;
+    let event: Option<Value> = env("GITHUB_EVENT_PATH")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let number = args
+        .pull_request
+        .or_else(|| pull_request_number(env("GITHUB_REF").as_deref(), event.as_ref()));
+    let pull_request = match number {
+        None => None,
+        Some(number) => {
+            let repository = env("GITHUB_REPOSITORY")
+                .filter(|r| r.contains('/'))
+                .ok_or_else(|| {
+                    Error::input("comment: GITHUB_REPOSITORY is not set").with_hint(
+                        "the runner sets it (OWNER/REPO); set it when running outside Actions",
+                    )
+                })?;
+            Some(PullRequest { repository, number })
+        }
+    };
+    let name = match &stacks.environment {
+        Some(e) => e.name.clone(),
+        None => stacks
+            .stacks
+            .first()
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+    };
+    Ok(CommentConfig {
+        settings,
+        pull_request,
+        name,
     })
 }
 

@@ -4,6 +4,7 @@ use crate::aws::cloudformation::StackInfo;
 use crate::changes::flatten;
 use crate::commands::apply::Applied;
 use crate::commands::plan::{Outcome, Planned};
+use crate::comment;
 use crate::config::EnvironmentInfo;
 use crate::diff::changes_markdown;
 use crate::events::Finish;
@@ -231,7 +232,7 @@ pub fn cut(s: &str, max: usize, note: &str) -> String {
     format!("{}{note}", &s[..end])
 }
 
-fn plan_outputs(planned: &[Planned], markdown: &str, reason: &str) -> Outputs {
+fn plan_outputs(planned: &[Planned], markdown: &str, reason: &str, comment_url: &str) -> Outputs {
     let t = tally(planned, 0);
     let mut o = Outputs::new();
     o.set("has-changes", t.changing > 0)
@@ -247,8 +248,55 @@ fn plan_outputs(planned: &[Planned], markdown: &str, reason: &str) -> Outputs {
     set_summary(&mut o, markdown);
     o.set("stack-outputs", Value::Object(Map::new()))
         .set("status", statuses(planned, &[]))
-        .set("reason", reason);
+        .set("reason", reason)
+        .set("comment-url", comment_url);
     o
+}
+
+fn plan_title(env: Option<&EnvironmentInfo>) -> String {
+    match env {
+        Some(e) => format!("CloudFormation plan — {}", e.name),
+        None => "CloudFormation plan".to_owned(),
+    }
+}
+
+fn refused_of<'a>(
+    planned: &[Planned],
+    allow: &Allow,
+    all: &'a mut Vec<Destruction>,
+) -> Vec<&'a Destruction> {
+    *all = planned
+        .iter()
+        .flat_map(|p| p.destructions.iter().cloned())
+        .collect();
+    gate::refused(all, allow)
+}
+
+/// The sticky comment's marker and body: the plan markdown, the detail cut to GitHub's limit,
+/// never the heading and summary line.
+pub fn plan_comment(
+    planned: &[Planned],
+    allow: &Allow,
+    env: Option<&EnvironmentInfo>,
+    name: &str,
+) -> (String, String) {
+    let mut all = Vec::new();
+    let refused = refused_of(planned, allow, &mut all);
+    let (head, detail) = plan_markdown(&plan_title(env), planned, &refused);
+    let marker = comment::marker(name);
+    let run = gantry_kit::github::RunIdentity::from_env();
+    let footer = match (
+        std::env::var("GITHUB_SERVER_URL").ok(),
+        &run.repository,
+        &run.run_id,
+    ) {
+        (Some(server), Some(repo), Some(id)) => format!(
+            "\n_Planned by gantry-stack in [run {id}]({server}/{repo}/actions/runs/{id}); updated on every plan._\n"
+        ),
+        _ => "\n_Planned by gantry-stack; updated on every plan._\n".to_owned(),
+    };
+    let body = comment::body(&marker, &head, &detail, &footer);
+    (marker, body)
 }
 
 /// The end of `plan`: outputs, summary; exit 1 when the gate refuses.
@@ -256,20 +304,15 @@ pub fn plan(
     planned: &[Planned],
     allow: &Allow,
     env: Option<&EnvironmentInfo>,
+    comment_url: Option<&str>,
 ) -> Result<Report, Error> {
-    let all: Vec<Destruction> = planned
-        .iter()
-        .flat_map(|p| p.destructions.iter().cloned())
-        .collect();
-    let refused = gate::refused(&all, allow);
-    let title = match env {
-        Some(e) => format!("CloudFormation plan — {}", e.name),
-        None => "CloudFormation plan".to_owned(),
-    };
-    let (head, detail) = plan_markdown(&title, planned, &refused);
+    let mut all = Vec::new();
+    let refused = refused_of(planned, allow, &mut all);
+    let (head, detail) = plan_markdown(&plan_title(env), planned, &refused);
     let markdown = format!("{head}{detail}");
+    let comment_url = comment_url.unwrap_or_default();
     if refused.is_empty() {
-        let outputs = plan_outputs(planned, &markdown, "");
+        let outputs = plan_outputs(planned, &markdown, "", comment_url);
         return Ok(Report {
             outputs,
             plan: None,
@@ -278,7 +321,7 @@ pub fn plan(
     }
     let owned: Vec<Destruction> = refused.into_iter().cloned().collect();
     let e = gate_refusal(&owned);
-    let outputs = plan_outputs(planned, &markdown, e.message());
+    let outputs = plan_outputs(planned, &markdown, e.message(), comment_url);
     Err(e.with_outputs(outputs).with_summary(markdown))
 }
 

@@ -4,13 +4,16 @@
 use crate::aws::Aws;
 use crate::aws::cloudformation::{self as cfn, ChangeSetRequest, Created, TemplateSource};
 use crate::changes::{Action, ResourceChange};
-use crate::config::{PlanConfig, StacksConfig};
+use crate::config::{CommentConfig, PlanConfig, StacksConfig};
 use crate::diff::Masking;
 use crate::environment::{self, StackSpec};
 use crate::gate::{self, Destruction};
+use crate::github::upsert_comment;
 use crate::plan::{self, ChangeSetKind, Creation, Start, stack_state};
 use crate::report;
 use crate::template::{self, Template};
+use gantry_kit::github::{Actions, Annotation, Level, write_annotation};
+use gantry_kit::github_api::GitHubApi;
 use gantry_kit::poll::{Clock, PollError, Probe, Schedule, poll};
 use gantry_kit::{Error, Report};
 use indexmap::IndexMap;
@@ -66,7 +69,38 @@ pub async fn run(aws: &Aws, clock: &impl Clock, cfg: &PlanConfig) -> Result<Repo
             outputs.extend(info.outputs);
         }
     }
-    report::plan(&planned, &cfg.allow, cfg.stacks.environment.as_ref())
+    let env = cfg.stacks.environment.as_ref();
+    let comment_url = match &cfg.comment {
+        Some(c) => comment(c, report::plan_comment(&planned, &cfg.allow, env, &c.name)).await,
+        None => None,
+    };
+    report::plan(&planned, &cfg.allow, env, comment_url.as_deref())
+}
+
+/// Writes the sticky comment; a failure is a warning, not a failed plan. Returns its URL.
+async fn comment(c: &CommentConfig, (marker, body): (String, String)) -> Option<String> {
+    let Some(pr) = &c.pull_request else {
+        tracing::info!("not a pull request run: no plan comment");
+        return None;
+    };
+    let written = match GitHubApi::new(c.settings.clone()) {
+        Ok(api) => upsert_comment(&api, pr, &marker, &body)
+            .await
+            .map_err(|e| e.into_error("writing the plan comment")),
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(url) => {
+            tracing::info!("plan comment: {url}");
+            Some(url)
+        }
+        Err(e) => {
+            let a = Annotation::new(Level::Warning, e.render()).title("gantry: no plan comment");
+            let github = Actions::from_env().github;
+            let _ = write_annotation(&mut std::io::stderr().lock(), &a, github);
+            None
+        }
+    }
 }
 
 /// Refuses credentials of another account than the environment file's `AccountId`.
