@@ -41,13 +41,13 @@ lint-rust:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-lint-actions: ## zizmor, GitHub's workflow parser, JSON schemas over actions/ and .github/
+lint-actions: ## zizmor, GitHub's workflow parser, JSON schemas over actions/, .github/ and gantry-act's workflow fixtures
 	scripts/lint-actions
 
 lint-infra: ## cfn-lint, parameter checks, security controls (cfn-guard, checkov) over infra/
 	scripts/lint-infra
 
-SHELL_SCRIPTS := scripts/local-aws scripts/lint-actions scripts/lint-infra scripts/release scripts/refresh-ecs-model infra/deploy .ci/run $(wildcard actions/*/*.sh)
+SHELL_SCRIPTS := scripts/local-aws scripts/lint-actions scripts/lint-infra scripts/release scripts/refresh-ecs-model infra/deploy .ci/run examples/caller/scripts/build $(wildcard actions/*/*.sh)
 lint-shell: ## shellcheck over our shell scripts
 	@if command -v shellcheck >/dev/null; then shellcheck $(SHELL_SCRIPTS) && echo "lint-shell: ok"; \
 	else echo "lint-shell: shellcheck is not installed (scripts/local-aws up installs it as root): skipped"; fi

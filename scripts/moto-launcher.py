@@ -33,6 +33,66 @@ https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html), which moto
 serve (404). The shim decodes the request with botocore's CBOR parser and the service model, runs
 the operation through moto's own JSON endpoint, and encodes the answer with botocore's CBOR
 serializer (errors as the protocol's `__type`/`message` map).
+
+CloudFormation (on unless --no-cloudformation-patches): what moto 5.2.5 lacks for infra/templates and
+for gantry-stack's reviewed-change-set check, each as AWS documents it
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/):
+
+1. UserGuide/intrinsic-function-reference-cidr.html — `Fn::Cidr [ipBlock, count, cidrBits]`
+   "returns an array of CIDR address blocks", `count` of them, each with `cidrBits` host bits
+   (a /(32 - cidrBits) for IPv4), in order from the start of `ipBlock`. moto: HTTP 500.
+2. UserGuide/intrinsic-function-reference-getavailabilityzones.html — `Fn::GetAZs ""` is
+   "equivalent to specifying AWS::Region": the zones of the stack's region, in order. moto
+   answers us-east-1's zones whatever the region.
+3. APIReference/API_GetTemplate.html — `ChangeSetName`: "CloudFormation returns the associated
+   template" of that change set. moto ignores it and answers the stack's template.
+4. APIReference/API_UpdateTerminationProtection.html — sets EnableTerminationProtection of a
+   stack (DescribeStacks reports it). moto does not implement the action.
+5. APIReference/API_ExecuteChangeSet.html ("updates a stack using the input information that
+   was provided when the specified change set was created") and API_Stack.html (`Outputs`,
+   `Parameters`): after an execution the stack reports the outputs and parameters of the change
+   set's template. moto keeps those of the stack before (none for a stack created by a change set).
+6. A resource of a type moto does not model is silently not created; a `Ref` or `Fn::GetAtt` of
+   it then fails the whole stack (DescribeStacks answers HTTP 500). AWS answers the resource's id
+   or attribute (UserGuide/intrinsic-function-reference-ref.html, -getatt.html); here the answer
+   is the placeholder `moto-skipped:<Type>:<LogicalId>[.<Attribute>]`, which names what was
+   skipped so no check can mistake it for a real resource (docs/actions/stack.md lists them).
+7. UserGuide/aws-resource-rds-dbparametergroup.html, "Return values": `Ref` returns the DB
+   parameter group's name. moto's model has no physical id, so `Ref` answers the Python object
+   and the DB instance that uses it fails (HTTP 500).
+8. UserGuide/intrinsic-function-reference-getatt.html: the short form is
+   `!GetAtt logicalNameOfResource.attributeName`, and attribute names contain dots
+   (`Endpoint.Address`). moto splits at every dot, so `!GetAtt Db.Endpoint.Address` asks for
+   attribute `Endpoint` and fails. Here only the first dot separates. And
+   UserGuide/intrinsic-function-reference-conditions.html: a condition that uses another is
+   written `{"Condition": NAME}` (short form `!Condition NAME`); moto reads the short form as an
+   unknown `Fn::Condition` and evaluates it false (`!And [!Condition A, !Condition B]` never holds).
+9. UserGuide/aws-resource-rds-dbinstance.html, "Return values": `Fn::GetAtt` of a DB instance
+   also answers `DbiResourceId` and `MasterUserSecret.SecretArn`; moto answers only the
+   endpoint's address and port. Its CloudFormation path creates no master user secret, so that
+   attribute is a rule-6 placeholder.
+10. UserGuide/pseudo-parameter-reference.html (`AWS::NoValue`: "Removes the corresponding
+   resource property when specified as a return value in the Fn::If intrinsic function"), which
+   in a list removes the item. moto leaves a `None` in the list (a container definition list
+   then fails with HTTP 500).
+11. UserGuide/aws-resource-certificatemanager-certificate.html: `Ref` returns the certificate's
+   ARN. moto's CloudFormation skips the type, so the HTTPS listener that uses it fails
+   (CertificateNotFound). Here the certificate is requested from moto's ACM (RequestCertificate
+   with DomainName and SubjectAlternativeNames; it stays PENDING_VALIDATION, as a DNS-validated
+   certificate does until its records exist).
+12. UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html and -targetgroup.html,
+   "Return values": `LoadBalancerFullName` is the part of the ARN after `loadbalancer/`
+   (`app/NAME/ID`), `TargetGroupFullName` the part from `targetgroup/` on
+   (`targetgroup/NAME/ID`), `CanonicalHostedZoneID` the load balancer's hosted zone. moto
+   answers none of them (and a target group no attribute at all), so every output of the stack
+   is lost. The hosted zone is ELB's published one for the region where known, else a
+   rule-6 placeholder.
+13. UserGuide/aws-resource-s3-bucket.html: `PublicAccessBlockConfiguration` and
+   `VersioningConfiguration` configure the bucket as PutPublicAccessBlock and PutBucketVersioning
+   do. moto's CloudFormation applies only BucketEncryption and Tags and drops the rest.
+14. UserGuide/aws-resource-ec2-subnetroutetableassociation.html: "Associates a subnet with a
+   route table" (as AssociateRouteTable does; DescribeRouteTables then lists it). moto records
+   the resource but never associates, so every subnet stays on the main route table.
 """
 
 import argparse
@@ -164,6 +224,228 @@ def patch_ecs_deployments(seconds: float, fail_marker: str) -> None:
     backend_cls.create_service = create_service
 
 
+def patch_cloudformation() -> None:
+    """The CloudFormation patches of the module docstring (numbered as there)."""
+    import ipaddress
+
+    from moto.cloudformation import parsing, responses
+    from moto.core.responses import ActionResult
+
+    original_clean_json = parsing.clean_json
+
+    def zones(resources_map) -> list:
+        region = getattr(resources_map, "_region_name", "us-east-1")
+        try:
+            from moto.ec2.models import ec2_backends
+
+            names = [z.name for z in ec2_backends[resources_map._account_id][region].describe_availability_zones()]
+        except Exception:  # noqa: BLE001 - fall back to the a-d zones moto itself assumes
+            names = []
+        return sorted(names) or [f"{region}{z}" for z in "abcd"]
+
+    def skipped(resources_map, logical_id, attribute=None):
+        """The placeholder of rule 6, or None when the resource exists (or is not declared)."""
+        declared = getattr(resources_map, "_resource_json_map", {}).get(logical_id)
+        if not isinstance(declared, dict) or resources_map.get(logical_id) is not None:
+            return None
+        suffix = f".{attribute}" if attribute else ""
+        return f"moto-skipped:{declared.get('Type')}:{logical_id}{suffix}"
+
+    def no_value(v) -> bool:
+        return isinstance(v, dict) and ("Fn::If" in v or v.get("Ref") == "AWS::NoValue")
+
+    def clean_json(resource_json, resources_map):
+        if isinstance(resource_json, list):  # 10
+            cleaned = [(v, clean_json(v, resources_map)) for v in resource_json]
+            return [c for v, c in cleaned if not (c is None and no_value(v))]
+        if isinstance(resource_json, dict):
+            if isinstance(resource_json.get("Ref"), str):  # 6
+                placeholder = skipped(resources_map, resource_json["Ref"])
+                if placeholder:
+                    return placeholder
+                value = original_clean_json(resource_json, resources_map)
+                if type(value).__name__ == "DBParameterGroup":  # 7
+                    return value.name
+                return value
+            if isinstance(resource_json.get("Fn::GetAtt"), list):  # 6
+                placeholder = skipped(resources_map, *resource_json["Fn::GetAtt"][:2])
+                if placeholder:
+                    return placeholder
+            if "Fn::Cidr" in resource_json:  # 1
+                block, count, bits = (clean_json(v, resources_map) for v in resource_json["Fn::Cidr"])
+                network = ipaddress.ip_network(str(block), strict=False)
+                prefix = network.max_prefixlen - int(bits)
+                return [str(n) for _, n in zip(range(int(count)), network.subnets(new_prefix=prefix))]
+            if "Fn::GetAZs" in resource_json:  # 2
+                region = clean_json(resource_json["Fn::GetAZs"], resources_map)
+                if not region or region == getattr(resources_map, "_region_name", None):
+                    return zones(resources_map)
+        return original_clean_json(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+    from moto.cloudformation import models, utils
+
+    original_constructor = utils.yaml_tag_constructor
+
+    def yaml_tag_constructor(loader, tag, node):  # 8
+        if tag == "!GetAtt" and isinstance(node.value, str):
+            return {"Fn::GetAtt": node.value.split(".", 1)}
+        if tag == "!Condition" and isinstance(node.value, str):
+            return {"Condition": node.value}
+        return original_constructor(loader, tag, node)
+
+    for module in (utils, models, responses):
+        module.yaml_tag_constructor = yaml_tag_constructor
+
+    from moto.rds.models import DBInstance
+
+    original_attribute = DBInstance.get_cfn_attribute
+
+    def get_cfn_attribute(self, attribute_name):  # 9
+        if attribute_name == "DbiResourceId":
+            return self.dbi_resource_id
+        secret = getattr(self, "master_user_secret", None)
+        if attribute_name == "MasterUserSecret.SecretArn":
+            if secret is not None:
+                return secret.secret.arn
+            return f"moto-skipped:AWS::RDS::DBInstance:{self.db_instance_identifier}.{attribute_name}"
+        return original_attribute(self, attribute_name)
+
+    DBInstance.get_cfn_attribute = get_cfn_attribute
+
+    from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+
+    # https://docs.aws.amazon.com/general/latest/gr/elb.html (Application Load Balancers).
+    elb_zones = {"us-east-1": "Z35SXDOTRQ7X7K", "eu-west-1": "Z32O12XQLNTSW2", "us-west-2": "Z1H1FL5HABSF5"}
+    original_lb_attribute = FakeLoadBalancer.get_cfn_attribute
+
+    def lb_attribute(self, attribute_name):  # 12
+        if attribute_name == "LoadBalancerFullName":
+            return self.arn.split(":loadbalancer/", 1)[1]
+        if attribute_name == "CanonicalHostedZoneID":
+            region = self.arn.split(":")[3]
+            return elb_zones.get(region, f"moto-skipped:AWS::ElasticLoadBalancingV2::LoadBalancer:{self.name}.{attribute_name}")
+        return original_lb_attribute(self, attribute_name)
+
+    def tg_attribute(self, attribute_name):  # 12
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "TargetGroupFullName":
+            return self.arn.split(":", 5)[5]
+        if attribute_name == "TargetGroupName":
+            return self.name
+        raise UnformattedGetAttTemplateException()
+
+    from moto.s3.models import FakeBucket, s3_backends
+
+    original_bucket_create = FakeBucket.create_from_cloudformation_json.__func__
+
+    def bucket_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # 13
+        bucket = original_bucket_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id]["aws"]
+        if props.get("PublicAccessBlockConfiguration"):
+            backend.put_public_access_block(bucket.name, props["PublicAccessBlockConfiguration"])
+        status = (props.get("VersioningConfiguration") or {}).get("Status")
+        if status:
+            backend.put_bucket_versioning(bucket.name, status)
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(bucket_create)
+
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+    original_association = SubnetRouteTableAssociation.create_from_cloudformation_json.__func__
+
+    def association_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # 14
+        association = original_association(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        ec2_backends[account_id][region_name].associate_route_table(
+            association.route_table_id, subnet_id=association.subnet_id
+        )
+        return association
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(association_create)
+    FakeLoadBalancer.get_cfn_attribute = lb_attribute
+    FakeTargetGroup.get_cfn_attribute = tg_attribute
+
+    cls = responses.CloudFormationResponse
+    original_get_template = cls.get_template
+
+    def get_template(self):  # 3
+        name = self._get_param("ChangeSetName")
+        if not name:
+            return original_get_template(self)
+        change_set = self.cloudformation_backend.describe_change_set(change_set_name=name)
+        return ActionResult({"TemplateBody": change_set.template})
+
+    def update_termination_protection(self):  # 4
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection", False)
+        return ActionResult({"StackId": stack.stack_id})
+
+    from moto.acm.models import acm_backends
+    from moto.core.common_models import CloudFormationModel
+
+    class AcmCertificate(CloudFormationModel):  # 11
+        # moto derives a model's service from its module name (moto.<service>.models).
+        __module__ = "moto.acm.models"
+
+        def __init__(self, arn: str):
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CertificateManager::Certificate"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            props = cloudformation_json.get("Properties", {})
+            arn = acm_backends[account_id][region_name].request_certificate(
+                domain_name=props["DomainName"],
+                idempotency_token=None,
+                subject_alt_names=props.get("SubjectAlternativeNames") or [],
+                tags=props.get("Tags") or [],
+            )
+            return cls(arn)
+
+        def is_created(self) -> bool:
+            return True
+
+    parsing.get_model_map()[AcmCertificate.cloudformation_type()] = AcmCertificate
+    parsing.get_name_type_map()[AcmCertificate.cloudformation_type()] = ""
+
+    cls.get_template = get_template
+    cls.update_termination_protection = update_termination_protection
+
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original_execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self, change_set_name, stack_name=None):  # 5
+        original_execute(self, change_set_name, stack_name)
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.parameters = change_set.parameters
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_change_set
+
+
 def patch_cloudwatch_cbor(port: int) -> None:
     """Serves CloudWatch's RPC v2 CBOR requests (see the module docstring) through moto's JSON."""
     import functools
@@ -262,6 +544,9 @@ def main() -> None:
     )
     parser.add_argument("--no-ecs-lifecycle", action="store_true", help="leave moto's ECS deployments as they are")
     parser.add_argument("--no-cloudwatch-cbor", action="store_true", help="do not serve CloudWatch's RPC v2 CBOR")
+    parser.add_argument(
+        "--no-cloudformation-patches", action="store_true", help="leave moto's CloudFormation as it is"
+    )
     args = parser.parse_args()
     for pair in args.env:
         name, sep, value = pair.partition("=")
@@ -278,6 +563,8 @@ def main() -> None:
         patch_ecs_deployments(args.ecs_deployment_seconds, args.ecs_fail_marker)
     if not args.no_cloudwatch_cbor:
         patch_cloudwatch_cbor(args.port)
+    if not args.no_cloudformation_patches:
+        patch_cloudformation()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

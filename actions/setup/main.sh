@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the gantry binaries an action needs; see docs/actions/setup.md.
-# Inputs (env): GANTRY_BINARIES. Also read: GANTRY_BIN_DIR, GANTRY_RELEASE_BASE_URL,
-# GANTRY_SETUP_MANIFEST (tests only), RUNNER_TOOL_CACHE, CARGO_TARGET_DIR.
+# Inputs (env): GANTRY_BINARIES, GANTRY_SETUP_ALLOW_UNVERIFIED. Also read: GANTRY_BIN_DIR and
+# GANTRY_SETUP_MANIFEST (tests, or with the opt-in), GANTRY_RELEASE_BASE_URL, RUNNER_ENVIRONMENT,
+# RUNNER_TOOL_CACHE, CARGO_TARGET_DIR.
 set -CeEuo pipefail
 trap 'echo "::error::gantry setup: unexpected failure at line ${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
@@ -18,6 +19,30 @@ output() {
 # This script's own directory: it is also run from sibling actions, whose GITHUB_ACTION_PATH differs.
 action_path=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$action_path/../.." && pwd)
+
+# --- the unverified overrides: GANTRY_BIN_DIR and GANTRY_SETUP_MANIFEST ----------------------------
+# Honoured off GitHub's runners (tests, make demo: no RUNNER_ENVIRONMENT) or with the explicit
+# opt-in (input `allow-unverified`, or GANTRY_SETUP_ALLOW_UNVERIFIED=true in the job); refused
+# elsewhere. Each one in force is said in the log. See docs/actions/setup.md.
+override_allowed() {
+  if [[ ${GANTRY_SETUP_ALLOW_UNVERIFIED:-} == true ]]; then
+    why="allow-unverified is true"
+  elif [[ -z ${RUNNER_ENVIRONMENT:-} ]]; then
+    why="not on a GitHub runner"
+  else
+    return 1
+  fi
+}
+case ${GANTRY_SETUP_ALLOW_UNVERIFIED:-} in
+  "" | true | false) ;;
+  *) bail "input \`allow-unverified\`: '${GANTRY_SETUP_ALLOW_UNVERIFIED//[$'\r\n']/ }' is not true or false" ;;
+esac
+for var in GANTRY_BIN_DIR GANTRY_SETUP_MANIFEST; do
+  [[ -n ${!var:-} ]] || continue
+  override_allowed ||
+    bail "$var is set on a ${RUNNER_ENVIRONMENT//[$'\r\n']/ } runner: it bypasses verification and is only for tests. Unset it, or opt in with the input \`allow-unverified: true\` (GANTRY_SETUP_ALLOW_UNVERIFIED=true)"
+  echo "gantry setup: $var is set ($why): ${!var//[$'\r\n']/ } is used unverified" >&2
+done
 manifest=${GANTRY_SETUP_MANIFEST:-$action_path/manifest.json}
 command -v jq >/dev/null || bail "jq is required to read $manifest"
 [[ -f $manifest ]] || bail "manifest not found: $manifest"
@@ -86,16 +111,6 @@ tool_cache=${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gantry/tool-cach
 cache_dir=$tool_cache/gantry/$version/$target
 marker=$cache_dir.complete
 
-missing=()
-if [[ -f $marker ]]; then
-  for b in "${bins[@]}"; do [[ -x $cache_dir/gantry-$b ]] || missing+=("$b"); done
-  ((${#missing[@]})) || finish cache "$cache_dir" "$version"
-else
-  # A directory without its marker was never verified: start over.
-  rm -rf "$cache_dir"
-  missing=("${bins[@]}")
-fi
-
 if command -v sha256sum >/dev/null; then
   sha256() { sha256sum "$1" | cut -d' ' -f1; }
 elif command -v shasum >/dev/null; then
@@ -103,45 +118,100 @@ elif command -v shasum >/dev/null; then
 else
   bail "neither sha256sum nor shasum is installed: cannot verify the download"
 fi
-command -v curl >/dev/null || bail "curl is required to download the release"
 command -v tar >/dev/null || bail "tar is required to unpack the release"
 
-repository=$(jq -r '.repository // empty' "$manifest")
-base=${GANTRY_RELEASE_BASE_URL:-https://github.com/$repository/releases/download/v$version}
-if [[ $base =~ ^http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/|$) ]]; then
-  curl_args=(--proto '=http' -fsS --retry 3) # loopback test server: plain http, no redirects
-elif [[ $base == https://* ]]; then
-  curl_args=(--proto '=https' --tlsv1.2 -fsSL --retry 3)
-else
-  bail "release URL must be https (plain http only on 127.0.0.1/localhost): $base"
-fi
+# The manifest's archive name and sha256 for binary $1 (sets archive, want).
+entry_of() {
+  local entry
+  entry=$(jq -c --arg b "$1" --arg t "$target" '.binaries[$b][$t] // empty' "$manifest")
+  [[ -n $entry ]] || bail "manifest has no gantry-$1 for $target (version $version)"
+  archive=$(jq -r '.archive // empty' <<<"$entry")
+  want=$(jq -r '.sha256 // empty' <<<"$entry")
+  [[ $archive == "gantry-$1-$version-$target.tar.gz" ]] ||
+    bail "manifest names an unexpected archive for gantry-$1 $target: '$archive'"
+  [[ $want =~ ^[0-9a-f]{64}$ ]] || bail "manifest has no valid sha256 for $archive"
+}
+
+# Extracts gantry-$1 from the verified archive $2 into directory $3.
+unpack() {
+  mkdir "$3"
+  tar -xzf "$2" -C "$3" "gantry-$1" || bail "$(basename "$2") has no entry gantry-$1"
+  [[ -f $3/gantry-$1 && ! -L $3/gantry-$1 ]] || bail "$(basename "$2"): gantry-$1 is not a regular file"
+  chmod 755 "$3/gantry-$1"
+}
 
 mkdir -p "$(dirname "$cache_dir")"
 work=$(mktemp -d "$(dirname "$cache_dir")/.gantry-setup.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# A hit is re-verified every time: the cached archive against the manifest's sha256, the cached
+# binary against that archive's entry. Whatever fails is downloaded again.
+missing=()
+if [[ -f $marker ]]; then
+  group "Verifying the cached ${bins[*]} $version for $target"
+  for b in "${bins[@]}"; do
+    entry_of "$b"
+    cached=$cache_dir/$archive
+    if [[ ! -f $cached || -L $cached ]]; then
+      missing+=("$b")
+      continue
+    fi
+    got=$(sha256 "$cached")
+    if [[ $got != "$want" ]]; then
+      echo "::warning::gantry setup: the cached $archive does not have the manifest's sha256 (expected $want, got $got); downloading it again" >&2
+      rm -f "$cached"
+      missing+=("$b")
+      continue
+    fi
+    unpack "$b" "$cached" "$work/cached-$b"
+    if ! cmp -s "$work/cached-$b/gantry-$b" "$cache_dir/gantry-$b"; then
+      echo "::warning::gantry setup: the cached gantry-$b is not the one in its verified archive; replacing it" >&2
+      mv -f "$work/cached-$b/gantry-$b" "$cache_dir/gantry-$b"
+    fi
+    echo "verified cached $archive ($got)" >&2
+  done
+  endgroup
+  ((${#missing[@]})) || finish cache "$cache_dir" "$version"
+else
+  # A directory without its marker was never verified: start over.
+  rm -rf "$cache_dir"
+  missing=("${bins[@]}")
+fi
+
+command -v curl >/dev/null || bail "curl is required to download the release"
+
+repository=$(jq -r '.repository // empty' "$manifest")
+base=${GANTRY_RELEASE_BASE_URL:-https://github.com/$repository/releases/download/v$version}
+if [[ $base =~ ^http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/|$) ]]; then
+  curl_args=(--proto '=http' -fsS) # loopback test server: plain http, no redirects
+elif [[ $base == https://* ]]; then
+  curl_args=(--proto '=https' --tlsv1.2 -fsSL)
+else
+  bail "release URL must be https (plain http only on 127.0.0.1/localhost): $base"
+fi
+# A stalled server ends the step instead of holding it until the job's timeout.
+curl_args+=(--retry 3 --connect-timeout 20 --max-time "${GANTRY_SETUP_MAX_TIME:-300}")
+[[ ${GANTRY_SETUP_MAX_TIME:-300} =~ ^[1-9][0-9]{0,4}$ ]] ||
+  bail "GANTRY_SETUP_MAX_TIME: '${GANTRY_SETUP_MAX_TIME//[$'\r\n']/ }' is not a whole number of seconds (1-99999)"
+
 group "Downloading ${missing[*]} $version for $target"
 for b in "${missing[@]}"; do
-  entry=$(jq -c --arg b "$b" --arg t "$target" '.binaries[$b][$t] // empty' "$manifest")
-  [[ -n $entry ]] || bail "manifest has no gantry-$b for $target (version $version)"
-  archive=$(jq -r '.archive // empty' <<<"$entry")
-  want=$(jq -r '.sha256 // empty' <<<"$entry")
-  [[ $archive == "gantry-$b-$version-$target.tar.gz" ]] ||
-    bail "manifest names an unexpected archive for gantry-$b $target: '$archive'"
-  [[ $want =~ ^[0-9a-f]{64}$ ]] || bail "manifest has no valid sha256 for $archive"
+  entry_of "$b"
   curl "${curl_args[@]}" -o "$work/$archive" "$base/$archive" || bail "download failed: $base/$archive"
   got=$(sha256 "$work/$archive")
   [[ $got == "$want" ]] || bail "sha256 mismatch for $archive: expected $want, got $got"
-  mkdir "$work/$b"
-  tar -xzf "$work/$archive" -C "$work/$b" "gantry-$b" || bail "$archive has no entry gantry-$b"
-  [[ -f $work/$b/gantry-$b && ! -L $work/$b/gantry-$b ]] || bail "$archive: gantry-$b is not a regular file"
-  chmod 755 "$work/$b/gantry-$b"
+  unpack "$b" "$work/$archive" "$work/$b"
   echo "verified $archive ($got)" >&2
 done
 endgroup
 
 # Only verified files enter the cache dir, each by an atomic rename; the marker comes last.
 mkdir -p "$cache_dir"
-for b in "${missing[@]}"; do mv -f "$work/$b/gantry-$b" "$cache_dir/gantry-$b"; done
+# The archive stays beside its binary: the next hit re-verifies both.
+for b in "${missing[@]}"; do
+  entry_of "$b"
+  mv -f "$work/$archive" "$cache_dir/$archive"
+  mv -f "$work/$b/gantry-$b" "$cache_dir/gantry-$b"
+done
 touch "$marker"
 finish download "$cache_dir" "$version"

@@ -6,7 +6,8 @@ Run by scripts/lint-infra. Fails (exit 1, one line per problem) unless:
 
   1. every guard rule passes on every template as every environment deploys it (the templates are
      rendered per environment first: render_templates.py resolves Conditions, Fn::If and parameters,
-     which cfn-guard does not), and every rule applies to at least one rendered template;
+     which cfn-guard does not), and on the VARIANTS below (choices no committed file makes, e.g.
+     blue/green), and every rule applies to at least one rendered template;
   2. every fixture in policies/tests/pass/ passes every rule, and every rule is evaluated (not
      skipped) and passes in at least one of them;
   3. every fixture policies/tests/fail/RULE.yaml (or RULE--CASE.yaml) fails RULE and no other rule,
@@ -207,6 +208,8 @@ def main():
             templates = render_templates.load_templates(root / "templates")
             for env in sorted((root / "environments").glob("*.json")):
                 render_templates.render_environment(env, templates, rendered_dir)
+            render_templates.render_variants(root, templates, rendered_dir)
+            render_templates.annotate_other_environments(rendered_dir)
         except render_templates.RenderError as error:
             problems.append(f"render: {error}")
         rules, n_rendered, n_pass, n_fail = check_guard(args.cfn_guard, root, rendered_dir, problems)

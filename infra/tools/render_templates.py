@@ -16,11 +16,15 @@ parameters (AWS::Region of the stack, AWS::AccountId, AWS::Partition) resolved:
 Parameters wired from an earlier stack's outputs (infra/deploy passes each output to the later
 parameter of the same name) take that output's rendered value when it is a plain string (e.g. the
 service's ApiOriginDomainName, from the environment file); otherwise they have no value here: a Ref
-to one stays a Ref, and a condition that depends on one is an error (nothing is guessed).
+to one stays a Ref, and a condition that depends on one is an error (nothing is guessed) - except
+that an output which is a resource's Ref or attribute (the ALB's DNS name) is known to be non-empty,
+so `Fn::Equals [that, ""]` is false.
 Other intrinsic functions (Fn::Sub, Fn::GetAtt, ...) are kept as they are.
 
 The rendered template also carries `Metadata.Gantry: {Environment, Layer, Region}` so that guard
-rules scoped to an environment (e.g. prod-only controls) can test it.
+rules scoped to an environment (e.g. prod-only controls) can test it, and keeps only the parameters
+it still refers to (so that cfn-lint, which scripts/lint-infra also runs on the rendered templates,
+sees no unused ones). VARIANTS adds choices no committed file makes (prod with blue/green).
 
 cfn-guard does not evaluate conditions: validating the raw templates would check both branches of
 every Fn::If, or neither. Rendering first makes every guard rule judge exactly what each environment
@@ -48,6 +52,18 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
+class _NonEmpty:
+    """A wired output that is a resource's Ref or attribute: unknown here, but never the empty string."""
+
+
+NON_EMPTY = _NonEmpty()
+
+
+def _is_resource_value(value):
+    function, _ = _single(value)
+    return function in ("Ref", "Fn::GetAtt")
+
+
 def _plain(value):
     """cfn-lint's decoder returns str/dict/list subclasses that carry line marks: make plain ones."""
     if isinstance(value, dict):
@@ -66,8 +82,9 @@ def _single(value):
 
 
 class Renderer:
-    def __init__(self, template, parameters, pseudo, where, unknown=()):
+    def __init__(self, template, parameters, pseudo, where, unknown=(), nonempty=()):
         self.template = template
+        self.nonempty = set(nonempty)
         self.pseudo = pseudo
         self.where = where
         self.values = {}
@@ -99,7 +116,13 @@ class Renderer:
         if function == "Condition":
             return self.condition(args)
         if function == "Fn::Equals":
-            return self.scalar(args[0]) == self.scalar(args[1])
+            left, right = self.scalar(args[0]), self.scalar(args[1])
+            if NON_EMPTY in (left, right):
+                other = right if left is NON_EMPTY else left
+                if other == "":
+                    return False
+                self.fail(f"a condition compares a resource value from an earlier stack with {other!r}")
+            return left == right
         if function == "Fn::And":
             return all(self.boolean(a) for a in args)
         if function == "Fn::Or":
@@ -119,6 +142,8 @@ class Renderer:
             return "true" if resolved else "false"
         if isinstance(resolved, (str, int, float)):
             return str(resolved)
+        if function == "Ref" and args in self.nonempty:
+            return NON_EMPTY
         if function == "Ref":
             self.fail(f"a condition depends on {args}, which comes from an earlier stack's outputs")
         self.fail(f"cannot evaluate {value!r} in a condition")
@@ -191,10 +216,67 @@ class Renderer:
                     kept[name] = self.resolve(entry)
                 out[section] = kept
             elif section == "Parameters":
-                out[section] = content
+                continue
             else:
                 out[section] = self.resolve(content)
+        # Only the parameters the rendered template still refers to (a wired output, unknown here):
+        # the others have been substituted.
+        used = _referenced(out)
+        kept = {name: spec for name, spec in self.template.get("Parameters", {}).items() if name in used}
+        if kept:
+            out["Parameters"] = kept
         return out
+
+
+def _referenced(value, found=None):
+    """Names used by Ref or by ${NAME} / ${NAME.Attr} in Fn::Sub anywhere in VALUE."""
+    found = set() if found is None else found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                found.add(item)
+            elif key == "Fn::Sub":
+                text = item if isinstance(item, str) else item[0]
+                found.update(name.split(".")[0] for name in SUB_VARIABLE.findall(text) if not name.startswith("!"))
+                if not isinstance(item, str):
+                    _referenced(item[1], found)
+            else:
+                _referenced(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _referenced(item, found)
+    return found
+
+
+# Choices no committed environment file makes, rendered on top of one so that the checks judge them
+# too: (environment, {layer: parameters}, variant name); the layers named are written as
+# ENV.VARIANT-LAYER.json (the other layers are rendered for their outputs only).
+DOMAIN = "example.com"
+ZONE = "Z0123456789EXAMPLE"
+VARIANTS = [
+    ("prod", {"service": {"DeploymentStrategy": "blue-green"}}, "blue-green"),
+    ("prod", {"edge": {"SiteDomainName": f"app.{DOMAIN}", "SiteHostedZoneId": ZONE},
+              "service": {"AlbDomainName": f"api.app.{DOMAIN}", "AlbHostedZoneId": ZONE},
+              "frontend": {"SiteDomainName": f"app.{DOMAIN}", "SiteHostedZoneId": ZONE}}, "custom-domain"),
+]
+
+
+def render_variants(root, templates, out_dir):
+    import tempfile
+    written = []
+    for environment, layers, name in VARIANTS:
+        env = json.loads((root / "environments" / f"{environment}.json").read_text())
+        for stack in env["Stacks"]:
+            stack.setdefault("Parameters", {}).update(layers.get(stack["Layer"], {}))
+        with tempfile.TemporaryDirectory() as scratch:
+            edited = Path(scratch) / f"{environment}.json"
+            edited.write_text(json.dumps(env))
+            render_environment(edited, templates, Path(scratch))
+            for layer in layers:
+                target = out_dir / f"{environment}.{name}-{layer}.json"
+                target.write_text((Path(scratch) / f"{environment}-{layer}.json").read_text())
+                written.append(target)
+    return written
 
 
 def render_environment(path, templates, out_dir):
@@ -210,10 +292,11 @@ def render_environment(path, templates, out_dir):
             raise RenderError(f"{path}: no template for layer {layer}")
         region = stack.get("Region", env["Region"])
         wired = {k: v for k, v in outputs.items() if k in templates[layer].get("Parameters", {})}
-        parameters = {k: v for k, v in wired.items() if v is not None}
+        parameters = {k: v for k, v in wired.items() if isinstance(v, str)}
         parameters.update(stack.get("Parameters", {}))
         parameters.update(ProjectName=env["Project"], EnvironmentName=env["Environment"])
-        unknown = {k for k, v in wired.items() if v is None and k not in parameters}
+        unknown = {k for k, v in wired.items() if not isinstance(v, str) and k not in parameters}
+        nonempty = {k for k in unknown if wired[k] is NON_EMPTY}
         pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": env["AccountId"],
@@ -222,16 +305,48 @@ def render_environment(path, templates, out_dir):
             "AWS::StackName": f"{env['Project']}-{env['Environment']}-{layer}",
         }
         where = f"{path.name}: {layer}"
-        rendered = Renderer(templates[layer], parameters, pseudo, where, unknown).render()
+        rendered = Renderer(templates[layer], parameters, pseudo, where, unknown, nonempty).render()
         for name, output in rendered.get("Outputs", {}).items():
             value = output.get("Value")
-            outputs[name] = value if isinstance(value, str) else None
+            outputs[name] = value if isinstance(value, str) else (NON_EMPTY if _is_resource_value(value) else None)
         metadata = rendered.setdefault("Metadata", {})
         metadata["Gantry"] = {"Environment": env["Environment"], "Layer": layer, "Region": region}
         target = out_dir / f"{env['Environment']}-{layer}.json"
         target.write_text(json.dumps(rendered, indent=1, sort_keys=True) + "\n")
         written.append(target)
     return written
+
+
+SUBJECT_KEY = "token.actions.githubusercontent.com:sub"
+
+
+def _trusted_subjects(template):
+    subjects = set()
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for statement in resource.get("Properties", {}).get("AssumeRolePolicyDocument", {}).get("Statement", []):
+            value = statement.get("Condition", {}).get("StringEquals", {}).get(SUBJECT_KEY)
+            for subject in value if isinstance(value, list) else [value]:
+                if isinstance(subject, str):
+                    subjects.add(subject)
+    return subjects
+
+
+def annotate_other_environments(out_dir):
+    """Give each rendered access template the OIDC subjects the OTHER environments' roles trust
+    (Metadata.Gantry.OtherEnvironmentSubjects), so that a guard rule can prove that no role of one
+    environment can be assumed with another's subject."""
+    access = {path: json.loads(path.read_text()) for path in sorted(out_dir.glob("*-access.json"))}
+    by_environment = {}
+    for template in access.values():
+        environment = template["Metadata"]["Gantry"]["Environment"]
+        by_environment.setdefault(environment, set()).update(_trusted_subjects(template))
+    for path, template in access.items():
+        mine = template["Metadata"]["Gantry"]["Environment"]
+        others = set().union(*[s for env, s in by_environment.items() if env != mine])
+        template["Metadata"]["Gantry"]["OtherEnvironmentSubjects"] = sorted(others)
+        path.write_text(json.dumps(template, indent=1, sort_keys=True) + "\n")
 
 
 def load_templates(directory):
@@ -255,6 +370,8 @@ def main():
         written = []
         for path in sorted((root / "environments").glob("*.json")):
             written += render_environment(path, templates, out_dir)
+        written += render_variants(root, templates, out_dir)
+        annotate_other_environments(out_dir)
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 1

@@ -944,6 +944,29 @@ fn composite_action_pushes_and_promotes() {
     );
 }
 
+#[test]
+fn a_mode_with_a_newline_does_not_become_a_workflow_command() {
+    let r = action()
+        .input("mode", "x\n::warning title=pwned::injected")
+        .run()
+        .unwrap();
+    assert!(!r.success);
+    assert!(
+        r.annotations
+            .iter()
+            .all(|a| a.title.as_deref() != Some("pwned") && !a.message.starts_with("injected")),
+        "{:?}",
+        r.annotations
+    );
+    assert!(
+        r.annotations.iter().any(|a| a
+            .message
+            .contains("mode: `x ::warning title=pwned::injected` is not push or promote")),
+        "{:?}",
+        r.annotations
+    );
+}
+
 #[tokio::test]
 async fn the_registry_token_is_masked_before_use() {
     // An https registry gets ECR's token (from moto); this one is a plain-HTTP server, so the

@@ -989,8 +989,8 @@ fn infra_tampered_templates_fail() {
         ),
         (
             "service",
-            "DeploymentCircuitBreaker: {Enable: true, Rollback: true}",
-            "DeploymentCircuitBreaker: {Enable: true, Rollback: false}",
+            "          - Rolling\n          - {Enable: true, Rollback: true}",
+            "          - Rolling\n          - {Enable: true, Rollback: false}",
             "circuit breaker",
         ),
         (

@@ -39,17 +39,24 @@ impl Run {
 /// setup are cleared first, so that the surrounding `make test` (which sets GANTRY_BIN_DIR) does
 /// not leak in.
 fn setup(binaries: &str, env: &[(&str, &str)], workspace: &Path) -> Run {
+    setup_with(&[("binaries", binaries)], env, workspace)
+}
+
+/// [`setup`] with any inputs.
+fn setup_with(inputs: &[(&str, &str)], env: &[(&str, &str)], workspace: &Path) -> Run {
     let mut cmd = Command::new(bin("gantry-act"));
-    cmd.arg(repo_root().join("actions/setup"))
-        .arg("--input")
-        .arg(format!("binaries={binaries}"))
-        .arg("--workspace")
-        .arg(workspace)
-        .arg("--json");
+    cmd.arg(repo_root().join("actions/setup"));
+    for (name, value) in inputs {
+        cmd.arg("--input").arg(format!("{name}={value}"));
+    }
+    cmd.arg("--workspace").arg(workspace).arg("--json");
     for name in [
         "GANTRY_BIN_DIR",
         "GANTRY_RELEASE_BASE_URL",
         "GANTRY_SETUP_MANIFEST",
+        "GANTRY_SETUP_ALLOW_UNVERIFIED",
+        "GANTRY_SETUP_MAX_TIME",
+        "RUNNER_ENVIRONMENT",
     ] {
         cmd.env_remove(name);
     }
@@ -294,6 +301,124 @@ fn release_download_is_verified_then_cached() {
         server.requests(),
         1,
         "a complete cache makes no HTTP request"
+    );
+}
+
+#[test]
+fn a_cache_hit_is_verified_again() {
+    let release = fake_release(&["invalidate"], |real| Some(real.to_owned()));
+    let server = FileServer::start(release.files.clone());
+    let tool_cache = tempfile::tempdir().unwrap();
+    let env = release_env(&release, &server, tool_cache.path());
+    let first = setup("invalidate", &env, tool_cache.path());
+    assert!(first.success(), "{}", first.json);
+    let dir = PathBuf::from(first.output("bin-dir").unwrap());
+    let run_it = || {
+        let out = Command::new(dir.join("gantry-invalidate"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+
+    // A binary planted in the complete cache is replaced by the one in the verified archive.
+    write_script(&dir.join("gantry-invalidate"), "echo planted");
+    let second = setup("invalidate", &env, tool_cache.path());
+    assert!(second.success(), "{}", second.json);
+    assert_eq!(second.output("source"), Some("cache"));
+    assert_eq!(run_it(), "gantry-invalidate 9.9.9");
+    assert!(
+        second
+            .annotations()
+            .contains("not the one in its verified archive"),
+        "{}",
+        second.json
+    );
+    assert_eq!(server.requests(), 1, "the archive itself was still good");
+
+    // A cached archive that no longer has the manifest's sum is downloaded again.
+    let archive = dir.join(format!(
+        "gantry-invalidate-{VERSION}-{}.tar.gz",
+        host_target()
+    ));
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes.extend_from_slice(b"planted");
+    std::fs::write(&archive, bytes).unwrap();
+    write_script(&dir.join("gantry-invalidate"), "echo planted");
+    let third = setup("invalidate", &env, tool_cache.path());
+    assert!(third.success(), "{}", third.json);
+    assert_eq!(third.output("source"), Some("download"));
+    assert_eq!(server.requests(), 2);
+    assert_eq!(run_it(), "gantry-invalidate 9.9.9");
+}
+
+#[test]
+fn the_unverified_overrides_need_an_opt_in_on_a_github_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    write_script(&dir.path().join("gantry-invalidate"), "echo prebuilt");
+    let bin_dir = ("GANTRY_BIN_DIR", path_str(dir.path()));
+    let on_runner = ("RUNNER_ENVIRONMENT", "github-hosted");
+    let refused = setup("invalidate", &[bin_dir, on_runner], dir.path());
+    assert!(!refused.success());
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused
+            .annotations()
+            .contains("GANTRY_BIN_DIR is set on a github-hosted runner")
+            && refused.annotations().contains("allow-unverified"),
+        "{}",
+        refused.json
+    );
+    assert_eq!(refused.output("bin-dir").unwrap_or(""), "");
+
+    let release = fake_release(&["invalidate"], |real| Some(real.to_owned()));
+    let manifest = ("GANTRY_SETUP_MANIFEST", path_str(&release.manifest));
+    let refused = setup("invalidate", &[manifest, on_runner], dir.path());
+    assert!(!refused.success());
+    assert!(
+        refused
+            .annotations()
+            .contains("GANTRY_SETUP_MANIFEST is set"),
+        "{}",
+        refused.json
+    );
+
+    let allowed = setup_with(
+        &[("binaries", "invalidate"), ("allow-unverified", "true")],
+        &[bin_dir, on_runner],
+        dir.path(),
+    );
+    assert!(allowed.success(), "{}", allowed.json);
+    assert_eq!(allowed.output("source"), Some("prebuilt"));
+}
+
+#[test]
+fn a_stalled_release_server_ends_the_download() {
+    let release = fake_release(&["invalidate"], |real| Some(real.to_owned()));
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let tool_cache = tempfile::tempdir().unwrap();
+    let run = setup(
+        "invalidate",
+        &[
+            ("GANTRY_SETUP_MANIFEST", path_str(&release.manifest)),
+            ("GANTRY_RELEASE_BASE_URL", url.as_str()),
+            ("RUNNER_TOOL_CACHE", path_str(tool_cache.path())),
+            ("GANTRY_SETUP_MAX_TIME", "1"),
+        ],
+        tool_cache.path(),
+    );
+    assert!(!run.success());
+    assert!(
+        run.annotations().contains("download failed"),
+        "{}",
+        run.json
     );
 }
 

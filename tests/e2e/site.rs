@@ -345,6 +345,30 @@ async fn composite_action_deploys_and_rolls_back_through_the_runner() {
 }
 
 #[test]
+fn a_mode_with_a_newline_does_not_become_a_workflow_command() {
+    let r = action()
+        .input("mode", "x\n::warning title=pwned::injected")
+        .input("bucket", "my-site")
+        .run()
+        .unwrap();
+    assert!(!r.success);
+    assert!(
+        r.annotations
+            .iter()
+            .all(|a| a.title.as_deref() != Some("pwned") && !a.message.starts_with("injected")),
+        "{:?}",
+        r.annotations
+    );
+    assert!(
+        r.annotations.iter().any(|a| a
+            .message
+            .contains("mode: `x ::warning title=pwned::injected` is not deploy or rollback")),
+        "{:?}",
+        r.annotations
+    );
+}
+
+#[test]
 fn composite_action_rejects_bad_input_with_an_annotation() {
     let d = frontend_copy();
     let r = action()

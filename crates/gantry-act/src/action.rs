@@ -86,9 +86,9 @@ struct RawStep {
 /// A YAML scalar read as the text the runner sees (`true`, `3`, `x`); `null` reads as empty.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
-struct Scalar(#[serde(deserialize_with = "scalar_required")] String);
+pub(crate) struct Scalar(#[serde(deserialize_with = "scalar_required")] pub(crate) String);
 
-fn scalar_text(v: serde_yaml_ng::Value) -> Result<String, String> {
+pub(crate) fn scalar_text(v: serde_yaml_ng::Value) -> Result<String, String> {
     match v {
         serde_yaml_ng::Value::Null => Ok(String::new()),
         serde_yaml_ng::Value::Bool(b) => Ok(b.to_string()),
@@ -98,7 +98,7 @@ fn scalar_text(v: serde_yaml_ng::Value) -> Result<String, String> {
     }
 }
 
-fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Option::<serde_yaml_ng::Value>::deserialize(d)?;
     v.map(scalar_text)
         .transpose()
@@ -210,7 +210,8 @@ pub enum StepKind {
         shell: Shell,
         working_directory: Option<Template>,
     },
-    /// `uses: ./path`: a local action, resolved against the workspace when the step runs.
+    /// `uses: ./path`: a local action, resolved against the workspace when the step runs; or
+    /// `uses: $/path`, resolved in the calling action's own repository (its git top level).
     Uses {
         path: String,
         with: IndexMap<String, Template>,
@@ -230,6 +231,19 @@ pub struct Step {
     pub env: IndexMap<String, Template>,
     pub continue_on_error: Option<Template>,
     pub kind: StepKind,
+}
+
+/// The repository a `$/path` reference resolves in: the git top level above `dir`.
+pub fn repository_of(dir: &Path) -> Option<PathBuf> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let top = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !top.is_empty()).then(|| PathBuf::from(top))
 }
 
 /// Finds the action file in `dir`.
@@ -435,7 +449,7 @@ fn compile(raw: RawAction, dir: PathBuf, file: PathBuf) -> Result<Action, ActErr
                     )));
                 }
                 let uses = uses.trim().to_owned();
-                if !uses.starts_with("./") {
+                if !uses.starts_with("./") && !uses.starts_with("$/") {
                     return Err(ActError::RemoteAction {
                         file: file.clone(),
                         uses,

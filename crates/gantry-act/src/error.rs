@@ -30,7 +30,7 @@ pub enum ActError {
     #[error("{}: 'uses: {uses}' is not supported: gantry-act runs local composite actions ('./path') only", file.display())]
     RemoteAction { file: PathBuf, uses: String },
 
-    #[error("{}: nested action '{uses}' resolves to {}, which does not exist (a './' path is relative to GITHUB_WORKSPACE)", file.display(), path.display())]
+    #[error("{}: nested action '{uses}' resolves to {}, which does not exist (a './' path is relative to GITHUB_WORKSPACE, a '$/' path to the repository's top level)", file.display(), path.display())]
     LocalActionNotFound {
         file: PathBuf,
         uses: String,
@@ -49,6 +49,21 @@ pub enum ActError {
 
     #[error("{}: Input required and not supplied: {name}", file.display())]
     MissingInput { file: PathBuf, name: String },
+
+    #[error("{}: {message}", file.display())]
+    InvalidWorkflow { file: PathBuf, message: String },
+
+    #[error("{}: {step}: 'uses: {uses}' has no shim ({reason}): gantry-act runs local actions ('./path', '$/path') and, of the remote ones, only those in its shim table, pinned by full SHA (docs/act.md, \"Shims\"); skip the step with --skip-step to run the rest", file.display())]
+    NoShim {
+        file: PathBuf,
+        step: String,
+        uses: String,
+        reason: String,
+    },
+
+    /// A value given on the command line or in a vars/secrets file is not accepted.
+    #[error("{0}")]
+    BadInput(String),
 
     #[error("{what}: {source}")]
     Io {

@@ -5,6 +5,8 @@
 //! expressions, `GITHUB_OUTPUT`/`GITHUB_ENV`/`GITHUB_PATH`/`GITHUB_STEP_SUMMARY`, annotations,
 //! `::add-mask::`, `if:`, `continue-on-error`, nested local actions — and refuses the rest
 //! (remote `uses:`, other `runs.using`, unknown functions and contexts) with an [`ActError`].
+//! [`workflow`] runs whole workflow files: jobs, `needs`, matrices, reusable workflows,
+//! environment gates, and shims for the marketplace actions ([`workflow::run`]).
 //!
 //! ```no_run
 //! let result = gantry_act::Runner::new("actions/invalidate")
@@ -17,12 +19,16 @@
 //! See `docs/act.md` for how it differs from GitHub's runner.
 
 pub mod action;
+pub mod cli;
 pub mod commands;
 pub mod env_vars;
 pub mod error;
 pub mod expr;
+pub mod glob;
 mod runner;
+pub mod workflow;
 
 pub use commands::{Annotation, AnnotationLevel};
 pub use error::ActError;
 pub use runner::{RunResult, Runner, StepResult, StepStatus};
+pub use workflow::{WorkflowResult, WorkflowRun};

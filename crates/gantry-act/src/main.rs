@@ -1,51 +1,26 @@
 //! `gantry-act <ACTION_DIR> [--input NAME=VALUE]... [--env NAME=VALUE]... [--workspace DIR] [--json]`
+//! `gantry-act workflow FILE [--event E] [--input K=V]... [--vars F] [--secrets F] [--approve ENV]...`
 //!
-//! Exit codes: 0 the action succeeded · 1 it failed · 2 the action file is invalid, a required
-//! input is missing, or gantry-act refuses something in it (a remote `uses:`).
+//! Exit codes: 0 the action (workflow) succeeded · 1 it failed · 2 the file is invalid, a
+//! required input is missing, or gantry-act refuses something in it (a remote `uses:`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gantry_act::{ActError, RunResult, Runner};
+use gantry_act::cli::{Cli, Mode, WorkflowArgs};
+use gantry_act::workflow::report;
+use gantry_act::{ActError, RunResult, Runner, WorkflowRun};
 use serde_json::json;
-
-/// Runs a composite action locally the way the GitHub runner does.
-#[derive(Debug, Parser)]
-#[command(
-    name = "gantry-act",
-    version,
-    after_help = "Exit codes: 0 succeeded, 1 failed, 2 invalid action, missing required input or unsupported feature."
-)]
-struct Cli {
-    /// Directory holding the action.yml.
-    action_dir: PathBuf,
-    /// An input, as `with:` gives it (repeatable).
-    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = pair)]
-    inputs: Vec<(String, String)>,
-    /// An environment variable, as the calling step's `env:` gives it (repeatable).
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = pair)]
-    envs: Vec<(String, String)>,
-    /// GITHUB_WORKSPACE (default: $GITHUB_WORKSPACE, else the current directory).
-    #[arg(long, value_name = "DIR")]
-    workspace: Option<PathBuf>,
-    /// Print one JSON object with the result on stdout.
-    #[arg(long)]
-    json: bool,
-}
-
-fn pair(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected NAME=VALUE, got '{s}'")),
-    }
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Mode::Workflow(args)) = cli.command {
+        return workflow(args);
+    }
     let json_mode = cli.json;
-    let mut runner = Runner::new(&cli.action_dir);
+    let mut runner = Runner::new(cli.action_dir.unwrap_or_default());
     for (k, v) in cli.inputs {
         runner = runner.input(k, v);
     }
@@ -72,6 +47,54 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+fn workflow(args: WorkflowArgs) -> ExitCode {
+    use std::io::IsTerminal;
+    let json_mode = args.json;
+    let mut run = WorkflowRun::new(args.file);
+    run.event = args.event;
+    run.inputs = args.inputs.into_iter().collect();
+    run.vars_files = args.vars;
+    run.secrets_files = args.secrets;
+    run.approve = args.approve;
+    run.reject = args.reject;
+    run.interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    run.repo_root = args.repo_root;
+    run.repos = args
+        .repos
+        .into_iter()
+        .map(|(k, v)| (k, PathBuf::from(v)))
+        .collect();
+    run.skip_steps = args.skip_steps;
+    run.workspace = args.workspace;
+    run.check_only = args.check;
+    match gantry_act::workflow::run(&run) {
+        Ok(result) => {
+            if json_mode {
+                print_json(&report::json(&result));
+            } else if !run.check_only {
+                eprint_text(&report::table(&result));
+            }
+            ExitCode::from(if result.success { 0 } else { 1 })
+        }
+        Err(e) => {
+            report_error(&e);
+            if json_mode {
+                print_json(&report::error_json(&e));
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[allow(
+    clippy::print_stderr,
+    reason = "the human report goes to stderr so stdout stays clean"
+)]
+fn eprint_text(text: &str) {
+    eprint!("{text}");
+    let _ = std::io::stderr().flush();
 }
 
 /// The `--json` object. Values are masked: everything gantry-act prints is.

@@ -197,40 +197,24 @@ impl Runner {
             github.insert("event_path".into(), path.display().to_string());
         }
 
-        let mut masker = Masker::default();
-        // The runner registers the job token as a secret.
-        if let Some(token) = github.get("token") {
-            masker.add(token);
-        }
-        let job = Job {
-            shared: Mutex::new(Shared {
-                log: self.log,
-                masker,
-                annotations: Vec::new(),
-            }),
+        let mut job = Job::new(JobSetup {
+            log: self.log,
             workspace,
             temp,
             tool_cache,
             internal,
             github,
-            exports: IndexMap::new(),
-            path_prepend: Vec::new(),
-            summary: String::new(),
-            file_counter: 0,
-        };
-        let mut job = job;
+            masks: Vec::new(),
+        });
         let run = job.run_action(&action, &self.inputs, &self.env, 1, false)?;
-        let shared = job
-            .shared
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
+        let done = job.finish();
         Ok(RunResult {
             success: run.success,
             outputs: run.outputs,
             steps: run.steps,
-            annotations: shared.annotations,
-            masks: shared.masker.values().to_vec(),
-            summary: shared.masker.mask(&job.summary),
+            annotations: done.annotations,
+            masks: done.masks,
+            summary: done.summary,
         })
     }
 }
@@ -323,37 +307,60 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What a job starts with.
+pub(crate) struct JobSetup {
+    pub log: Box<dyn Write + Send>,
+    pub workspace: PathBuf,
+    pub temp: PathBuf,
+    pub tool_cache: PathBuf,
+    /// Private: scripts and file-command files.
+    pub internal: PathBuf,
+    pub github: IndexMap<String, String>,
+    /// Values masked from the start (secrets); the `github.token` is added.
+    pub masks: Vec<String>,
+}
+
+/// What a job leaves behind once its steps ran.
+pub(crate) struct JobEnd {
+    pub annotations: Vec<Annotation>,
+    pub masks: Vec<String>,
+    /// Step summaries, masked.
+    pub summary: String,
+}
+
 /// The job-wide state: what persists from step to step, across nested actions.
-struct Job {
+pub(crate) struct Job {
     shared: Mutex<Shared>,
-    workspace: PathBuf,
+    pub(crate) workspace: PathBuf,
     temp: PathBuf,
     tool_cache: PathBuf,
     /// Scripts and file-command files (private; removed after the run).
-    internal: PathBuf,
-    github: IndexMap<String, String>,
+    pub(crate) internal: PathBuf,
+    pub(crate) github: IndexMap<String, String>,
     /// `GITHUB_ENV` exports so far.
-    exports: IndexMap<String, String>,
+    pub(crate) exports: IndexMap<String, String>,
     /// `GITHUB_PATH` additions so far, most recent first.
     path_prepend: Vec<String>,
     summary: String,
     file_counter: usize,
+    /// How long the next `run:` process may take (`timeout-minutes`); `None`: no limit.
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
-struct ActionRun {
-    success: bool,
-    outputs: IndexMap<String, String>,
-    steps: Vec<StepResult>,
+pub(crate) struct ActionRun {
+    pub success: bool,
+    pub outputs: IndexMap<String, String>,
+    pub steps: Vec<StepResult>,
 }
 
 /// What one executed step produced, before `continue-on-error`.
-struct StepRun {
-    success: bool,
-    outputs: IndexMap<String, String>,
+pub(crate) struct StepRun {
+    pub success: bool,
+    pub outputs: IndexMap<String, String>,
 }
 
 impl StepRun {
-    fn failed() -> Self {
+    pub(crate) fn failed() -> Self {
         Self {
             success: false,
             outputs: IndexMap::new(),
@@ -387,7 +394,77 @@ fn host_arch() -> &'static str {
 }
 
 impl Job {
-    fn runner_context(&self) -> Value {
+    pub(crate) fn new(setup: JobSetup) -> Self {
+        let mut masker = Masker::default();
+        for m in &setup.masks {
+            masker.add(m);
+        }
+        // The runner registers the job token as a secret.
+        if let Some(token) = setup.github.get("token") {
+            masker.add(token);
+        }
+        Job {
+            shared: Mutex::new(Shared {
+                log: setup.log,
+                masker,
+                annotations: Vec::new(),
+            }),
+            workspace: setup.workspace,
+            temp: setup.temp,
+            tool_cache: setup.tool_cache,
+            internal: setup.internal,
+            github: setup.github,
+            exports: IndexMap::new(),
+            path_prepend: Vec::new(),
+            summary: String::new(),
+            file_counter: 0,
+            timeout: None,
+        }
+    }
+
+    pub(crate) fn finish(self) -> JobEnd {
+        let shared = self
+            .shared
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        JobEnd {
+            summary: shared.masker.mask(&self.summary),
+            annotations: shared.annotations,
+            masks: shared.masker.values().to_vec(),
+        }
+    }
+
+    /// Prints a line of the runner's own (masked).
+    pub(crate) fn line(&self, text: &str) {
+        lock(&self.shared).line(text);
+    }
+
+    /// Raises an annotation and prints it.
+    pub(crate) fn annotate(&self, level: AnnotationLevel, message: &str) {
+        lock(&self.shared).annotate(level, message);
+    }
+
+    /// Registers a value to be masked from now on.
+    pub(crate) fn add_mask(&self, value: &str) {
+        lock(&self.shared).masker.add(value);
+    }
+
+    /// Masks `text` with the values registered so far.
+    pub(crate) fn mask(&self, text: &str) -> String {
+        lock(&self.shared).masker.mask(text)
+    }
+
+    /// Whether `text` holds a registered value.
+    pub(crate) fn holds_secret(&self, text: &str) -> bool {
+        self.mask(text) != text
+    }
+
+    /// Exports a variable as `GITHUB_ENV` does (the shims use it).
+    pub(crate) fn export(&mut self, name: &str, value: &str) {
+        self.exports.insert(name.to_owned(), value.to_owned());
+    }
+
+    pub(crate) fn runner_context(&self) -> Value {
         [
             ("os", host_os().to_owned()),
             ("arch", host_arch().to_owned()),
@@ -435,7 +512,7 @@ impl Job {
         env
     }
 
-    fn run_action(
+    pub(crate) fn run_action(
         &mut self,
         action: &Action,
         given: &IndexMap<String, String>,
@@ -671,7 +748,14 @@ impl Job {
                     Some(Ok(w)) => self.workspace.join(w),
                     Some(Err(e)) => return Ok(self.eval_failed("working-directory", &e)),
                 };
-                Ok(self.exec(action, &step.id, shell, &script, &cwd, &env_with_step))
+                Ok(self.exec(
+                    Some(&action.dir),
+                    &step.id,
+                    shell,
+                    &script,
+                    &cwd,
+                    &env_with_step,
+                ))
             }
             StepKind::Uses { path, with } => {
                 let mut inputs = IndexMap::new();
@@ -689,8 +773,14 @@ impl Job {
                         max: action::MAX_DEPTH,
                     });
                 }
-                // GitHub resolves `./` against the workspace, not the calling action.
-                let dir = self.workspace.join(path);
+                // GitHub resolves `./` against the workspace, not the calling action, and `$/`
+                // in the calling action's repository.
+                let dir = match path.strip_prefix("$/") {
+                    Some(rest) => action::repository_of(&action.dir)
+                        .unwrap_or_else(|| action.dir.clone())
+                        .join(rest),
+                    None => self.workspace.join(path),
+                };
                 if action::find_action_file(&dir).is_err() {
                     return Err(ActError::LocalActionNotFound {
                         file: action.file.clone(),
@@ -718,9 +808,9 @@ impl Job {
 
     /// Runs a script like the runner: written to a file, run by the shell with per-step
     /// file-command files, output echoed and scanned for workflow commands.
-    fn exec(
+    pub(crate) fn exec(
         &mut self,
-        action: &Action,
+        action_path: Option<&Path>,
         step_id: &str,
         shell: &Shell,
         script: &str,
@@ -761,7 +851,7 @@ impl Job {
             return StepRun::failed();
         }
 
-        let env = self.process_env(action, step_id, step_env, &files);
+        let env = self.process_env(action_path, step_id, step_env, &files);
         let script_arg = script_path.display().to_string();
         let argv: Vec<String> = shell
             .argv
@@ -771,15 +861,20 @@ impl Job {
         let Some((program, args)) = argv.split_first() else {
             return StepRun::failed();
         };
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .current_dir(cwd)
             .env_clear()
             .envs(&env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
+            .stderr(Stdio::piped());
+        if self.timeout.is_some() {
+            // Its own process group, so that a timeout stops the script's children too.
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        }
+        let child = command.spawn();
         let mut child = match child {
             Ok(c) => c,
             Err(e) => {
@@ -793,6 +888,24 @@ impl Job {
                 return StepRun::failed();
             }
         };
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let watchdog = self.timeout.map(|limit| {
+            let group = format!("-{}", child.id());
+            std::thread::spawn(move || {
+                let expired = matches!(
+                    finished.recv_timeout(limit),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                );
+                if expired {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &group])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status();
+                }
+                expired
+            })
+        });
         let capture = Mutex::new(Capture::default());
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let this = &*self;
@@ -806,11 +919,24 @@ impl Job {
             }
         });
         let status = child.wait();
+        drop(done);
+        let timed_out = watchdog.is_some_and(|w| w.join().unwrap_or(false));
         let capture = capture.into_inner().unwrap_or_else(PoisonError::into_inner);
 
         let mut success = true;
         let mut shared = lock(&self.shared);
         match status {
+            _ if timed_out => {
+                success = false;
+                let minutes = self.timeout.map_or(0.0, |t| t.as_secs_f64() / 60.0);
+                shared.annotate(
+                    AnnotationLevel::Error,
+                    &format!(
+                        "The step '{step_id}' has timed out after {} minutes.",
+                        crate::expr::value::number_to_string(minutes)
+                    ),
+                );
+            }
             Ok(s) if s.success() => {}
             Ok(s) => {
                 success = false;
@@ -873,7 +999,7 @@ impl Job {
     /// The environment a step's process gets.
     fn process_env(
         &self,
-        action: &Action,
+        action_path: Option<&Path>,
         step_id: &str,
         step_env: &IndexMap<String, String>,
         files: &[(&str, PathBuf)],
@@ -905,7 +1031,9 @@ impl Job {
         let mut set = |k: &str, v: String| {
             env.insert(k.to_owned(), v);
         };
-        set(ev::GITHUB_ACTION_PATH, action.dir.display().to_string());
+        if let Some(dir) = action_path {
+            set(ev::GITHUB_ACTION_PATH, dir.display().to_string());
+        }
         set(ev::GITHUB_ACTION, step_id.to_owned());
         for (var, path) in files {
             set(var, path.display().to_string());

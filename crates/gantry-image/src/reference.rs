@@ -24,6 +24,11 @@ impl RegistryAddr {
         .then_some(account)
     }
 
+    /// A registry on this machine (`localhost`, `127.0.0.1`, `[::1]`).
+    pub(crate) fn is_loopback(&self) -> bool {
+        is_loopback(&self.host)
+    }
+
     /// The region of an ECR host.
     pub(crate) fn ecr_region(&self) -> Option<&str> {
         self.ecr_account()?;

@@ -171,11 +171,15 @@ impl Registry {
         }
     }
 
+    /// A request; Authorization only when `url` has the registry's own scheme and host (an
+    /// upload `Location` elsewhere gets none).
     fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
         let r = self.http.request(method, url);
         match &self.auth {
-            Some(a) => r.header(header::AUTHORIZATION, a.clone()),
-            None => r,
+            Some(a) if same_origin(&self.addr.base, url) => {
+                r.header(header::AUTHORIZATION, a.clone())
+            }
+            _ => r,
         }
     }
 
@@ -258,6 +262,22 @@ impl Registry {
                 retryable: true,
                 body: String::new(),
             })
+            .and_then(|l| self.check_location(&l, what).map(|()| l))
+    }
+
+    /// An https registry's upload may not continue over plain http.
+    fn check_location(&self, location: &str, what: &str) -> Result<(), RegistryError> {
+        if !self.addr.insecure && !location.starts_with("https://") {
+            return Err(RegistryError {
+                status: None,
+                message: format!(
+                    "{what}: the registry sent the upload to `{location}`, which is not https; refused"
+                ),
+                retryable: false,
+                body: String::new(),
+            });
+        }
+        Ok(())
     }
 
     async fn start_upload(&self, repo: &str) -> Result<String, RegistryError> {
@@ -512,6 +532,12 @@ impl Registry {
     }
 }
 
+/// Whether `url` is on `base` (`SCHEME://HOST[:PORT]`): same scheme and host, nothing else.
+fn same_origin(base: &str, url: &str) -> bool {
+    url.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+}
+
 fn content_digest(h: &HeaderMap) -> Option<String> {
     h.get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
@@ -573,6 +599,47 @@ mod tests {
             "http://r/u?_state=s&digest=sha256:x"
         );
         assert_eq!(short("sha256:0123456789abcdef"), "sha256:0123456789ab");
+    }
+
+    #[test]
+    fn credentials_stay_on_the_registry_and_https() {
+        let base = "https://123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        assert!(same_origin(base, &format!("{base}/v2/a/blobs/uploads/u")));
+        assert!(!same_origin(
+            base,
+            "https://upload.example.com/v2/a/blobs/uploads/u"
+        ));
+        assert!(!same_origin(base, &format!("{base}.evil.example/u")));
+        assert!(!same_origin(base, &format!("{base}:8443/u")));
+        assert!(!same_origin(base, &base.replace("https://", "http://")));
+        let reg = Registry::new(
+            crate::reference::parse_registry(base).unwrap(),
+            Some("dG9r"),
+        )
+        .unwrap();
+        assert!(
+            reg.check_location(&format!("{base}/v2/u"), "upload")
+                .is_ok()
+        );
+        let refused = reg
+            .check_location(
+                "http://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/u",
+                "upload",
+            )
+            .unwrap_err();
+        assert!(refused.message.contains("not https"), "{refused}");
+        assert!(!refused.retryable);
+        let url = "https://elsewhere.example/v2/u";
+        let req = reg.request(Method::PUT, url).build().unwrap();
+        assert!(
+            req.headers().get(header::AUTHORIZATION).is_none(),
+            "no token off the registry"
+        );
+        let req = reg
+            .request(Method::PUT, &format!("{base}/v2/u"))
+            .build()
+            .unwrap();
+        assert!(req.headers().get(header::AUTHORIZATION).is_some());
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@
 //! - [`aws`]: `SdkConfig` set-up and the SDK-error mapping.
 //! - [`poll`]: the deadline-bounded fixed-interval poll loop.
 //! - [`log`]: tracing to stderr.
+//! - `github_api` (feature `github-api`): GitHub's REST and GraphQL APIs, rate limits included.
 //! - `testing` (feature `testing`): running a binary isolated from the caller's environment.
 
 pub mod action;
@@ -24,6 +25,8 @@ pub mod error;
 pub mod exit;
 pub mod fmt;
 pub mod github;
+#[cfg(feature = "github-api")]
+pub mod github_api;
 pub mod log;
 pub mod outputs;
 pub mod poll;

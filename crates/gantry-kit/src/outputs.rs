@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 /// Outputs in the order they were set. Names are the action's output names (kebab-case).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outputs {
-    entries: Vec<(String, Value)>,
+    /// Name, value, and whether the summary table lists it (see [`Outputs::set_unlisted`]).
+    entries: Vec<(String, Value, bool)>,
 }
 
 impl Outputs {
@@ -17,10 +18,20 @@ impl Outputs {
 
     /// Sets (or replaces) an output. Values are typed: strings, numbers, bools, arrays of strings.
     pub fn set(&mut self, name: &str, value: impl Into<Value>) -> &mut Self {
-        let value = value.into();
-        match self.entries.iter_mut().find(|(k, _)| k == name) {
-            Some(slot) => slot.1 = value,
-            None => self.entries.push((name.to_owned(), value)),
+        self.put(name, value.into(), true)
+    }
+
+    /// Sets an output that the summary table does not repeat: one whose value is the step
+    /// summary's own markdown, or too long for a table cell. `$GITHUB_OUTPUT` and `--json`
+    /// carry it as any other.
+    pub fn set_unlisted(&mut self, name: &str, value: impl Into<Value>) -> &mut Self {
+        self.put(name, value.into(), false)
+    }
+
+    fn put(&mut self, name: &str, value: Value, listed: bool) -> &mut Self {
+        match self.entries.iter_mut().find(|(k, _, _)| k == name) {
+            Some(slot) => (slot.1, slot.2) = (value, listed),
+            None => self.entries.push((name.to_owned(), value, listed)),
         }
         self
     }
@@ -36,7 +47,10 @@ impl Outputs {
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, v, _)| v)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -45,8 +59,8 @@ impl Outputs {
 
     /// Adds every entry of `other` (later wins).
     pub fn merge(&mut self, other: &Outputs) {
-        for (k, v) in &other.entries {
-            self.set(k, v.clone());
+        for (k, v, listed) in &other.entries {
+            self.put(k, v.clone(), *listed);
         }
     }
 
@@ -55,20 +69,23 @@ impl Outputs {
     pub fn github_pairs(&self) -> Vec<(&str, String)> {
         self.entries
             .iter()
-            .map(|(k, v)| (k.as_str(), github_string(v)))
+            .map(|(k, v, _)| (k.as_str(), github_string(v)))
             .collect()
     }
 
     /// The `--json` object: keys are the output names, values keep their types.
     pub fn to_json(&self) -> Map<String, Value> {
-        self.entries.iter().cloned().collect()
+        self.entries
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// A markdown table for `$GITHUB_STEP_SUMMARY`, under a `### title` heading. Long lists are
     /// cut to their first ten items with a count of the rest.
     pub fn summary_table(&self, title: &str) -> String {
         let mut s = format!("### {title}\n\n| output | value |\n| --- | --- |\n");
-        for (k, v) in &self.entries {
+        for (k, v, _) in self.entries.iter().filter(|(_, _, listed)| *listed) {
             let cell = match v {
                 Value::Array(items) => {
                     let mut shown: Vec<String> = items
@@ -92,7 +109,7 @@ impl Outputs {
     pub fn human_lines(&self) -> String {
         self.entries
             .iter()
-            .map(|(k, v)| {
+            .map(|(k, v, _)| {
                 let text = github_string(v).replace('\n', ", ");
                 format!("{k}: {text}\n")
             })
@@ -150,6 +167,22 @@ mod tests {
         waited: true
         paths: /index.html, /a|b
         ");
+    }
+
+    #[test]
+    fn unlisted_outputs_are_outputs_but_not_table_rows() {
+        let mut o = sample();
+        o.set_unlisted("summary", "### Plan\n\n| a | b |");
+        assert_eq!(o.to_json()["summary"], "### Plan\n\n| a | b |");
+        assert!(o.github_pairs().iter().any(|(k, _)| *k == "summary"));
+        let table = o.summary_table("t");
+        assert!(
+            !table.contains("summary") && table.contains("| path-count | 2 |"),
+            "{table}"
+        );
+        let mut merged = Outputs::new();
+        merged.merge(&o);
+        assert_eq!(merged.summary_table("t"), table);
     }
 
     #[test]

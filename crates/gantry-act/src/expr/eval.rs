@@ -14,8 +14,14 @@ use super::value::Value;
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     contexts: IndexMap<String, Value>,
-    /// Whether an earlier step failed (without `continue-on-error`).
+    /// Whether an earlier step failed (without `continue-on-error`), or for a job's `if:`, a
+    /// job it needs (at any depth) failed.
     pub failed: bool,
+    /// For a job's `if:`: a job it needs (at any depth) did not succeed, so `success()` is false
+    /// even though `failure()` may be false too (a skipped job).
+    pub blocked: bool,
+    /// Where `hashFiles` looks (`GITHUB_WORKSPACE`); without it, `hashFiles` is an error.
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 impl Scope {
@@ -67,6 +73,20 @@ impl Scope {
                     CmpOp::Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
                 })
             }
+            Expr::Filter(target) => {
+                let flatten = matches!(**target, Expr::Filter(_) | Expr::Project(..));
+                filter(&self.eval(target, src)?, flatten)
+            }
+            Expr::Project(target, name) => match self.eval(target, src)? {
+                Value::Array(items) => Value::Array(Rc::new(
+                    items
+                        .iter()
+                        .map(|item| item.get(name))
+                        .filter(|v| !matches!(v, Value::Null))
+                        .collect(),
+                )),
+                _ => Value::Array(Rc::new(Vec::new())),
+            },
             Expr::Call(f, args) => {
                 let args = args
                     .iter()
@@ -80,7 +100,7 @@ impl Scope {
     fn call(&self, f: Function, args: &[Value], src: &str) -> Result<Value, ExprError> {
         let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
         Ok(match f {
-            Function::Success => Value::Bool(!self.failed),
+            Function::Success => Value::Bool(!self.failed && !self.blocked),
             Function::Failure => Value::Bool(self.failed),
             Function::Always => Value::Bool(true),
             // Nothing cancels a local run.
@@ -134,6 +154,16 @@ impl Scope {
                 }
             }
             Function::ToJson => Value::String(arg(0).to_json_pretty()),
+            Function::HashFiles => {
+                let Some(root) = &self.workspace else {
+                    return Err(ExprError::new("hashFiles is not available here", src));
+                };
+                let patterns: Vec<String> = args.iter().map(Value::to_expr_string).collect();
+                Value::String(
+                    crate::glob::hash_files(root, &patterns)
+                        .map_err(|e| ExprError::new(format!("hashFiles: {e}"), src))?,
+                )
+            }
             Function::FromJson => {
                 let text = arg(0).to_expr_string();
                 let json: serde_json::Value = serde_json::from_str(&text)
@@ -142,6 +172,24 @@ impl Scope {
             }
         })
     }
+}
+
+/// `x.*`: an object's values or an array's items; after another filter, one level flattened.
+fn filter(v: &Value, flatten: bool) -> Value {
+    let items: Vec<Value> = match v {
+        Value::Object(map) if !flatten => map.values().cloned().collect(),
+        Value::Array(items) if !flatten => items.to_vec(),
+        Value::Array(items) => items
+            .iter()
+            .flat_map(|item| match item {
+                Value::Object(map) => map.values().cloned().collect::<Vec<_>>(),
+                Value::Array(inner) => inner.to_vec(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Value::Array(Rc::new(items))
 }
 
 fn upper(v: &Value) -> String {
@@ -337,6 +385,53 @@ mod tests {
         insta::assert_snapshot!(show("format('a}b')"), @"error: The following format string is invalid: a}b (expression: format('a}b'))");
         insta::assert_snapshot!(show("fromJSON('{')"), @"error: Error parsing fromJson: EOF while parsing an object at line 1 column 1 (expression: fromJSON('{'))");
         insta::assert_snapshot!(show("steps.x.outputs.y"), @"error: Context 'steps' is not available here (expression: steps.x.outputs.y)");
+    }
+
+    #[test]
+    fn filters_collect_values_and_project_properties() {
+        let s = scope().with(
+            "needs",
+            Value::from_json(&serde_json::json!({
+                "a": {"result": "success", "outputs": {"x": "1"}},
+                "b": {"result": "failure", "outputs": {}},
+            })),
+        );
+        let show = |src: &str| {
+            let e =
+                crate::expr::parser::parse_in(src, Place::Value, crate::expr::Dialect::WORKFLOW)
+                    .unwrap();
+            s.eval(&e, src).unwrap().to_json().to_string()
+        };
+        assert_eq!(show("needs.*.result"), r#"["success","failure"]"#);
+        assert_eq!(show("needs.*.outputs.x"), r#"["1"]"#);
+        assert_eq!(show("needs.*.outputs.*"), r#"["1"]"#);
+        assert_eq!(show("contains(needs.*.result, 'failure')"), "true");
+        assert_eq!(show("inputs.name.*"), "[]");
+    }
+
+    #[test]
+    fn hash_files_needs_a_workspace() {
+        let src = "hashFiles('*.txt')";
+        let e = crate::expr::parser::parse_in(
+            src,
+            Place::Value,
+            crate::expr::parser::Dialect::WORKFLOW,
+        )
+        .unwrap();
+        insta::assert_snapshot!(scope().eval(&e, src).unwrap_err(), @"hashFiles is not available here (expression: hashFiles('*.txt'))");
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = scope();
+        s.workspace = Some(dir.path().to_owned());
+        assert_eq!(
+            s.eval(&e, src).unwrap().to_expr_string(),
+            "",
+            "no files: empty"
+        );
+        std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+        let one = s.eval(&e, src).unwrap().to_expr_string();
+        assert_eq!(one.len(), 64);
+        std::fs::write(dir.path().join("a.txt"), "b").unwrap();
+        assert_ne!(s.eval(&e, src).unwrap().to_expr_string(), one);
     }
 
     #[test]

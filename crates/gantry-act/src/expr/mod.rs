@@ -10,7 +10,7 @@ pub mod template;
 pub mod value;
 
 pub use eval::Scope;
-pub use parser::{Expr, Place};
+pub use parser::{Dialect, Expr, Place};
 pub use template::{Condition, Template};
 pub use value::Value;
 

@@ -7,6 +7,34 @@ use super::value::Value;
 /// The contexts a composite action can read. Others (`secrets`, `matrix`, `needs`, …) are refused.
 pub const CONTEXTS: [&str; 5] = ["github", "inputs", "steps", "env", "runner"];
 
+/// The contexts a workflow can read somewhere. Which one is available where is checked when the
+/// expression is evaluated (GitHub's parser checks it per key; `scripts/lint-actions` runs it).
+pub const WORKFLOW_CONTEXTS: [&str; 12] = [
+    "github", "inputs", "steps", "env", "runner", "vars", "secrets", "needs", "matrix", "strategy",
+    "job", "jobs",
+];
+
+/// What a file kind allows in its expressions: the context names, and whether `hashFiles` is
+/// known (it needs a workspace, which only workflow steps have here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    pub contexts: &'static [&'static str],
+    pub hash_files: bool,
+}
+
+impl Dialect {
+    /// `action.yml`: see [`CONTEXTS`].
+    pub const ACTION: Dialect = Dialect {
+        contexts: &CONTEXTS,
+        hash_files: false,
+    };
+    /// A workflow file: see [`WORKFLOW_CONTEXTS`].
+    pub const WORKFLOW: Dialect = Dialect {
+        contexts: &WORKFLOW_CONTEXTS,
+        hash_files: true,
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
     Eq,
@@ -26,6 +54,7 @@ pub enum Function {
     Join,
     FromJson,
     ToJson,
+    HashFiles,
     Success,
     Failure,
     Always,
@@ -43,6 +72,7 @@ impl Function {
             "join" => (Function::Join, 1, 2),
             "fromjson" => (Function::FromJson, 1, 1),
             "tojson" => (Function::ToJson, 1, 1),
+            "hashfiles" => (Function::HashFiles, 1, usize::MAX),
             "success" => (Function::Success, 0, 0),
             "failure" => (Function::Failure, 0, 0),
             "always" => (Function::Always, 0, 0),
@@ -72,14 +102,35 @@ pub enum Expr {
     Or(Box<Expr>, Box<Expr>),
     Compare(CmpOp, Box<Expr>, Box<Expr>),
     Call(Function, Vec<Expr>),
+    /// `x.*` or `x[*]`: the values of an object or the items of an array, as an array.
+    Filter(Box<Expr>),
+    /// `.name` after a filter: `name` of each item that has one.
+    Project(Box<Expr>, String),
 }
 
 impl Expr {
+    /// Whether the context `name` (lower-case) is read anywhere.
+    pub fn mentions(&self, name: &str) -> bool {
+        match self {
+            Expr::Literal(_) => false,
+            Expr::Context(c) => c == name,
+            Expr::Property(e, _) | Expr::Not(e) | Expr::Filter(e) | Expr::Project(e, _) => {
+                e.mentions(name)
+            }
+            Expr::Index(a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Compare(_, a, b) => {
+                a.mentions(name) || b.mentions(name)
+            }
+            Expr::Call(_, args) => args.iter().any(|a| a.mentions(name)),
+        }
+    }
+
     /// Whether a status function is called anywhere: decides the implicit `success() &&`.
     pub fn has_status_call(&self) -> bool {
         match self {
             Expr::Literal(_) | Expr::Context(_) => false,
-            Expr::Property(e, _) | Expr::Not(e) => e.has_status_call(),
+            Expr::Property(e, _) | Expr::Not(e) | Expr::Filter(e) | Expr::Project(e, _) => {
+                e.has_status_call()
+            }
             Expr::Index(a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Compare(_, a, b) => {
                 a.has_status_call() || b.has_status_call()
             }
@@ -97,12 +148,18 @@ pub enum Place {
 
 /// Parses one expression (the text between `${{` and `}}`, or a bare `if:`).
 pub fn parse(src: &str, place: Place) -> Result<Expr, ExprError> {
+    parse_in(src, place, Dialect::ACTION)
+}
+
+/// Parses one expression with the contexts and functions of `dialect`.
+pub fn parse_in(src: &str, place: Place, dialect: Dialect) -> Result<Expr, ExprError> {
     let tokens = tokenize(src)?;
     let mut parser = Parser {
         src,
         tokens,
         next: 0,
         place,
+        dialect,
     };
     if parser.tokens.is_empty() {
         return Err(ExprError::new("Expected an expression", src));
@@ -119,6 +176,7 @@ struct Parser<'a> {
     tokens: Vec<Spanned>,
     next: usize,
     place: Place,
+    dialect: Dialect,
 }
 
 const NOT_BP: u8 = 9;
@@ -183,7 +241,7 @@ impl Parser<'_> {
             }
             Token::Ident(ref name) => {
                 let lower = name.to_ascii_lowercase();
-                if !CONTEXTS.contains(&lower.as_str()) {
+                if !self.dialect.contexts.contains(&lower.as_str()) {
                     return Err(ExprError::at(
                         format!("Unrecognized named-value: '{name}'"),
                         first.pos,
@@ -194,6 +252,8 @@ impl Parser<'_> {
             }
             _ => return Err(self.unexpected(&first)),
         };
+        // After a filter, property access applies to each item.
+        let mut filtered = false;
         while let Some(op) = self.tokens.get(self.next).cloned() {
             match op.token {
                 Token::Dot => {
@@ -202,12 +262,17 @@ impl Parser<'_> {
                         Some(Spanned {
                             token: Token::Ident(name),
                             ..
+                        }) if filtered => lhs = Expr::Project(Box::new(lhs), name),
+                        Some(Spanned {
+                            token: Token::Ident(name),
+                            ..
                         }) => lhs = Expr::Property(Box::new(lhs), name),
-                        Some(
-                            t @ Spanned {
-                                token: Token::Star, ..
-                            },
-                        ) => return Err(self.filter_refused(t.pos)),
+                        Some(Spanned {
+                            token: Token::Star, ..
+                        }) => {
+                            lhs = Expr::Filter(Box::new(lhs));
+                            filtered = true;
+                        }
                         Some(t) => return Err(self.unexpected(&t)),
                         None => return Err(self.end()),
                     }
@@ -215,8 +280,11 @@ impl Parser<'_> {
                 Token::LBracket => {
                     self.next += 1;
                     if let Some(Token::Star) = self.peek() {
-                        let pos = self.tokens[self.next].pos;
-                        return Err(self.filter_refused(pos));
+                        self.next += 1;
+                        self.expect(&Token::RBracket)?;
+                        lhs = Expr::Filter(Box::new(lhs));
+                        filtered = true;
+                        continue;
                     }
                     let index = self.expr(0)?;
                     self.expect(&Token::RBracket)?;
@@ -248,18 +316,11 @@ impl Parser<'_> {
         Ok(lhs)
     }
 
-    fn filter_refused(&self, pos: usize) -> ExprError {
-        ExprError::at(
-            "Object filters ('.*') are not supported by gantry-act",
-            pos,
-            self.src,
-        )
-    }
-
     fn call(&mut self, name: &str, pos: usize) -> Result<Expr, ExprError> {
         let known = Function::lookup(name).filter(|(f, ..)| {
             // The runner only knows status functions in conditions.
-            !f.is_status() || self.place == Place::Condition
+            (!f.is_status() || self.place == Place::Condition)
+                && (*f != Function::HashFiles || self.dialect.hash_files)
         });
         let Some((function, min, max)) = known else {
             let message = if name.eq_ignore_ascii_case("hashFiles") {
@@ -393,6 +454,27 @@ mod tests {
     }
 
     #[test]
+    fn filters_project_the_rest_of_the_chain() {
+        let e = parse("steps.*.outcome", Place::Value).unwrap();
+        assert!(
+            matches!(&e, Expr::Project(inner, name) if name == "outcome" && matches!(**inner, Expr::Filter(_)))
+        );
+        assert!(matches!(
+            parse("steps[*]", Place::Value).unwrap(),
+            Expr::Filter(_)
+        ));
+    }
+
+    #[test]
+    fn workflow_dialect_knows_more_contexts_and_hash_files() {
+        let w = |src: &str| parse_in(src, Place::Value, Dialect::WORKFLOW);
+        assert!(w("secrets.TOKEN").is_ok());
+        assert!(w("needs.build.outputs.x").is_ok());
+        assert!(w("hashFiles('a', 'b')").is_ok());
+        insta::assert_snapshot!(w("services.db").unwrap_err(), @"Unrecognized named-value: 'services'. Located at position 1 within expression: services.db");
+    }
+
+    #[test]
     fn errors_name_the_problem() {
         insta::assert_snapshot!(err("secrets.TOKEN"), @"Unrecognized named-value: 'secrets'. Located at position 1 within expression: secrets.TOKEN");
         insta::assert_snapshot!(err("frobnicate(1)"), @"Unrecognized function: 'frobnicate'. Located at position 1 within expression: frobnicate(1)");
@@ -401,7 +483,6 @@ mod tests {
         insta::assert_snapshot!(err("toJSON(1, 2)"), @"Too many parameters supplied: 'toJSON'. Located at position 1 within expression: toJSON(1, 2)");
         insta::assert_snapshot!(err("inputs.a inputs.b"), @"Unexpected symbol: 'inputs'. Located at position 10 within expression: inputs.a inputs.b");
         insta::assert_snapshot!(err("(1"), @"Unexpected end of expression (expression: (1)");
-        insta::assert_snapshot!(err("steps.*.outcome"), @"Object filters ('.*') are not supported by gantry-act. Located at position 7 within expression: steps.*.outcome");
         insta::assert_snapshot!(err(""), @"Expected an expression (expression: )");
         insta::assert_snapshot!(err("1 ==="), @"Unexpected symbol: '='. Located at position 5 within expression: 1 ===");
     }

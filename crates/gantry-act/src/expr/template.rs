@@ -2,7 +2,7 @@
 
 use super::ExprError;
 use super::eval::Scope;
-use super::parser::{Expr, Function, Place, parse};
+use super::parser::{Dialect, Expr, Function, Place, parse_in};
 use super::value::Value;
 
 #[derive(Debug, Clone)]
@@ -22,6 +22,11 @@ impl Template {
     /// Parses `text`; every expression is checked (syntax, function and context names) now, so a
     /// broken action is refused before anything runs.
     pub fn parse(text: &str) -> Result<Self, ExprError> {
+        Self::parse_in(text, Dialect::ACTION)
+    }
+
+    /// Parses `text` with the contexts and functions of `dialect`.
+    pub fn parse_in(text: &str, dialect: Dialect) -> Result<Self, ExprError> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(start) = rest.find("${{") {
@@ -32,13 +37,23 @@ impl Template {
             let end = closing_braces(body)
                 .ok_or_else(|| ExprError::new("Unclosed expression: '}}' not found", text))?;
             let src = body[..end].trim();
-            parts.push(Part::Expr(parse(src, Place::Value)?, src.to_owned()));
+            parts.push(Part::Expr(
+                parse_in(src, Place::Value, dialect)?,
+                src.to_owned(),
+            ));
             rest = &body[end + 2..];
         }
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_owned()));
         }
         Ok(Self { parts })
+    }
+
+    /// Whether an expression of the template reads the context `name` (lower-case).
+    pub fn mentions(&self, name: &str) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Expr(e, _) if e.mentions(name)))
     }
 
     /// Whether the template is plain text.
@@ -98,6 +113,15 @@ impl Condition {
     /// Text mixed with `${{ }}` (`${{ a }} == b`) is refused: GitHub would evaluate it as a
     /// non-empty string, which is always true — never what the author meant.
     pub fn parse(text: &str, implicit_success: bool) -> Result<Self, ExprError> {
+        Self::parse_in(text, implicit_success, Dialect::ACTION)
+    }
+
+    /// [`Condition::parse`] with the contexts and functions of `dialect`.
+    pub fn parse_in(
+        text: &str,
+        implicit_success: bool,
+        dialect: Dialect,
+    ) -> Result<Self, ExprError> {
         let trimmed = text.trim();
         let src = match trimmed
             .strip_prefix("${{")
@@ -119,7 +143,7 @@ impl Condition {
         let expr = if src.is_empty() {
             success
         } else {
-            let parsed = parse(src, Place::Condition)?;
+            let parsed = parse_in(src, Place::Condition, dialect)?;
             if implicit_success && !parsed.has_status_call() {
                 Expr::And(Box::new(success), Box::new(parsed))
             } else {
@@ -163,6 +187,18 @@ mod tests {
         assert_eq!(render("${{ format('{0}}}', 'a') }}"), "a}");
         assert_eq!(render("$${{ inputs.name }}"), "$x");
         insta::assert_snapshot!(render("open ${{ inputs.name"), @"error: Unclosed expression: '}}' not found (expression: open ${{ inputs.name)");
+    }
+
+    #[test]
+    fn knows_which_contexts_it_reads() {
+        let t = Template::parse_in(
+            "build ${{ format('{0}', matrix.os) }}",
+            crate::expr::Dialect::WORKFLOW,
+        )
+        .unwrap();
+        assert!(t.mentions("matrix"));
+        assert!(!t.mentions("inputs"));
+        assert!(!Template::parse("plain").unwrap().mentions("matrix"));
     }
 
     #[test]

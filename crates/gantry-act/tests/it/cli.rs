@@ -127,3 +127,94 @@ fn bad_flag_is_a_usage_error() {
     let out = gantry_act(&["x", "--input", "novalue"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `gantry-act workflow FILE ARGS…` in a fixture repository (tests/it/workflows.rs).
+fn gantry_act_workflow(repo: &crate::workflows::Repo, file: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gantry-act"))
+        .arg("workflow")
+        .arg(repo.workflow(file))
+        .args(args)
+        .env("GITHUB_TOKEN", "ghs_clitoken")
+        .current_dir(repo.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn workflow_json_reports_jobs_and_exit_codes() {
+    let repo = crate::workflows::Repo::init();
+    let out = gantry_act_workflow(&repo, "basic.yml", &["--workspace", ".", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = stdout_json(&out);
+    assert_eq!(json["success"], true);
+    assert_eq!(json["event"], "push");
+    let jobs: Vec<String> = json["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            format!(
+                "{} {}",
+                j["id"].as_str().unwrap(),
+                j["result"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs,
+        ["build success", "test success", "on-pull-request skipped"]
+    );
+    assert_eq!(json["jobs"][1]["outputs"]["got"], "hello, push (success)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gantry-act: job 'build' (build) started"),
+        "{stderr}"
+    );
+
+    let out = gantry_act_workflow(
+        &repo,
+        "environments.yml",
+        &["--workspace", ".", "--reject", "prod"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gantry-act: workflow 'environments' failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("approval: job 'deploy', environment 'prod': rejected (--reject prod)"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "without --json, stdout stays empty");
+}
+
+#[test]
+fn workflow_refusals_exit_2_with_the_error_in_json() {
+    let repo = crate::workflows::Repo::init();
+    let out = gantry_act_workflow(&repo, "dispatch.yml", &["--input", "target=dev", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_json_snapshot!(stdout_json(&out), @r#"
+    {
+      "success": false,
+      "jobs": [],
+      "outputs": {},
+      "error": "workflow_dispatch input 'target' (choice): 'dev' is not one of its choices: staging, prod",
+      "exit-code": 2
+    }
+    "#);
+    let out = gantry_act_workflow(&repo, "no-shim.yml", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no shim"));
+    let out = gantry_act_workflow(&repo, "basic.yml", &["--input", "nonsense"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a malformed flag is a usage error"
+    );
+}

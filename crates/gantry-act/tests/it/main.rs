@@ -9,6 +9,7 @@
 mod cli;
 mod refusals;
 mod runs;
+pub mod workflows;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -69,6 +69,17 @@ pub async fn token(client: &Client) -> Result<Token, Error> {
     token_from(&out, &mut |s| gantry_kit::report::mask(s))
 }
 
+/// Whether the token may be sent to `addr`: only to the ECR registry it was issued for (the
+/// account and region of GetAuthorizationToken's proxy endpoint) or to a loopback registry (the
+/// tests'). Any other host gets no credentials (docs/security.md).
+pub(crate) fn token_goes_to(token: &Token, addr: &RegistryAddr) -> bool {
+    addr.is_loopback()
+        || token
+            .registry
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(&addr.host))
+}
+
 /// The repository settings that matter to a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoInfo {
@@ -251,6 +262,14 @@ impl Ecr {
                 reference::parse_registry(host).map_err(Error::failed)?
             }
         };
+        if !token_goes_to(t, &addr) {
+            tracing::info!(
+                "{}: not the ECR registry the token was issued for ({}); no credentials sent",
+                addr.host,
+                t.registry.as_deref().unwrap_or("none named")
+            );
+            return Registry::new(addr, None).map_err(Error::failed);
+        }
         Registry::new(addr, Some(&t.basic)).map_err(Error::failed)
     }
 
@@ -331,6 +350,38 @@ mod tests {
         );
         let empty = GetAuthorizationTokenOutput::builder().build();
         assert!(token_from(&empty, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn the_token_goes_only_to_its_own_registry_or_loopback() {
+        let token = Token {
+            basic: "dG9rZW4=".into(),
+            registry: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com".into()),
+        };
+        let to = |s: &str| token_goes_to(&token, &reference::parse_registry(s).unwrap());
+        assert!(to("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
+        assert!(to("https://123456789012.dkr.ecr.us-east-1.amazonaws.com"));
+        assert!(to("https://127.0.0.1:5000"));
+        assert!(!to("evil.example.com"), "a foreign host");
+        assert!(!to(
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example"
+        ));
+        assert!(
+            !to("210987654321.dkr.ecr.us-east-1.amazonaws.com"),
+            "another account"
+        );
+        assert!(
+            !to("123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+            "another region"
+        );
+        let unnamed = Token {
+            basic: "x".into(),
+            registry: None,
+        };
+        assert!(!token_goes_to(
+            &unnamed,
+            &reference::parse_registry("evil.example.com").unwrap()
+        ));
     }
 
     #[test]

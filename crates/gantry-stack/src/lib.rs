@@ -1,0 +1,21 @@
+//! gantry-stack: CloudFormation stacks planned as reviewable change sets (nested stacks and
+//! property values included), a gate against destroying stateful resources, and an apply that
+//! executes exactly the reviewed change sets and follows their events (docs/actions/stack.md).
+
+pub mod aws;
+pub mod changes;
+pub mod cli;
+pub mod commands;
+pub mod comment;
+pub mod config;
+pub mod diff;
+pub mod environment;
+pub mod events;
+pub mod gate;
+pub mod github;
+pub mod plan;
+pub mod report;
+pub mod template;
+
+pub use aws::Aws;
+pub use cli::{Cli, Command};

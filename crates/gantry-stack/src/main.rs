@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    gantry_kit::action::main::<gantry_stack::Cli>()
+}
