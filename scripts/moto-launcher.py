@@ -93,6 +93,9 @@ for gantry-stack's reviewed-change-set check, each as AWS documents it
 14. UserGuide/aws-resource-ec2-subnetroutetableassociation.html: "Associates a subnet with a
    route table" (as AssociateRouteTable does; DescribeRouteTables then lists it). moto records
    the resource but never associates, so every subnet stays on the main route table.
+15. UserGuide/aws-resource-ec2-eip.html, "Return values": `Fn::GetAtt` of an Elastic IP answers
+   `AllocationId` and `PublicIp`. moto answers only `AllocationId`, so a security-group rule or a
+   WAF IP set built from the NAT gateways' addresses fails the stack.
 """
 
 import argparse
@@ -444,6 +447,18 @@ def patch_cloudformation() -> None:
         stack.output_map = stack._create_output_map()
 
     CloudFormationBackend.execute_change_set = execute_change_set
+
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress  # 15
+
+    original_eip_attribute = ElasticAddress.get_cfn_attribute
+    ElasticAddress.has_cfn_attr = classmethod(lambda cls, attr: attr in ("AllocationId", "PublicIp"))
+
+    def eip_attribute(self, attribute_name):
+        if attribute_name == "PublicIp":
+            return self.public_ip
+        return original_eip_attribute(self, attribute_name)
+
+    ElasticAddress.get_cfn_attribute = eip_attribute
 
 
 def patch_cloudwatch_cbor(port: int) -> None:

@@ -4,6 +4,7 @@
 // Helpers outside #[test] fns unwrap too: a panic is the failure report in tests.
 #![allow(clippy::unwrap_used)]
 
+mod deployment;
 mod fixtures;
 mod image;
 mod infra;

@@ -345,13 +345,34 @@ fn provisioned(env: &str, azs: usize, per_az_nat: bool, endpoints: &[&str], mult
         })
         .collect();
     l.sort();
+    // The committed environment files name no domain, so there is no certificate and no HTTPS
+    // listener: the one HTTP listener refuses by default (403) and forwards only requests that
+    // carry CloudFront's secret origin header (infra/templates/service.yaml, OriginVerifiedRule).
     assert_eq!(
         l,
-        [
-            (80, "HTTP".into(), "redirect".into()),
-            (443, "HTTPS".into(), "forward".into())
-        ],
+        [(80, "HTTP".into(), "fixed-response".into())],
         "{env}: listeners"
+    );
+    let listener_arn = listeners["Listeners"][0]["ListenerArn"].as_str().unwrap().to_owned();
+    let rules = aws(
+        &region,
+        &["elbv2", "describe-rules", "--listener-arn", &listener_arn],
+    );
+    let verified: Vec<&serde_json::Value> = rules["Rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["IsDefault"] != serde_json::Value::Bool(true))
+        .collect();
+    assert_eq!(verified.len(), 1, "{env}: one origin-verified rule: {rules}");
+    assert_eq!(verified[0]["Actions"][0]["Type"], "forward", "{env}: {rules}");
+    assert!(
+        verified[0]["Conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["Field"] == "http-header"),
+        "{env}: the rule checks the origin header: {rules}"
     );
     let tgs = aws(
         &region,

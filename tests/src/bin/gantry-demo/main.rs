@@ -2,6 +2,7 @@
 //! against local AWS, with what each one did. It grows with each action; each action's part
 //! lives in its own module, in pipeline order.
 
+mod deployment;
 mod image;
 mod invalidate;
 mod rollout;
@@ -13,7 +14,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// What one part of the demo hands to the next (pipeline order: image → task definition →
-/// rollout → site → invalidate).
+/// rollout → site → invalidate → deployment records).
 #[derive(Debug, Default)]
 pub struct Ctx {
     /// The CloudFront distribution the site and invalidate parts use.
@@ -70,12 +71,13 @@ async fn demo(out: &mut dyn Write) -> DemoResult {
         &'a mut Ctx,
     )
         -> std::pin::Pin<Box<dyn std::future::Future<Output = DemoResult> + 'a>>;
-    let parts: [(&str, Part); 5] = [
+    let parts: [(&str, Part); 6] = [
         ("image", |o, c| Box::pin(image::run(o, c))),
         ("task-definition", |o, c| Box::pin(taskdef::run(o, c))),
         ("rollout", |o, c| Box::pin(rollout::run(o, c))),
         ("site", |o, c| Box::pin(site::run(o, c))),
         ("invalidate", |o, c| Box::pin(invalidate::run(o, c))),
+        ("deployment", |o, c| Box::pin(deployment::run(o, c))),
     ];
     for (name, part) in parts {
         if !part(out, &mut ctx).await? {
