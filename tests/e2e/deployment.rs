@@ -30,7 +30,10 @@ fn start_finish_and_last_good_through_the_action() {
         .unwrap();
     assert!(release.success, "{:?}", release.annotations);
     let manifest = release.outputs["release"].clone();
-    assert!(manifest.starts_with(r#"{"schema":"gantry.release/v1""#), "{manifest}");
+    assert!(
+        manifest.starts_with(r#"{"schema":"gantry.release/v1""#),
+        "{manifest}"
+    );
 
     let start = action(&repo, "31")
         .input("mode", "start")
@@ -41,7 +44,10 @@ fn start_finish_and_last_good_through_the_action() {
     assert!(start.success, "{:?}", start.annotations);
     let id = start.outputs["deployment-id"].clone();
     assert_eq!(start.outputs["reused"], "false");
-    assert!(start.masks.iter().any(|m| m.starts_with("ghs_")), "the token is masked");
+    assert!(
+        start.masks.iter().any(|m| m.starts_with("ghs_")),
+        "the token is masked"
+    );
 
     // "Re-run failed jobs": the same run and job reuse the record.
     let rerun = action(&repo, "31")
@@ -71,7 +77,10 @@ fn start_finish_and_last_good_through_the_action() {
         .unwrap();
     assert!(good.success, "{:?}", good.annotations);
     assert_eq!(good.outputs["deployment-id"], id);
-    assert_eq!(good.outputs["image"], format!("r.example/app@sha256:{}", "1".repeat(64)));
+    assert_eq!(
+        good.outputs["image"],
+        format!("r.example/app@sha256:{}", "1".repeat(64))
+    );
     assert!(good.summary.contains("**chosen**"), "{}", good.summary);
 
     let mark = action(&repo, "33")
@@ -89,7 +98,9 @@ fn start_finish_and_last_good_through_the_action() {
         .unwrap();
     assert!(!none.success);
     assert!(
-        none.annotations.iter().any(|a| a.message.contains("staging has no good release")),
+        none.annotations
+            .iter()
+            .any(|a| a.message.contains("staging has no good release")),
         "{:?}",
         none.annotations
     );
@@ -102,7 +113,9 @@ fn a_bad_mode_or_input_is_refused_with_an_annotation() {
     let r = action(&repo, "41").input("mode", "deploy").run().unwrap();
     assert!(!r.success);
     assert!(
-        r.annotations.iter().any(|a| a.message.contains("mode: `deploy` is not start, finish, last-good, mark or release")),
+        r.annotations.iter().any(|a| a
+            .message
+            .contains("mode: `deploy` is not start, finish, last-good, mark or release")),
         "{:?}",
         r.annotations
     );
@@ -114,7 +127,9 @@ fn a_bad_mode_or_input_is_refused_with_an_annotation() {
         .unwrap();
     assert!(!r.success);
     assert!(
-        r.annotations.iter().any(|a| a.message.contains("deployment-id: `twelve` is not a deployment id")),
+        r.annotations.iter().any(|a| a
+            .message
+            .contains("deployment-id: `twelve` is not a deployment id")),
         "{:?}",
         r.annotations
     );

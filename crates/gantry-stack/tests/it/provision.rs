@@ -353,7 +353,10 @@ fn provisioned(env: &str, azs: usize, per_az_nat: bool, endpoints: &[&str], mult
         [(80, "HTTP".into(), "fixed-response".into())],
         "{env}: listeners"
     );
-    let listener_arn = listeners["Listeners"][0]["ListenerArn"].as_str().unwrap().to_owned();
+    let listener_arn = listeners["Listeners"][0]["ListenerArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let rules = aws(
         &region,
         &["elbv2", "describe-rules", "--listener-arn", &listener_arn],
@@ -364,8 +367,15 @@ fn provisioned(env: &str, azs: usize, per_az_nat: bool, endpoints: &[&str], mult
         .iter()
         .filter(|r| r["IsDefault"] != serde_json::Value::Bool(true))
         .collect();
-    assert_eq!(verified.len(), 1, "{env}: one origin-verified rule: {rules}");
-    assert_eq!(verified[0]["Actions"][0]["Type"], "forward", "{env}: {rules}");
+    assert_eq!(
+        verified.len(),
+        1,
+        "{env}: one origin-verified rule: {rules}"
+    );
+    assert_eq!(
+        verified[0]["Actions"][0]["Type"], "forward",
+        "{env}: {rules}"
+    );
     assert!(
         verified[0]["Conditions"]
             .as_array()

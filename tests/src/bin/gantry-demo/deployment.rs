@@ -17,7 +17,10 @@ fn deployment(mode: &str) -> gantry_act::Runner {
 
 pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let api = std::env::var("GITHUB_API_URL").unwrap_or_default();
-    writeln!(out, "\n== actions/deployment on the GitHub API at {api} ({REPOSITORY})")?;
+    writeln!(
+        out,
+        "\n== actions/deployment on the GitHub API at {api} ({REPOSITORY})"
+    )?;
     let mut release = deployment("release").input("ref", "main");
     if let Some(image) = &ctx.image {
         release = release.input("image", image);
@@ -51,12 +54,14 @@ pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
         writeln!(
             out,
             "   {env:<8} deployment {id} recorded: {} ({})",
-            finish.outputs["state"],
-            finish.outputs["description"]
+            finish.outputs["state"], finish.outputs["description"]
         )?;
     }
 
-    writeln!(out, "\n   last good release of each environment (from the deployment records)")?;
+    writeln!(
+        out,
+        "\n   last good release of each environment (from the deployment records)"
+    )?;
     for env in ENVIRONMENTS {
         let good = deployment("last-good").input("environment", env).run()?;
         if !good.success {
