@@ -52,6 +52,60 @@ pub struct StepResult {
     pub outputs: IndexMap<String, String>,
 }
 
+/// The steps run so far: their results and the `steps` context later steps read. A composite
+/// action's steps and a workflow job's steps keep the same record.
+#[derive(Debug, Default)]
+pub(crate) struct StepsSoFar {
+    pub(crate) results: Vec<StepResult>,
+    pub(crate) context: IndexMap<String, Value>,
+}
+
+impl StepsSoFar {
+    /// Records a finished step and returns its conclusion: `continue-on-error` (`tolerate`) turns
+    /// a failure into success, and a step with an `id` gets its `steps.<id>` entry.
+    pub(crate) fn record(
+        &mut self,
+        step_id: &str,
+        has_id: bool,
+        name: String,
+        outcome: StepStatus,
+        outputs: IndexMap<String, String>,
+        tolerate: bool,
+    ) -> StepStatus {
+        let conclusion = if outcome == StepStatus::Failure && tolerate {
+            StepStatus::Success
+        } else {
+            outcome
+        };
+        if has_id {
+            let entry: Value = [
+                ("outputs".to_owned(), string_map(&outputs)),
+                ("outcome".to_owned(), Value::from(outcome.as_str())),
+                ("conclusion".to_owned(), Value::from(conclusion.as_str())),
+            ]
+            .into_iter()
+            .collect();
+            self.context.insert(step_id.to_owned(), entry);
+        }
+        self.results.push(StepResult {
+            id: step_id.to_owned(),
+            name,
+            outcome,
+            conclusion,
+            outputs,
+        });
+        conclusion
+    }
+}
+
+/// Whether a `continue-on-error` value holds: the text `true`, or a truthy non-string value.
+pub(crate) fn truthy_text(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.trim() == "true",
+        v => v.is_truthy(),
+    }
+}
+
 /// What a run produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunResult {
@@ -526,8 +580,7 @@ impl Job {
         // `failed` drives success()/failure(); `own_failure` whether this action failed.
         let mut failed = already_failed;
         let mut own_failure = false;
-        let mut results: Vec<StepResult> = Vec::new();
-        let mut steps_ctx: IndexMap<String, Value> = IndexMap::new();
+        let mut so_far = StepsSoFar::default();
 
         for step in &action.steps {
             let env_ctx = self.env_context(caller_env);
@@ -535,7 +588,7 @@ impl Job {
                 .with("github", self.github_context(action, Some(&step.id)))
                 .with("runner", runner_ctx.clone())
                 .with("inputs", inputs_ctx.clone())
-                .with("steps", Value::Object(Rc::new(steps_ctx.clone())))
+                .with("steps", Value::Object(Rc::new(so_far.context.clone())))
                 .with("env", string_map(&env_ctx));
             scope.failed = failed;
             let name = step
@@ -562,13 +615,10 @@ impl Job {
                 None => (StepStatus::Failure, IndexMap::new(), false),
                 Some(true) => {
                     lock(&self.shared).line(&format!("> {name}"));
-                    let tolerate = match &step.continue_on_error {
-                        None => Ok(false),
-                        Some(t) => t.eval(&scope).map(|v| match v {
-                            Value::String(s) => s.trim() == "true",
-                            v => v.is_truthy(),
-                        }),
-                    };
+                    let tolerate = step
+                        .continue_on_error
+                        .as_ref()
+                        .map_or(Ok(false), |t| t.eval(&scope).map(|v| truthy_text(&v)));
                     let run = match tolerate {
                         Ok(_) => self.run_step(action, step, &scope, &env_ctx, depth, failed)?,
                         Err(ref e) => {
@@ -587,32 +637,11 @@ impl Job {
                     (outcome, run.outputs, tolerate.unwrap_or(false))
                 }
             };
-            let conclusion = if outcome == StepStatus::Failure && tolerate {
-                StepStatus::Success
-            } else {
-                outcome
-            };
+            let conclusion = so_far.record(&step.id, step.has_id, name, outcome, outputs, tolerate);
             if conclusion == StepStatus::Failure {
                 failed = true;
                 own_failure = true;
             }
-            if step.has_id {
-                let entry: Value = [
-                    ("outputs".to_owned(), string_map(&outputs)),
-                    ("outcome".to_owned(), Value::from(outcome.as_str())),
-                    ("conclusion".to_owned(), Value::from(conclusion.as_str())),
-                ]
-                .into_iter()
-                .collect();
-                steps_ctx.insert(step.id.clone(), entry);
-            }
-            results.push(StepResult {
-                id: step.id.clone(),
-                name,
-                outcome,
-                conclusion,
-                outputs,
-            });
         }
 
         let env_ctx = self.env_context(caller_env);
@@ -620,7 +649,7 @@ impl Job {
             .with("github", self.github_context(action, None))
             .with("runner", runner_ctx)
             .with("inputs", inputs_ctx)
-            .with("steps", Value::Object(Rc::new(steps_ctx)))
+            .with("steps", Value::Object(Rc::new(so_far.context)))
             .with("env", string_map(&env_ctx));
         let mut outputs = IndexMap::new();
         for (name, output) in &action.outputs {
@@ -640,7 +669,7 @@ impl Job {
         Ok(ActionRun {
             success: !own_failure,
             outputs,
-            steps: results,
+            steps: so_far.results,
         })
     }
 

@@ -12,13 +12,13 @@ use serde_json::Value as Json;
 use super::graph::JobStatus;
 use super::matrix::{self, Combination};
 use super::model::{Job, JobKind, Permissions, Step, Workflow};
-use super::run::{Frame, Instance, Run, effective_permissions, github_value, seconds, truthy_text};
+use super::run::{Frame, Instance, Run, effective_permissions, github_value, seconds};
 use super::{Approval, JobReport, gate};
 use crate::commands::AnnotationLevel;
 use crate::error::ActError;
 use crate::expr::eval::string_map;
 use crate::expr::{Scope, Value};
-use crate::runner::{self, JobSetup, StepResult, StepRun, StepStatus};
+use crate::runner::{self, JobSetup, StepRun, StepStatus, StepsSoFar, truthy_text};
 
 /// What an instance is, before anything of it runs.
 struct Plan<'j> {
@@ -53,11 +53,10 @@ impl Plan<'_> {
     }
 }
 
-/// What the steps left: whether one failed, their results, the `steps` context.
+/// What the steps left: whether one failed, and their record.
 struct StepsEnd {
     failed: bool,
-    results: Vec<StepResult>,
-    context: IndexMap<String, Value>,
+    steps: StepsSoFar,
 }
 
 /// The `matrix` context of an instance (empty without a matrix).
@@ -201,7 +200,7 @@ impl Run<'_> {
         // Outputs and the environment url are evaluated after the last step.
         let mut env = runner.exports.clone();
         env.extend(base_env);
-        scope.set("steps", Value::Object(Rc::new(end.context)));
+        scope.set("steps", Value::Object(Rc::new(end.steps.context)));
         scope.set("env", string_map(&env));
         scope.set("job", job_context(end.failed));
         let outputs = job_outputs(job, &runner, &scope);
@@ -236,7 +235,7 @@ impl Run<'_> {
         let mut r = plan.report(status, environment);
         r.duration = took;
         r.outputs = outputs.clone();
-        r.steps = end.results;
+        r.steps = end.steps.results;
         r.url = url;
         r.concurrency = concurrency;
         self.reports.push(r);
@@ -405,14 +404,13 @@ impl Run<'_> {
     ) -> StepsEnd {
         let mut end = StepsEnd {
             failed: already_failed,
-            results: Vec::new(),
-            context: IndexMap::new(),
+            steps: StepsSoFar::default(),
         };
         for (index, step) in steps.iter().enumerate() {
             let mut env = runner.exports.clone();
             env.extend(base_env.clone());
             let mut s = scope.clone();
-            s.set("steps", Value::Object(Rc::new(end.context.clone())));
+            s.set("steps", Value::Object(Rc::new(end.steps.context.clone())));
             s.set("env", string_map(&env));
             s.set("job", job_context(end.failed));
             s.failed = end.failed;
@@ -499,31 +497,12 @@ impl Run<'_> {
                     (outcome, run.outputs, tolerate.unwrap_or(false))
                 }
             };
-            let conclusion = if outcome == StepStatus::Failure && tolerate {
-                StepStatus::Success
-            } else {
-                outcome
-            };
+            let conclusion =
+                end.steps
+                    .record(&step.id, step.has_id, name, outcome, outputs, tolerate);
             if conclusion == StepStatus::Failure {
                 end.failed = true;
             }
-            if step.has_id {
-                let entry: Value = [
-                    ("outputs".to_owned(), string_map(&outputs)),
-                    ("outcome".to_owned(), Value::from(outcome.as_str())),
-                    ("conclusion".to_owned(), Value::from(conclusion.as_str())),
-                ]
-                .into_iter()
-                .collect();
-                end.context.insert(step.id.clone(), entry);
-            }
-            end.results.push(StepResult {
-                id: step.id.clone(),
-                name,
-                outcome,
-                conclusion,
-                outputs,
-            });
         }
         end
     }

@@ -26,6 +26,7 @@ use crate::commands::{Annotation, AnnotationLevel, Masker};
 use crate::error::ActError;
 use crate::expr::eval::string_map;
 use crate::expr::{Scope, Template, Value};
+use crate::runner::truthy_text;
 
 /// The events `--event` accepts.
 pub const EVENTS: [&str; 4] = ["push", "pull_request", "workflow_dispatch", "workflow_call"];
@@ -368,13 +369,6 @@ pub(super) fn effective_permissions(
         .or_else(|| wf.permissions.clone())
         .or_else(|| cap.cloned())
         .unwrap_or_else(Permissions::restricted_default)
-}
-
-pub(super) fn truthy_text(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.trim() == "true",
-        v => v.is_truthy(),
-    }
 }
 
 impl Run<'_> {
