@@ -9,6 +9,9 @@ pub const MAX_BODY_CHARS: usize = 65_536;
 
 const CUT_NOTE: &str = "\n\n… (the diff is cut here to fit GitHub's comment limit; the whole plan is in the run's step summary)\n";
 
+/// What closes a `<details>` the cut left open.
+const CLOSE_DETAILS: &str = "\n\n</details>";
+
 /// The hidden marker that identifies the comment of `environment` (the stack name for a single
 /// stack).
 pub fn marker(environment: &str) -> String {
@@ -22,14 +25,15 @@ pub fn body(marker: &str, head: &str, detail: &str, footer: &str) -> String {
     let detail = if detail.chars().count() <= room {
         detail.to_owned()
     } else {
-        let keep = room.saturating_sub(CUT_NOTE.chars().count());
+        // Room for the note, and for closing a <details> the cut may leave open.
+        let keep = room.saturating_sub(CUT_NOTE.chars().count() + CLOSE_DETAILS.chars().count());
         let mut cut: String = detail.chars().take(keep).collect();
         // Do not leave half a table row or an open <details>.
         if let Some(nl) = cut.rfind('\n') {
             cut.truncate(nl);
         }
         if cut.matches("<details>").count() > cut.matches("</details>").count() {
-            cut.push_str("\n\n</details>");
+            cut.push_str(CLOSE_DETAILS);
         }
         format!("{cut}{CUT_NOTE}")
     };
@@ -54,6 +58,25 @@ pub fn pull_request_number(github_ref: Option<&str>, event: Option<&Value>) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closing_an_open_details_stays_within_the_limit() {
+        // Whatever row length puts the cut on a line end, the closing tag still fits.
+        for width in 1..=48 {
+            let row = format!("{}\n", "x".repeat(width));
+            let detail = format!(
+                "<details>\n{}",
+                row.repeat(MAX_BODY_CHARS / (width + 1) + 2)
+            );
+            let b = body(&marker("prod"), "head\n", &detail, "");
+            assert!(
+                b.chars().count() <= MAX_BODY_CHARS,
+                "row width {width}: {}",
+                b.chars().count()
+            );
+            assert!(b.contains("</details>"), "row width {width}");
+        }
+    }
 
     #[test]
     fn a_long_detail_is_cut_never_the_summary_line() {
