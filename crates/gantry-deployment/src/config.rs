@@ -47,17 +47,8 @@ impl RunFacts {
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
         let id = RunIdentity::from_lookup(env);
         let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-        let run_url = match (&id.repository, &id.run_id) {
-            (Some(repo), Some(run)) => {
-                let server =
-                    get("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
-                Some(format!(
-                    "{}/{repo}/actions/runs/{run}",
-                    server.trim_end_matches('/')
-                ))
-            }
-            _ => None,
-        };
+        let server = get("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+        let run_url = id.run_url(&server);
         let log_url = run_url.as_ref().map(|u| match get("GITHUB_RUN_ATTEMPT") {
             Some(a) => format!("{u}/attempts/{a}"),
             None => u.clone(),

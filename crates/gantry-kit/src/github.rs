@@ -373,6 +373,18 @@ impl RunIdentity {
         self
     }
 
+    /// This run's page, `{server}/{repository}/actions/runs/{run_id}` (`server` is
+    /// `GITHUB_SERVER_URL`); `None` outside Actions.
+    pub fn run_url(&self, server: &str) -> Option<String> {
+        match (&self.repository, &self.run_id) {
+            (Some(repo), Some(run)) => Some(format!(
+                "{}/{repo}/actions/runs/{run}",
+                server.trim_end_matches('/')
+            )),
+            _ => None,
+        }
+    }
+
     /// The step and its purpose as one key part: the step alone, or `step|purpose`.
     pub fn step_key(&self) -> String {
         let step = self.step.as_deref().unwrap_or("");
@@ -569,6 +581,11 @@ mod tests {
         assert_eq!(id.job, None, "an empty variable is not given");
         assert_eq!(id.occurrence, 1);
         assert_eq!(id.step_key(), "publish");
+        assert_eq!(
+            id.run_url("https://github.example.com/").as_deref(),
+            Some("https://github.example.com/acme/shop/actions/runs/7")
+        );
+        assert_eq!(RunIdentity::default().run_url("https://github.com"), None);
         assert_eq!(id.for_purpose("r1->r2").step_key(), "publish|r1->r2");
         assert_eq!(RunIdentity::default().step_key(), "");
     }

@@ -285,15 +285,15 @@ pub fn plan_comment(
     let (head, detail) = plan_markdown(&plan_title(env), planned, &refused);
     let marker = comment::marker(name);
     let run = gantry_kit::github::RunIdentity::from_env();
-    let footer = match (
-        std::env::var("GITHUB_SERVER_URL").ok(),
-        &run.repository,
-        &run.run_id,
-    ) {
-        (Some(server), Some(repo), Some(id)) => format!(
-            "\n_Planned by gantry-stack in [run {id}]({server}/{repo}/actions/runs/{id}); updated on every plan._\n"
-        ),
-        _ => "\n_Planned by gantry-stack; updated on every plan._\n".to_owned(),
+    let link = std::env::var("GITHUB_SERVER_URL")
+        .ok()
+        .and_then(|server| run.run_url(&server))
+        .zip(run.run_id.as_deref());
+    let footer = match link {
+        Some((url, id)) => {
+            format!("\n_Planned by gantry-stack in [run {id}]({url}); updated on every plan._\n")
+        }
+        None => "\n_Planned by gantry-stack; updated on every plan._\n".to_owned(),
     };
     let body = comment::body(&marker, &head, &detail, &footer);
     (marker, body)
