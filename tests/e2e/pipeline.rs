@@ -5,7 +5,7 @@
 //! overrides, run as an action. Each test makes its own environments and GitHub repository.
 
 use gantry_tests::pipeline::{
-    Caller, completed, explain, index_html, revisions, running, set_alarm,
+    Caller, completed, explain, index_html, registry_tags, revisions, running, set_alarm,
 };
 use gantry_tests::{bin_dir, create_site_bucket, image_example_layout, image_registry, repo_root};
 use serde_json::Value;
@@ -16,7 +16,6 @@ struct Aws {
     ecs: aws_sdk_ecs::Client,
     s3: aws_sdk_s3::Client,
     cw: aws_sdk_cloudwatch::Client,
-    ecr: aws_sdk_ecr::Client,
 }
 
 async fn aws() -> Aws {
@@ -27,7 +26,6 @@ async fn aws() -> Aws {
         ecs: aws_sdk_ecs::Client::new(&sdk),
         s3: gantry_tests::site_s3().await,
         cw: aws_sdk_cloudwatch::Client::new(&sdk),
-        ecr: aws_sdk_ecr::Client::new(&sdk),
     }
 }
 
@@ -162,14 +160,7 @@ async fn a_rejected_prod_approval_leaves_prod_untouched() {
     assert_eq!(revisions(&aws.ecs, prod).await, 1, "no revision registered in prod");
     assert!(c.records("prod").await.is_empty(), "no prod record");
     assert_eq!(index_html(&aws.s3, prod).await, None, "no prod frontend");
-    let images = aws
-        .ecr
-        .describe_images()
-        .repository_name(&prod.repository)
-        .send()
-        .await
-        .unwrap();
-    assert!(images.image_details().is_empty(), "nothing promoted to prod");
+    assert!(registry_tags(prod).await.is_empty(), "nothing promoted to prod");
 }
 
 /// Two releases in dev (the second with another index.html); returns their commits.
@@ -306,8 +297,7 @@ async fn a_dry_run_writes_nothing() {
     assert_eq!(revisions(&aws.ecs, dev).await, 1);
     assert_eq!(index_html(&aws.s3, dev).await, None);
     assert!(c.records("dev").await.is_empty());
-    let images = aws.ecr.describe_images().repository_name(&dev.repository).send().await.unwrap();
-    assert!(images.image_details().is_empty());
+    assert!(registry_tags(dev).await.is_empty(), "nothing pushed");
 }
 
 fn root_action(c: &Caller, source: &str) -> gantry_act::Runner {
@@ -333,12 +323,12 @@ async fn the_root_action_discovers_its_targets_and_explicit_inputs_win() {
     let other = gantry_tests::unique_name("override-site");
     create_site_bucket(&aws.s3, &other, true).await;
     let site = c.path().join("frontend").to_string_lossy().into_owned();
-    let (runner, s) = (root_action(&c, &source), site.clone());
+    let (runner, s, b) = (root_action(&c, &source), site.clone(), other.clone());
     let r = tokio::task::spawn_blocking(move || {
         runner
             .input("environment", "dev")
             .input("site-dir", s)
-            .input("bucket", &other)
+            .input("bucket", b)
             .run()
     })
     .await

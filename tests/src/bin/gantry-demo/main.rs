@@ -5,6 +5,7 @@
 mod deployment;
 mod image;
 mod invalidate;
+mod pipeline;
 mod rollout;
 mod site;
 mod taskdef;
@@ -84,6 +85,10 @@ async fn demo(out: &mut dyn Write) -> DemoResult {
             writeln!(out, "\ndemo stopped: the {name} part failed")?;
             return Ok(false);
         }
+    }
+    if !pipeline::run(out).await? {
+        writeln!(out, "\ndemo stopped: the pipeline part failed")?;
+        return Ok(false);
     }
     Ok(true)
 }

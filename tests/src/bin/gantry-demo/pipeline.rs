@@ -27,14 +27,18 @@ fn jobs(out: &mut dyn Write, r: &gantry_act::workflow::WorkflowResult) -> std::i
             j.duration.as_secs_f64()
         )?;
     }
-    for a in r.annotations.iter().filter(|a| a.level == "error") {
+    for a in r.annotations.iter().filter(|a| a.level == gantry_act::AnnotationLevel::Error) {
         writeln!(out, "     error: {}", a.message.replace('\n', " "))?;
     }
     Ok(())
 }
 
-async fn workflow(w: gantry_act::WorkflowRun) -> Result<gantry_act::workflow::WorkflowResult, Box<dyn std::error::Error>> {
-    Ok(tokio::task::spawn_blocking(move || gantry_act::workflow::run(&w.log_to(std::io::sink()))).await??)
+/// Runs `w` on a blocking thread (gantry-act waits on processes).
+async fn workflow(w: gantry_act::WorkflowRun) -> Result<gantry_act::workflow::WorkflowResult, String> {
+    tokio::task::spawn_blocking(move || gantry_act::workflow::run(&w.log_to(std::io::sink())))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 fn push(c: &Caller) -> gantry_act::WorkflowRun {
