@@ -58,7 +58,12 @@ fn local_github(var: &str) -> String {
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=gantry", "-c", "user.email=gantry@example.com"])
+        .args([
+            "-c",
+            "user.name=gantry",
+            "-c",
+            "user.email=gantry@example.com",
+        ])
         .args(args)
         .output()
         .expect("git");
@@ -314,7 +319,9 @@ pub async fn revisions(ecs: &aws_sdk_ecs::Client, e: &Environment) -> usize {
 /// repository does not exist there (the registry's `NAME_UNKNOWN`).
 pub async fn registry_tags(e: &Environment) -> Vec<String> {
     let url = format!("{}/v2/{}/tags/list", image_registry(), e.repository);
-    let resp = reqwest::get(&url).await.expect("the local registry answers");
+    let resp = reqwest::get(&url)
+        .await
+        .expect("the local registry answers");
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
         return Vec::new();
     }
@@ -322,7 +329,11 @@ pub async fn registry_tags(e: &Environment) -> Vec<String> {
     let body: Value = resp.json().await.expect("JSON");
     body["tags"]
         .as_array()
-        .map(|t| t.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -331,7 +342,11 @@ pub async fn set_alarm(cw: &aws_sdk_cloudwatch::Client, alarm: &str, alarm_on: b
     use aws_sdk_cloudwatch::types::StateValue;
     cw.set_alarm_state()
         .alarm_name(alarm)
-        .state_value(if alarm_on { StateValue::Alarm } else { StateValue::Ok })
+        .state_value(if alarm_on {
+            StateValue::Alarm
+        } else {
+            StateValue::Ok
+        })
         .state_reason(if alarm_on {
             "Threshold Crossed: 1 datapoint [37.0] was greater than the threshold (5.0)."
         } else {

@@ -1,6 +1,7 @@
 //! `make demo`: every gantry action that exists, run through the composite-action runner
-//! against local AWS, with what each one did. It grows with each action; each action's part
-//! lives in its own module, in pipeline order.
+//! against local AWS, with what each one did, then the pipeline that chains them
+//! (examples/caller's workflows through gantry-act's workflow mode, `pipeline`). Each action's
+//! part lives in its own module, in pipeline order.
 
 mod deployment;
 mod image;
