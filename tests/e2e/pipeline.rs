@@ -111,7 +111,8 @@ async fn one_release_goes_through_dev_staging_and_prod() {
             Some(frontend.as_str()),
             "{env}"
         );
-        // One record per deploy: `deployment: false` keeps GitHub from writing a second.
+        // One record per deploy, gantry's own: re-checks and retries write no second. (On GitHub,
+        // `deployment: false` keeps it from adding its own; gantry-act models no such records.)
         let records = c.records(env).await;
         assert_eq!(records.len(), 1, "{env}: {records:#?}");
         assert_eq!(records[0]["statuses"][0]["state"], "success", "{env}");
