@@ -54,7 +54,7 @@ lint-shell: ## shellcheck over our shell scripts
 
 # The demo reuses `make build` (every target, so the features `make test` resolves): a `--bins`
 # build alone resolves the AWS SDK crates' features without the dev-dependencies' and rebuilds them.
-demo: build up ## run every action against local AWS and print what it deployed
+demo: build up ## run every action, then the example pipeline (dev → staging → prod, a rollback), against local AWS and print what it deployed
 	$(WITH_AWS) "$(CARGO_TARGET_DIR)/debug/gantry-demo"
 
 # Benchmarks time the binaries users run: release builds, in their own target dir so that a

@@ -10,6 +10,7 @@ mod image;
 mod infra;
 mod invalidate;
 mod kit;
+mod pipeline;
 mod rollout;
 mod setup;
 mod site;

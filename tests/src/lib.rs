@@ -11,6 +11,7 @@ pub use support::image::{
     ImageDesc, ImageFault, ImageLayout, ImageProxy, ImageRegistry, ImageRequest,
     image_example_layout, image_noise, image_registry,
 };
+pub use support::pipeline;
 pub use support::process::{json_command, json_output, json_parts, moto_fixture};
 pub use support::rollout::RolloutMoto;
 pub use support::s3::{create_site_bucket, site_object, site_s3};

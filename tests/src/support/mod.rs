@@ -4,6 +4,7 @@ pub mod cloudfront;
 pub mod ecs;
 pub mod env;
 pub mod image;
+pub mod pipeline;
 pub mod process;
 pub mod rollout;
 pub mod s3;

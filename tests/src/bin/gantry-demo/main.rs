@@ -1,10 +1,12 @@
 //! `make demo`: every gantry action that exists, run through the composite-action runner
-//! against local AWS, with what each one did. It grows with each action; each action's part
-//! lives in its own module, in pipeline order.
+//! against local AWS, with what each one did, then the pipeline that chains them
+//! (examples/caller's workflows through gantry-act's workflow mode, `pipeline`). Each action's
+//! part lives in its own module, in pipeline order.
 
 mod deployment;
 mod image;
 mod invalidate;
+mod pipeline;
 mod rollout;
 mod site;
 mod taskdef;
@@ -84,6 +86,10 @@ async fn demo(out: &mut dyn Write) -> DemoResult {
             writeln!(out, "\ndemo stopped: the {name} part failed")?;
             return Ok(false);
         }
+    }
+    if !pipeline::run(out).await? {
+        writeln!(out, "\ndemo stopped: the pipeline part failed")?;
+        return Ok(false);
     }
     Ok(true)
 }

@@ -27,14 +27,24 @@ fn jobs(out: &mut dyn Write, r: &gantry_act::workflow::WorkflowResult) -> std::i
             j.duration.as_secs_f64()
         )?;
     }
-    for a in r.annotations.iter().filter(|a| a.level == "error") {
+    for a in r
+        .annotations
+        .iter()
+        .filter(|a| a.level == gantry_act::AnnotationLevel::Error)
+    {
         writeln!(out, "     error: {}", a.message.replace('\n', " "))?;
     }
     Ok(())
 }
 
-async fn workflow(w: gantry_act::WorkflowRun) -> Result<gantry_act::workflow::WorkflowResult, Box<dyn std::error::Error>> {
-    Ok(tokio::task::spawn_blocking(move || gantry_act::workflow::run(&w.log_to(std::io::sink()))).await??)
+/// Runs `w` on a blocking thread (gantry-act waits on processes).
+async fn workflow(
+    w: gantry_act::WorkflowRun,
+) -> Result<gantry_act::workflow::WorkflowResult, String> {
+    tokio::task::spawn_blocking(move || gantry_act::workflow::run(&w.log_to(std::io::sink())))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 fn push(c: &Caller) -> gantry_act::WorkflowRun {
@@ -61,7 +71,11 @@ pub async fn run(out: &mut dyn Write) -> DemoResult {
     )?;
 
     let one = c.head();
-    writeln!(out, "\n   release one ({}): pipeline.yml on push, prod approved", short(&one, 12))?;
+    writeln!(
+        out,
+        "\n   release one ({}): pipeline.yml on push, prod approved",
+        short(&one, 12)
+    )?;
     let r = workflow(push(&c)).await?;
     jobs(out, &r)?;
     if !r.success {
@@ -105,12 +119,18 @@ pub async fn run(out: &mut dyn Write) -> DemoResult {
         .cloned()
         .unwrap_or_default();
     if r.success || verdict != "rolled-back" {
-        writeln!(out, "\n   expected prod's rollout to be rolled back, got {verdict:?}")?;
+        writeln!(
+            out,
+            "\n   expected prod's rollout to be rolled back, got {verdict:?}"
+        )?;
         return Ok(false);
     }
     set_alarm(&cw, &prod.alarms[0], false).await;
 
-    writeln!(out, "\n   rollback.yml for prod (workflow_dispatch: to last-good), approved")?;
+    writeln!(
+        out,
+        "\n   rollback.yml for prod (workflow_dispatch: to last-good), approved"
+    )?;
     let r = workflow(
         c.workflow("rollback.yml")
             .event("workflow_dispatch")
@@ -125,7 +145,15 @@ pub async fn run(out: &mut dyn Write) -> DemoResult {
         return Ok(false);
     }
 
-    writeln!(out, "\n   what each environment runs, from its deployment records:")?;
+    writeln!(
+        out,
+        "\n   the pipeline's three runs took {:.0}s",
+        started.elapsed().as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "\n   what each environment runs, from its deployment records:"
+    )?;
     for env in ENVIRONMENTS {
         match c.last_good(env) {
             Some(g) => {
@@ -138,7 +166,10 @@ pub async fn run(out: &mut dyn Write) -> DemoResult {
                     short(&field("sha"), 12),
                     g["deployment-id"],
                     short(digest, 19),
-                    field("task-definition-arn").rsplit('/').next().unwrap_or_default(),
+                    field("task-definition-arn")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default(),
                     field("site-release-id"),
                 )?;
             }
@@ -160,8 +191,11 @@ pub async fn run(out: &mut dyn Write) -> DemoResult {
     writeln!(
         out,
         "     release two's text on prod's site: {}",
-        if index.contains("release two") { "yes" } else { "no" }
+        if index.contains("release two") {
+            "yes"
+        } else {
+            "no"
+        }
     )?;
-    writeln!(out, "\n   pipeline part: {:.0}s", started.elapsed().as_secs_f64())?;
     Ok(running_now == prod_one && !index.contains("release two"))
 }

@@ -13,6 +13,10 @@ use std::process::Command;
 /// gantry's repository as callers name it in `uses:` (mapped to this checkout).
 pub const GANTRY: &str = "gantry-actions/gantry";
 
+/// The commit examples/caller pins gantry at: a placeholder until a user puts their release's
+/// there (docs/workflows.md, "Decisions"). The tests map it to this checkout's working tree.
+pub const PINNED: &str = "0000000000000000000000000000000000000000";
+
 /// One environment as `scripts/moto-fixture.py environment` made it.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Environment {
@@ -40,10 +44,26 @@ pub struct Caller {
     runs: std::cell::Cell<u64>,
 }
 
+/// `GITHUB_API_URL` or `GITHUB_GRAPHQL_URL` as `scripts/local-aws env` exports them: the local
+/// GitHub on 127.0.0.1, never GitHub itself.
+fn local_github(var: &str) -> String {
+    let url = std::env::var(var).unwrap_or_default();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "{var} is not the local GitHub ({url:?}): `eval \"$(scripts/local-aws env)\"` after `scripts/local-aws up`"
+    );
+    url
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=gantry", "-c", "user.email=gantry@example.com"])
+        .args([
+            "-c",
+            "user.name=gantry",
+            "-c",
+            "user.email=gantry@example.com",
+        ])
         .args(args)
         .output()
         .expect("git");
@@ -153,11 +173,21 @@ impl Caller {
         self.rerun(file, &run_id, 1)
     }
 
-    /// The same workflow run again: `run_id` kept, `run_attempt` given.
+    /// The same workflow run again: `run_id` kept, `run_attempt` given. The `github` context's
+    /// API URLs are the local GitHub's (`scripts/local-aws env`): in workflow mode gantry-act
+    /// takes nothing from the process's `GITHUB_*` variables (docs/act.md).
     pub fn rerun(&self, file: &str, run_id: &str, attempt: u32) -> gantry_act::WorkflowRun {
+        let api = local_github("GITHUB_API_URL");
+        let graphql = local_github("GITHUB_GRAPHQL_URL");
+        // Steps inherit this process's environment: without it, actions/setup would build gantry
+        // from source inside every job.
+        assert!(
+            std::env::var_os("GANTRY_BIN_DIR").is_some_and(|d| !d.is_empty()),
+            "GANTRY_BIN_DIR is not set: run through `make test`/`make demo`, or export it (the target dir's debug/)"
+        );
         gantry_act::WorkflowRun::new(self.path().join(".github/workflows").join(file))
             .repo_root(self.path())
-            .repo(GANTRY, repo_root())
+            .repo(format!("{GANTRY}@{PINNED}"), repo_root())
             .vars_file(&self.vars_file)
             .github("repository", &self.repository)
             .github(
@@ -170,6 +200,8 @@ impl Caller {
             .github("run_attempt", attempt.to_string())
             .github("actor", "octocat")
             .github("token", "ghs_local-test-token")
+            .github("api_url", api)
+            .github("graphql_url", graphql)
     }
 
     /// `gantry-deployment last-good --environment ENV --json` against the local GitHub: the
@@ -199,7 +231,7 @@ impl Caller {
 
     /// Every deployment of `env` in the local GitHub (newest first), each with its `statuses`.
     pub async fn records(&self, env: &str) -> Vec<Value> {
-        let api = std::env::var("GITHUB_API_URL").expect("GITHUB_API_URL (scripts/local-aws env)");
+        let api = local_github("GITHUB_API_URL");
         let client = reqwest::Client::new();
         let get = |url: String| {
             let req = client
@@ -282,12 +314,39 @@ pub async fn revisions(ecs: &aws_sdk_ecs::Client, e: &Environment) -> usize {
         .len()
 }
 
+/// The tags of the environment's repository in the local registry (`GANTRY_TEST_REGISTRY`, the
+/// environments' var `REGISTRY`): where the pipeline pushes and promotes images. Empty when the
+/// repository does not exist there (the registry's `NAME_UNKNOWN`).
+pub async fn registry_tags(e: &Environment) -> Vec<String> {
+    let url = format!("{}/v2/{}/tags/list", image_registry(), e.repository);
+    let resp = reqwest::get(&url)
+        .await
+        .expect("the local registry answers");
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Vec::new();
+    }
+    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+    let body: Value = resp.json().await.expect("JSON");
+    body["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Sets a guard alarm's state (the CloudWatch shim of scripts/moto-launcher.py).
 pub async fn set_alarm(cw: &aws_sdk_cloudwatch::Client, alarm: &str, alarm_on: bool) {
     use aws_sdk_cloudwatch::types::StateValue;
     cw.set_alarm_state()
         .alarm_name(alarm)
-        .state_value(if alarm_on { StateValue::Alarm } else { StateValue::Ok })
+        .state_value(if alarm_on {
+            StateValue::Alarm
+        } else {
+            StateValue::Ok
+        })
         .state_reason(if alarm_on {
             "Threshold Crossed: 1 datapoint [37.0] was greater than the threshold (5.0)."
         } else {
