@@ -1,5 +1,7 @@
-//! How gantry writes numbers, durations and table cells for humans: one way for every action.
+//! How gantry writes numbers, durations, table cells and names from outside for humans: one
+//! way for every action.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// A size in IEC binary units (`999 B`, `1.5 KiB`, `100.0 MiB`): powers of 1024, one decimal.
@@ -34,6 +36,40 @@ pub fn markdown_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', "<br>")
 }
 
+/// A name that came from outside (a file name, an object key, a tag) made safe for one log
+/// line, so that it can neither end the line nor start a workflow command: `%`, CR and LF are
+/// escaped as the runner's command data is (`%25`, `%0D`, `%0A`), every other control character
+/// as `%XX` of its UTF-8 bytes, and a leading `::` (after whitespace, which the runner skips
+/// before it looks for a command) as `%3A%3A`. A plain name comes back as it is.
+pub fn log_safe(name: &str) -> Cow<'_, str> {
+    let trimmed = name.trim_start();
+    let command = trimmed.starts_with("::");
+    if !command && !name.chars().any(|c| c == '%' || c.is_control()) {
+        return Cow::Borrowed(name);
+    }
+    let escape = |out: &mut String, text: &str| {
+        for c in text.chars() {
+            if c == '%' || c.is_control() {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+    };
+    let mut out = String::with_capacity(name.len() + 8);
+    if command {
+        escape(&mut out, &name[..name.len() - trimmed.len()]);
+        out.push_str("%3A%3A");
+        escape(&mut out, &trimmed[2..]);
+    } else {
+        escape(&mut out, name);
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +100,49 @@ mod tests {
             "1s 500ms"
         );
         assert_eq!(format_duration_exact(Duration::from_secs(600)), "10m");
+    }
+
+    #[test]
+    fn names_cannot_end_a_line_or_start_a_workflow_command() {
+        assert_eq!(log_safe("assets/app-1.js"), "assets/app-1.js");
+        assert!(matches!(log_safe("a b/é.html"), Cow::Borrowed(_)));
+        assert_eq!(
+            log_safe("evil\n::warning title=pwned::x"),
+            "evil%0A::warning title=pwned::x"
+        );
+        assert_eq!(log_safe("a\r\nb"), "a%0D%0Ab");
+        assert_eq!(
+            log_safe("50%.html"),
+            "50%25.html",
+            "unambiguous: `%0A` stays itself"
+        );
+        assert_eq!(log_safe("%0A"), "%250A");
+        assert_eq!(
+            log_safe("::warning title=pwned::x"),
+            "%3A%3Awarning title=pwned::x"
+        );
+        assert_eq!(log_safe("  ::error::x"), "  %3A%3Aerror::x");
+        assert_eq!(
+            log_safe("\t::x"),
+            "%09%3A%3Ax",
+            "a tab is whitespace to the runner"
+        );
+        assert_eq!(
+            log_safe("a::b"),
+            "a::b",
+            "only a leading `::` starts a command"
+        );
+        assert_eq!(log_safe("bell\u{7}esc\u{1b}[31m"), "bell%07esc%1B[31m");
+        assert_eq!(log_safe("nel\u{85}"), "nel%C2%85");
+        for hostile in [
+            "x\n::warning::y",
+            "::set-output name=a::b",
+            "\r::add-mask::z",
+        ] {
+            let safe = log_safe(hostile);
+            assert!(!safe.contains(['\n', '\r']), "{safe}");
+            assert!(!safe.trim_start().starts_with("::"), "{safe}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! - [`action`]: the [`Action`](action::Action) trait and the `main` every binary calls.
 //! - [`cli`]: input ⇔ flag ⇔ env parsing, the shared `--json` and `--poll-interval` flags,
 //!   list splitting, durations.
-//! - [`fmt`]: sizes, durations and table cells for humans.
+//! - [`fmt`]: sizes, durations, table cells and names from outside (`log_safe`) for humans.
 //! - [`arn`]: the task definition reference one action emits and the next accepts.
 //! - [`aws`]: `SdkConfig` set-up and the SDK-error mapping.
 //! - [`poll`]: the deadline-bounded fixed-interval poll loop.

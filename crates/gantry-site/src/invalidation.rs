@@ -10,33 +10,29 @@ use gantry_kit::github::RunIdentity;
 use gantry_kit::poll::{Clock, Schedule};
 use std::time::Duration;
 
-/// The invalidation of `paths` (the invalidate crate's limits, collapse and batching), with
-/// its creation retries due by `deadline` on the publish's clock.
-fn config(
-    cdn: &Cdn,
+/// The invalidation of `paths` (the invalidate crate's limits, collapse and batching) for
+/// the distribution: planned before anything is written, so a path CloudFront would refuse
+/// stops the publish while the old release is intact. `None` without a distribution or paths.
+pub(crate) fn plan(
+    cdn: Option<&Cdn>,
     paths: &[String],
-    deadline: Duration,
-) -> Result<gantry_invalidate::Config, Error> {
-    let plan = plan::plan(paths, &Limits::default())
-        .map_err(|e| Error::failed(format!("internal: invalidation paths: {e}")))?;
-    Ok(gantry_invalidate::Config {
+) -> Result<Option<gantry_invalidate::Config>, Error> {
+    let Some(cdn) = cdn.filter(|_| !paths.is_empty()) else {
+        return Ok(None);
+    };
+    let plan = plan::plan(paths, &Limits::default()).map_err(|e| {
+        let hint = e.hint();
+        Error::failed(format!("invalidation: {e}")).with_hint(hint)
+    })?;
+    Ok(Some(gantry_invalidate::Config {
         distribution_id: cdn.distribution_id.clone(),
         plan,
         wait: false,
-        timeout: deadline,
+        timeout: cdn.timeout,
         poll_interval: cdn.poll_interval,
         caller_reference: None,
         dry_run: false,
-    })
-}
-
-/// The invalidation a dry run plans for `paths`: none without a distribution or paths.
-pub(crate) fn planned(cdn: Option<&Cdn>, paths: &[String]) -> Option<gantry_invalidate::Config> {
-    if paths.is_empty() {
-        return None;
-    }
-    let cdn = cdn?;
-    config(cdn, paths, cdn.timeout).ok()
+    }))
 }
 
 /// `timeout` from now on `clock`: each wait of a publish (creating, completing) gets the
@@ -51,18 +47,21 @@ pub(crate) struct Pending {
     pub(crate) id: String,
 }
 
-/// Creates the invalidation of `paths` (no wait), keyed to the release change `from -> to` so
+/// Creates the `planned` invalidation (no wait), keyed to the release change `from -> to` so
 /// a re-run of the same publish sends the same CallerReference and CloudFront returns the same
 /// invalidation, and a later publish of the same release gets its own. Records it in `tally`.
 pub(crate) async fn create<C: Clock>(
     cf: &CloudFront,
     clock: &C,
     cdn: &Cdn,
-    paths: &[String],
+    planned: &gantry_invalidate::Config,
     (from, to): (&str, &str),
     tally: &mut PublishTally,
 ) -> Result<Pending, Error> {
-    let cfg = config(cdn, paths, deadline(clock, cdn)).map_err(|e| tally.attach(e))?;
+    let cfg = gantry_invalidate::Config {
+        timeout: deadline(clock, cdn),
+        ..planned.clone()
+    };
     let _g = gantry_kit::report::group(&format!("Invalidate {} path(s)", cfg.plan.paths.len()));
     let identity = RunIdentity::from_env().for_purpose(format!("{from}->{to}"));
     let created =

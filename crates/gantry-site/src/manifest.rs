@@ -45,10 +45,16 @@ pub(crate) struct Entry {
     /// The S3 object version written for this file (versioned buckets): what rollback restores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) version_id: Option<String>,
+    /// The ETag of the object this entry was written as (or found as, when a deploy skipped
+    /// it), without quotes. Where the listing shows another, something else replaced the
+    /// object since: the manifest no longer says what is live there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) etag: Option<String>,
 }
 
 impl Entry {
-    /// Same bytes and same headers (the version id is where it is stored, not what it is).
+    /// Same bytes and same headers (the version id and ETag are where and how it is stored,
+    /// not what it is).
     pub(crate) fn same_as(&self, other: &Entry) -> bool {
         self.sha256 == other.sha256
             && self.size == other.size
@@ -144,6 +150,7 @@ mod tests {
             content_encoding: None,
             immutable: false,
             version_id: None,
+            etag: None,
         }
     }
 

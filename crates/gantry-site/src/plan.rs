@@ -61,6 +61,58 @@ pub(crate) enum Reason {
     Changed,
     /// In the live release as it is, but the object is gone from the bucket.
     Missing,
+    /// In the live release as it is, but the object in the bucket is another (a concurrent
+    /// publish replaced it): its ETag is not the one recorded, or its own `x-amz-meta-sha256`
+    /// or headers differ.
+    Drifted,
+}
+
+/// The bucket under the prefix as the LIST shows it, keys relative to the prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Listing {
+    pub(crate) sizes: BTreeMap<String, u64>,
+    /// ETags without quotes.
+    pub(crate) etags: BTreeMap<String, String>,
+}
+
+/// What one object says of itself (a HEAD): the SHA-256 gantry stored with it and its headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ObjectHead {
+    /// `x-amz-meta-sha256`.
+    pub(crate) sha256: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) content_encoding: Option<String>,
+    pub(crate) etag: Option<String>,
+}
+
+impl ObjectHead {
+    /// The object holds `e`'s bytes with `e`'s headers.
+    pub(crate) fn holds(&self, e: &Entry) -> bool {
+        self.sha256.as_deref() == Some(e.sha256.as_str())
+            && self.content_type.as_deref() == Some(e.content_type.as_str())
+            && self.cache_control.as_deref() == Some(e.cache_control.as_str())
+            && self.content_encoding == e.content_encoding
+    }
+}
+
+/// What the listing says of an object a manifest entry recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    /// The ETag recorded is the one listed: the object is the one written.
+    Same,
+    /// Another ETag: something replaced the object since.
+    Replaced,
+    /// No ETag to compare (a manifest written before gantry recorded them).
+    Unknown,
+}
+
+fn recorded(e: &Entry, key: &str, etags: &BTreeMap<String, String>) -> Recorded {
+    match (e.etag.as_deref(), etags.get(key)) {
+        (Some(r), Some(l)) if r == l => Recorded::Same,
+        (Some(_), Some(_)) => Recorded::Replaced,
+        _ => Recorded::Unknown,
+    }
 }
 
 /// One file to upload; in the plan JSON under its phase (so without it).
@@ -123,6 +175,10 @@ pub(crate) struct Inputs<'a> {
     pub(crate) live: Option<&'a Pointer>,
     /// Every object under the prefix (key relative to the prefix → size).
     pub(crate) listing: &'a BTreeMap<String, u64>,
+    /// Their ETags, from the same listing.
+    pub(crate) etags: &'a BTreeMap<String, String>,
+    /// Objects read with a HEAD (those [`heads_to_read`] named), by key.
+    pub(crate) heads: &'a BTreeMap<String, ObjectHead>,
     /// `--release-id`; default: the content id of the new manifest.
     pub(crate) release_id: Option<&'a str>,
     pub(crate) keep_releases: usize,
@@ -270,15 +326,118 @@ pub(crate) fn manifests_to_read(inputs: &Inputs<'_>) -> Vec<String> {
     read
 }
 
+/// A kept release's manifest: one read for this plan, or the live one in the pointer.
+fn manifest_of<'a>(inputs: &Inputs<'a>, id: &str) -> Option<&'a ReleaseManifest> {
+    inputs
+        .manifests
+        .get(id)
+        .or_else(|| inputs.live.filter(|p| p.release == id).map(|p| &p.manifest))
+}
+
+/// HTML pages that stay in the bucket after this deploy without being in its tree (pages of the
+/// kept releases), each with the entry of the newest kept release that lists it.
+fn kept_pages<'a>(
+    inputs: &Inputs<'a>,
+    new: &ReleaseManifest,
+    history: &[String],
+) -> BTreeMap<&'a str, &'a Entry> {
+    let mut pages = BTreeMap::new();
+    for m in history.iter().filter_map(|id| manifest_of(inputs, id)) {
+        for (key, e) in &m.files {
+            let page = PublishPhase::of(e) == PublishPhase::Html;
+            if page && !new.files.contains_key(key) && inputs.listing.contains_key(key) {
+                pages.entry(key.as_str()).or_insert(e);
+            }
+        }
+    }
+    pages
+}
+
+/// The objects a deploy HEADs before it plans, because the listing cannot vouch for them: HTML
+/// files it would skip whose manifest entry has no ETag to compare (a manifest written before
+/// gantry recorded them), and, when a release expires, the kept releases' pages this tree does
+/// not have whose object is not the one recorded — prune must know which release they hold.
+/// Once a deploy has recorded the ETags, an ordinary deploy reads none.
+pub(crate) fn heads_to_read(inputs: &Inputs<'_>) -> Vec<String> {
+    let Some(live) = inputs.live else {
+        return Vec::new();
+    };
+    let mut read = BTreeSet::new();
+    for f in inputs.local {
+        if PublishPhase::of(&f.entry) != PublishPhase::Html {
+            continue;
+        }
+        if let Some(old) = live.manifest.files.get(&f.key)
+            && old.same_as(&f.entry)
+            && inputs.listing.get(&f.key) == Some(&old.size)
+            && recorded(old, &f.key, inputs.etags) == Recorded::Unknown
+        {
+            read.insert(f.key.clone());
+        }
+    }
+    let manifest = new_manifest(inputs.local, inputs.live, inputs.release_id);
+    let history = next_history(inputs.live, &manifest.release, inputs.keep_releases);
+    if listed_releases(inputs.listing)
+        .iter()
+        .any(|id| !history.contains(id))
+    {
+        for (key, e) in kept_pages(inputs, &manifest, &history) {
+            if recorded(e, key, inputs.etags) != Recorded::Same {
+                read.insert(key.to_owned());
+            }
+        }
+    }
+    read.into_iter().collect()
+}
+
 /// The CloudFront paths for a changed key: `/docs/index.html` also invalidates `/docs/`.
+/// Each is the path a browser requests, URL-encoded here (see [`url_path`]).
 pub(crate) fn paths_for(key: &str) -> Vec<String> {
-    let mut v = vec![format!("/{key}")];
+    let mut v = vec![format!("/{}", url_path(key))];
     if key == "index.html" {
         v.push("/".into());
     } else if let Some(dir) = key.strip_suffix("/index.html") {
-        v.push(format!("/{dir}/"));
+        v.push(format!("/{}/", url_path(dir)));
     }
     v
+}
+
+/// A key as the path a browser requests: `%` (so a name that looks encoded is not read as an
+/// escape), spaces (so trailing ones are not trimmed away), `?` (not a query here), non-ASCII
+/// and RFC 1738's unsafe characters percent-encoded, as CloudFront wants invalidation paths; nothing else (CloudFront
+/// would then not invalidate the cached object).
+pub(crate) fn url_path(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        let encode = !c.is_ascii()
+            || c.is_ascii_control()
+            || matches!(
+                c,
+                '%' | ' '
+                    | '?'
+                    | '<'
+                    | '>'
+                    | '"'
+                    | '#'
+                    | '{'
+                    | '}'
+                    | '|'
+                    | '\\'
+                    | '^'
+                    | '['
+                    | ']'
+                    | '`'
+            );
+        if encode {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Plans a deploy.
@@ -306,20 +465,36 @@ pub(crate) fn plan(inputs: &Inputs<'_>) -> Result<PublishPlan, PlanError> {
     for f in inputs.local {
         let old = live_files.and_then(|m| m.get(&f.key));
         let listed = inputs.listing.get(&f.key);
+        // The manifest says what was written; the listing's ETag (or, where it cannot tell,
+        // the object's own SHA-256) says whether that is still what is there.
         let reason = match old {
             None => Some(Reason::New),
             Some(o) if !o.same_as(&f.entry) => Some(Reason::Changed),
             Some(o) if listed != Some(&o.size) => Some(Reason::Missing),
-            Some(_) => None,
+            Some(o) => match recorded(o, &f.key, inputs.etags) {
+                Recorded::Same => None,
+                Recorded::Replaced => Some(Reason::Drifted),
+                Recorded::Unknown => match inputs.heads.get(&f.key) {
+                    Some(h) if !h.holds(&f.entry) => Some(Reason::Drifted),
+                    _ => None,
+                },
+            },
         };
         match reason {
-            None => skipped.push(f.key.clone()),
+            None => {
+                skipped.push(f.key.clone());
+                if let Some(e) = manifest.files.get_mut(&f.key) {
+                    e.etag = inputs.etags.get(&f.key).cloned();
+                }
+            }
             Some(reason) => {
-                // Re-uploaded files get a new version id at publish time.
+                // Re-uploaded files get a new version id and ETag at publish time.
                 if let Some(e) = manifest.files.get_mut(&f.key) {
                     e.version_id = None;
+                    e.etag = None;
                 }
-                if reason == Reason::Changed && !f.entry.immutable {
+                let cached = matches!(reason, Reason::Changed | Reason::Drifted);
+                if cached && !f.entry.immutable {
                     invalidate.extend(paths_for(&f.key));
                 }
                 uploads.push(Upload {
@@ -336,27 +511,49 @@ pub(crate) fn plan(inputs: &Inputs<'_>) -> Result<PublishPlan, PlanError> {
 
     let history = next_history(live, &manifest.release, inputs.keep_releases);
     let listed = listed_releases(inputs.listing);
-    let expired_releases: Vec<String> = listed
+    let mut expired_releases: Vec<String> = listed
         .iter()
         .filter(|id| !history.contains(id))
         .cloned()
         .collect();
 
-    // A release's manifest: read for this plan, or the live one in the pointer.
-    let manifest_of = |id: &String| {
-        inputs
-            .manifests
-            .get(id)
-            .or_else(|| live.filter(|p| &p.release == id).map(|p| &p.manifest))
-    };
-    // Keys still referenced: the new release and every kept one.
+    // A kept page this tree does not have whose object is another release's (a concurrent
+    // publish replaced it): that release does not expire while the page needs its files.
+    let pages = kept_pages(inputs, &manifest, &history);
+    let mut needed = BTreeSet::new();
+    for (key, want) in &pages {
+        let Some(sha) = inputs.heads.get(*key).and_then(|h| h.sha256.as_deref()) else {
+            continue;
+        };
+        if sha == want.sha256 {
+            continue;
+        }
+        for id in &expired_releases {
+            let holds = manifest_of(inputs, id)
+                .and_then(|m| m.files.get(*key))
+                .is_some_and(|e| e.sha256 == sha);
+            if holds {
+                needed.insert(id.clone());
+            }
+        }
+    }
+    expired_releases.retain(|id| !needed.contains(id));
+
+    // Keys still referenced: the new release, every kept one, and those still needed.
     let mut kept: BTreeSet<&str> = manifest.files.keys().map(String::as_str).collect();
-    for m in history.iter().filter_map(manifest_of) {
+    for m in history
+        .iter()
+        .chain(&needed)
+        .filter_map(|id| manifest_of(inputs, id))
+    {
         kept.extend(m.files.keys().map(String::as_str));
     }
     let mut prune = BTreeSet::new();
     for id in &expired_releases {
-        for key in manifest_of(id).into_iter().flat_map(|m| m.files.keys()) {
+        for key in manifest_of(inputs, id)
+            .into_iter()
+            .flat_map(|m| m.files.keys())
+        {
             let ours = !key.starts_with(manifest::STATE_DIR);
             if ours && !kept.contains(key.as_str()) && inputs.listing.contains_key(key) {
                 prune.insert(key.clone());
@@ -504,6 +701,7 @@ pub(crate) fn plan_rollback(
     live: &Pointer,
     target: &ReleaseManifest,
     listing: &BTreeMap<String, u64>,
+    etags: &BTreeMap<String, String>,
 ) -> Result<RollbackPlan, RollbackError> {
     let mut restores = Vec::new();
     let mut missing = Vec::new();
@@ -516,7 +714,9 @@ pub(crate) fn plan_rollback(
             Some(c) => c.same_as(e),
             None => e.immutable,
         };
-        let unchanged = same && listing.get(key) == Some(&e.size);
+        // An object another writer replaced is not the live release's any more.
+        let replaced = current.is_some_and(|c| recorded(c, key, etags) == Recorded::Replaced);
+        let unchanged = same && !replaced && listing.get(key) == Some(&e.size);
         if unchanged {
             continue;
         }
@@ -567,6 +767,7 @@ mod tests {
             content_encoding: None,
             immutable,
             version_id: None,
+            etag: None,
         }
     }
 
@@ -622,6 +823,10 @@ mod tests {
 
     struct World {
         listing: BTreeMap<String, u64>,
+        /// The listing's ETags (none unless a test sets them).
+        etags: BTreeMap<String, String>,
+        /// What HEADs found (none unless a test sets them).
+        heads: BTreeMap<String, ObjectHead>,
         live: Option<Pointer>,
         manifests: BTreeMap<String, ReleaseManifest>,
     }
@@ -630,8 +835,24 @@ mod tests {
         fn new() -> Self {
             Self {
                 listing: BTreeMap::new(),
+                etags: BTreeMap::new(),
+                heads: BTreeMap::new(),
                 live: None,
                 manifests: BTreeMap::new(),
+            }
+        }
+
+        fn inputs<'a>(&'a self, local: &'a [LocalFile], keep: usize) -> Inputs<'a> {
+            Inputs {
+                local,
+                live: self.live.as_ref(),
+                listing: &self.listing,
+                etags: &self.etags,
+                heads: &self.heads,
+                release_id: None,
+                keep_releases: keep,
+                max_delete: MaxDelete::Percent(50),
+                manifests: &self.manifests,
             }
         }
 
@@ -646,13 +867,8 @@ mod tests {
             max: MaxDelete,
         ) -> Result<PublishPlan, PlanError> {
             plan(&Inputs {
-                local,
-                live: self.live.as_ref(),
-                listing: &self.listing,
-                release_id: None,
-                keep_releases: keep,
                 max_delete: max,
-                manifests: &self.manifests,
+                ..self.inputs(local, keep)
             })
         }
 
@@ -674,6 +890,8 @@ mod tests {
                 local,
                 live: self.live.as_ref(),
                 listing: &self.listing,
+                etags: &BTreeMap::new(),
+                heads: &BTreeMap::new(),
                 release_id: Some(id),
                 keep_releases: 3,
                 max_delete: MaxDelete::Percent(100),
@@ -785,6 +1003,165 @@ mod tests {
         assert!(p.invalidation_paths.is_empty());
     }
 
+    /// The live manifest's entry for `key`, to change what it recorded.
+    fn live_entry<'a>(w: &'a mut World, key: &str) -> &'a mut Entry {
+        w.live
+            .as_mut()
+            .unwrap()
+            .manifest
+            .files
+            .get_mut(key)
+            .unwrap()
+    }
+
+    #[test]
+    fn an_object_another_publish_replaced_is_uploaded_again_and_invalidated() {
+        let mut w = World::new();
+        w.deploy(&site(1), 3);
+        for key in ["index.html", "robots.txt"] {
+            live_entry(&mut w, key).etag = Some(format!("e-{key}"));
+            w.etags.insert(key.into(), format!("e-{key}"));
+        }
+        // The ETags listed are the ones recorded: nothing to do, nothing to HEAD.
+        let p = w.plan(&site(1), 3).unwrap();
+        assert!(p.noop, "{p:?}");
+        assert_eq!(
+            heads_to_read(&w.inputs(&site(1), 3)),
+            vec!["docs/index.html"],
+            "the one page without a recorded ETag"
+        );
+        assert_eq!(
+            p.manifest.files["index.html"].etag.as_deref(),
+            Some("e-index.html"),
+            "a skipped file keeps the ETag the listing vouched for"
+        );
+
+        // Another publish wrote both objects since (same size: the listing's size cannot tell).
+        w.etags.insert("index.html".into(), "other".into());
+        w.etags.insert("robots.txt".into(), "other".into());
+        let p = w.plan(&site(1), 3).unwrap();
+        assert_eq!(keys(&p.uploads), vec!["robots.txt", "index.html"]);
+        assert!(p.uploads.iter().all(|u| u.reason == Reason::Drifted));
+        assert!(!p.noop && p.write_pointer);
+        assert_eq!(
+            p.invalidation_paths,
+            vec!["/", "/index.html", "/robots.txt"],
+            "what was cached may be the other publish's"
+        );
+        assert_eq!(
+            p.manifest.files["index.html"].etag, None,
+            "set by the upload"
+        );
+    }
+
+    #[test]
+    fn without_a_recorded_etag_html_is_checked_by_its_own_sha256() {
+        let mut w = World::new();
+        w.deploy(&site(1), 3);
+        // A manifest from before ETags were recorded: only the HTML to skip is HEADed.
+        assert_eq!(
+            heads_to_read(&w.inputs(&site(1), 3)),
+            vec!["docs/index.html", "index.html"]
+        );
+        let local = site(1);
+        let index = &local.iter().find(|f| f.key == "index.html").unwrap().entry;
+        let holds = ObjectHead {
+            sha256: Some(index.sha256.clone()),
+            content_type: Some(index.content_type.clone()),
+            cache_control: Some(index.cache_control.clone()),
+            content_encoding: None,
+            etag: Some("now".into()),
+        };
+        w.heads.insert("index.html".into(), holds.clone());
+        w.etags.insert("index.html".into(), "now".into());
+        let p = w.plan(&local, 3).unwrap();
+        assert!(p.noop);
+        assert_eq!(p.manifest.files["index.html"].etag.as_deref(), Some("now"));
+
+        for other in [
+            ObjectHead {
+                sha256: Some("someone-else".into()),
+                ..holds.clone()
+            },
+            ObjectHead {
+                cache_control: Some("max-age=60".into()),
+                ..holds.clone()
+            },
+            ObjectHead {
+                sha256: None,
+                ..holds.clone()
+            },
+        ] {
+            w.heads.insert("index.html".into(), other.clone());
+            let p = w.plan(&local, 3).unwrap();
+            assert_eq!(keys(&p.uploads), vec!["index.html"], "{other:?}");
+            assert_eq!(p.uploads[0].reason, Reason::Drifted);
+            assert_eq!(p.invalidation_paths, vec!["/", "/index.html"]);
+        }
+    }
+
+    #[test]
+    fn prune_keeps_the_files_of_a_release_whose_page_is_still_live() {
+        let mut w = World::new();
+        let mut a = site(1);
+        a.push(file("old.html", "a-old"));
+        w.deploy(&a, 2);
+        // A publish that lost the race for the pointer: its manifest is listed, its page
+        // replaced `old.html`, its script is in the bucket; no pointer names it.
+        let lost = ReleaseManifest {
+            format: 1,
+            release: "lost".into(),
+            files: [
+                file("old.html", "b-old"),
+                file("assets/app-lost0001.js", "b-js"),
+            ]
+            .into_iter()
+            .map(|f| (f.key, f.entry))
+            .collect(),
+        };
+        w.listing.insert(manifest::manifest_key("lost"), 1);
+        w.listing.insert("assets/app-lost0001.js".into(), 4);
+        w.manifests.insert("lost".into(), lost);
+
+        // The next release lacks `old.html`; release 1 stays kept (keep 2), so does its page.
+        let next = site(3);
+        assert_eq!(
+            heads_to_read(&w.inputs(&next, 2)),
+            vec!["docs/index.html", "old.html"],
+            "the unchanged page without an ETag, and the kept page this tree lacks"
+        );
+        let blind = w.plan(&next, 2).unwrap();
+        assert_eq!(blind.expired_releases, vec!["lost"], "without the HEAD");
+        assert_eq!(blind.prune, vec!["assets/app-lost0001.js"]);
+
+        w.heads.insert(
+            "old.html".into(),
+            ObjectHead {
+                sha256: Some("b-old".into()),
+                ..ObjectHead::default()
+            },
+        );
+        let p = w.plan(&next, 2).unwrap();
+        assert!(p.expired_releases.is_empty(), "{p:?}");
+        assert!(
+            p.prune.is_empty(),
+            "the live page's script stays: {:?}",
+            p.prune
+        );
+
+        // Once the page holds a kept release's bytes again, the lost release expires.
+        w.heads.insert(
+            "old.html".into(),
+            ObjectHead {
+                sha256: Some("a-old".into()),
+                ..ObjectHead::default()
+            },
+        );
+        let p = w.plan(&next, 2).unwrap();
+        assert_eq!(p.expired_releases, vec!["lost"]);
+        assert_eq!(p.prune, vec!["assets/app-lost0001.js"]);
+    }
+
     #[test]
     fn prune_keeps_the_last_releases_and_never_touches_foreign_objects() {
         let mut w = World::new();
@@ -797,6 +1174,8 @@ mod tests {
             local: &site(3),
             live: w.live.as_ref(),
             listing: &w.listing,
+            etags: &BTreeMap::new(),
+            heads: &BTreeMap::new(),
             release_id: None,
             keep_releases: 2,
             max_delete: MaxDelete::Percent(50),
@@ -884,6 +1263,8 @@ mod tests {
             local: &site(1),
             live: w.live.as_ref(),
             listing: &w.listing,
+            etags: &BTreeMap::new(),
+            heads: &BTreeMap::new(),
             release_id: Some("v2.0.0"),
             keep_releases: 3,
             max_delete: MaxDelete::Percent(50),
@@ -911,6 +1292,8 @@ mod tests {
             local: &site(3),
             live: w.live.as_ref(),
             listing: &w.listing,
+            etags: &BTreeMap::new(),
+            heads: &BTreeMap::new(),
             release_id: Some("v1"),
             keep_releases: 3,
             max_delete: MaxDelete::Percent(100),
@@ -944,6 +1327,8 @@ mod tests {
             local: &site(3),
             live: w.live.as_ref(),
             listing: &w.listing,
+            etags: &BTreeMap::new(),
+            heads: &BTreeMap::new(),
             release_id: Some("v1"),
             keep_releases: 3,
             max_delete: MaxDelete::Percent(100),
@@ -963,7 +1348,7 @@ mod tests {
         let live = w.live.clone().unwrap();
         assert_eq!(rollback_target(&live, None, None).unwrap(), r1);
         let target = w.manifests[&r1].clone();
-        let rb = plan_rollback(&live, &target, &w.listing).unwrap();
+        let rb = plan_rollback(&live, &target, &w.listing, &BTreeMap::new()).unwrap();
         let restored: Vec<&str> = rb.restores.iter().map(|r| r.key.as_str()).collect();
         // The old asset is still there (kept release): nothing to restore for it.
         assert_eq!(restored, vec!["index.html"]);
@@ -999,7 +1384,7 @@ mod tests {
         for e in unversioned.files.values_mut() {
             e.version_id = None;
         }
-        let err = plan_rollback(&live, &unversioned, &w.listing).unwrap_err();
+        let err = plan_rollback(&live, &unversioned, &w.listing, &BTreeMap::new()).unwrap_err();
         assert!(
             matches!(err, RollbackError::NotRestorable { ref keys, .. } if keys == &["index.html"])
         );

@@ -2,7 +2,7 @@
 //! restores alike. A phase starts only when the one before it is complete, so a publish stopped
 //! anywhere never leaves live HTML referencing a missing file.
 
-use crate::aws::s3::{self, Multipart};
+use crate::aws::s3::{self, Multipart, Written};
 use crate::config::PublishConfig;
 use crate::manifest::{Entry, ReleaseManifest};
 use crate::plan::{PublishPhase, Restore, Upload};
@@ -51,7 +51,7 @@ impl Put<'_> {
         cfg: &PublishConfig,
         multipart: Multipart,
         entry: &Entry,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Written, Error> {
         let site = &cfg.location;
         match self {
             Put::Upload { upload, path } => {
@@ -61,15 +61,17 @@ impl Put<'_> {
         }
     }
 
-    /// Records the version S3 gave the object in its manifest entry.
-    fn record(&self, entry: &mut Entry, version: Option<String>) {
+    /// Records the version and ETag S3 gave the object in its manifest entry.
+    fn record(&self, entry: &mut Entry, written: Written) {
+        // The ETag tells a later deploy whether the object is still this one.
+        entry.etag = written.etag;
         match self {
             // The upload is the object's bytes now; without versioning there is no version.
-            Put::Upload { .. } => entry.version_id = version,
+            Put::Upload { .. } => entry.version_id = written.version_id,
             // The copy is now the current version: record it, so a lifecycle rule that expires
             // noncurrent versions never takes the bytes of the live release.
             Put::Restore(_) => {
-                if let Some(v) = version {
+                if let Some(v) = written.version_id {
                     entry.version_id = Some(v);
                 }
             }
@@ -126,13 +128,17 @@ pub(crate) async fn publish_phases(
             })
             .buffer_unordered(cfg.concurrency);
         while let Some(done) = stream.next().await {
-            let (put, version) = done.map_err(|e| tally.attach(e))?;
+            let (put, written) = done.map_err(|e| tally.attach(e))?;
             if let Put::Upload { upload, .. } = put {
-                tracing::debug!("uploaded {} ({:?})", upload.key, upload.reason);
-                unversioned |= version.is_none();
+                tracing::debug!(
+                    "uploaded {} ({:?})",
+                    gantry_kit::fmt::log_safe(&upload.key),
+                    upload.reason
+                );
+                unversioned |= written.version_id.is_none();
             }
             if let Some(e) = manifest.files.get_mut(put.key()) {
-                put.record(e, version);
+                put.record(e, written);
             }
             tally.uploaded += 1;
             tally.bytes += put.bytes();

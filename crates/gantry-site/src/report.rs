@@ -5,7 +5,7 @@ use crate::config::Cdn;
 use crate::manifest;
 use crate::plan::{PublishPhase, PublishPlan, RollbackPlan, Upload};
 use gantry_invalidate::plan::FREE_PATHS_PER_MONTH;
-use gantry_kit::fmt::human_bytes;
+use gantry_kit::fmt::{human_bytes, log_safe};
 use gantry_kit::{Error, Outputs, Report};
 use serde::Serialize;
 
@@ -310,7 +310,12 @@ pub(crate) fn log_deploy_plan(
             human_bytes(bytes)
         );
         for u in ups.iter().take(SHOWN) {
-            tracing::info!("  {} ({:?}, {})", u.key, u.reason, human_bytes(u.size));
+            tracing::info!(
+                "  {} ({:?}, {})",
+                log_safe(&u.key),
+                u.reason,
+                human_bytes(u.size)
+            );
         }
         if ups.len() > SHOWN {
             tracing::info!("  … and {} more", ups.len() - SHOWN);
@@ -338,7 +343,7 @@ pub(crate) fn log_deploy_plan(
         p.expired_releases.len()
     );
     for k in p.prune.iter().take(SHOWN) {
-        tracing::info!("  delete {k}");
+        tracing::info!("  delete {}", log_safe(k));
     }
     match inv {
         Some(c) => tracing::info!(
@@ -346,7 +351,7 @@ pub(crate) fn log_deploy_plan(
             c.plan.paths.len(),
             c.distribution_id,
             cost(c.plan.billed_paths),
-            c.plan.paths.join(" ")
+            log_safe(&c.plan.paths.join(" "))
         ),
         None => tracing::info!(
             "invalidate nothing ({} changed path(s){})",
@@ -368,7 +373,11 @@ pub(crate) fn log_rollback_plan(
     inv: Option<&gantry_invalidate::Config>,
 ) {
     let _g = gantry_kit::report::group("Dry run: the rollback plan");
-    tracing::info!("make {} live again (was {live})", rb.release_id);
+    tracing::info!(
+        "make {} live again (was {})",
+        log_safe(&rb.release_id),
+        log_safe(live)
+    );
     for ph in PublishPhase::ALL {
         let keys: Vec<&str> = rb
             .restores
@@ -380,14 +389,14 @@ pub(crate) fn log_rollback_plan(
             "restore {}: {} file(s) {}",
             ph.name(),
             keys.len(),
-            keys.join(" ")
+            log_safe(&keys.join(" "))
         );
     }
     match inv {
         Some(c) => tracing::info!(
             "invalidate {} path(s): {} ({})",
             rb.invalidation_paths.len(),
-            rb.invalidation_paths.join(" "),
+            log_safe(&rb.invalidation_paths.join(" ")),
             cost(c.plan.billed_paths)
         ),
         None => tracing::info!(

@@ -167,6 +167,48 @@ pub(crate) enum RulesError {
     Glob { glob: String, reason: String },
     #[error("the rule for `{glob}` sets nothing")]
     Empty { glob: String },
+    #[error(
+        "the rule for `{glob}` sets `{header}` to {}: {reason}",
+        escaped(.value)
+    )]
+    HeaderValue {
+        glob: String,
+        header: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+/// A header value quoted for a message, its control and non-ASCII characters escaped.
+fn escaped(value: &str) -> String {
+    format!("\"{}\"", value.escape_default())
+}
+
+/// Refuses a header value S3 would not store as written: a line break or other control
+/// character would fail the upload (after earlier phases were written) or end the header; a
+/// non-ASCII character is stored mangled (S3 sends headers as ISO-8859-1). Printable ASCII,
+/// spaces and tabs only, and not blank.
+fn check_header(glob: &str, header: &'static str, value: &str) -> Result<(), RulesError> {
+    let refuse = |reason| RulesError::HeaderValue {
+        glob: glob.to_owned(),
+        header,
+        value: value.to_owned(),
+        reason,
+    };
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(refuse(
+            "a header value cannot hold line breaks or other control characters",
+        ));
+    }
+    if !value.is_ascii() {
+        return Err(refuse(
+            "a header value must be ASCII (S3 would store other characters mangled)",
+        ));
+    }
+    if value.trim().is_empty() {
+        return Err(refuse("a header value cannot be blank"));
+    }
+    Ok(())
 }
 
 /// A TOML error on one line, placed as the YAML parser places its own: `… at line L column C`.
@@ -245,6 +287,15 @@ impl Rules {
             {
                 return Err(RulesError::Empty { glob: spec.glob });
             }
+            for (header, value) in [
+                ("cache-control", &spec.cache_control),
+                ("content-type", &spec.content_type),
+                ("content-encoding", &spec.content_encoding),
+            ] {
+                if let Some(v) = value {
+                    check_header(&spec.glob, header, v)?;
+                }
+            }
             // `*` stays within a path segment; `**` crosses segments.
             let m = GlobBuilder::new(spec.glob.trim_start_matches('/'))
                 .literal_separator(true)
@@ -306,6 +357,32 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_with_line_breaks_or_non_ascii_are_refused_when_the_rules_load() {
+        let err =
+            Rules::parse("- glob: 'docs/**'\n  cache-control: \"max-age=60\\r\\nX-Evil: 1\"\n")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the rule for `docs/**` sets `cache-control` to \"max-age=60\\r\\nX-Evil: 1\": a header value cannot hold line breaks or other control characters"
+        );
+        let err = Rules::parse_toml(
+            "[[rules]]\nglob = \"*.txt\"\ncontent-type = \"text/plain; charset=é\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("sets `content-type` to \"text/plain; charset=\\u{e9}\": a header value must be ASCII"),
+            "{err}"
+        );
+        let err = Rules::parse("- glob: '*.js'\n  content-encoding: ' '\n").unwrap_err();
+        assert!(err.to_string().contains("cannot be blank"), "{err}");
+        // Tabs and the usual values are fine.
+        Rules::parse(
+            "- glob: '*.js'\n  cache-control: \"public,\\tmax-age=60\"\n  content-encoding: br\n",
+        )
+        .unwrap();
+    }
 
     #[test]
     fn web_types_first_with_charset_on_text() {

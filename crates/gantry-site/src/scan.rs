@@ -1,9 +1,15 @@
 //! The local tree: every file under `--dir` with its key, size and SHA-256. Symlinks are
-//! followed only when they stay inside the directory.
+//! followed only when they stay inside the directory; a hard link is published only when all its
+//! links are inside it; anything but files and directories (a FIFO, a socket, a device) is
+//! refused. Names that could not be published or invalidated are refused here, before any call.
 
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// S3's longest object key, in UTF-8 bytes (prefix included).
+pub(crate) const MAX_KEY_BYTES: usize = 1024;
 
 /// One file found under the site root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +47,19 @@ pub(crate) enum ScanError {
     NotUtf8(PathBuf),
     #[error("`{0}` is under `.gantry/`, which gantry reserves")]
     Reserved(String),
+    #[error("`{}` is {kind}, not a file", .path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "`{}` is a hard link whose other link(s) lie outside the directory ({links} links, {inside} inside)",
+        .path.display()
+    )]
+    HardLinkOutside {
+        path: PathBuf,
+        links: u64,
+        inside: usize,
+    },
+    #[error("`{}` cannot be published: {reason}", gantry_kit::fmt::log_safe(.key))]
+    Unpublishable { key: String, reason: String },
     #[error("cannot read `{}`: {error}", .path.display())]
     Io {
         path: PathBuf,
@@ -59,6 +78,15 @@ impl ScanError {
             }
             Self::NotUtf8(_) => "rename the file to a UTF-8 name",
             Self::Reserved(_) => "rename the folder: `.gantry/` holds release records",
+            Self::NotAFile { .. } => {
+                "remove it from the directory: only files (and directories) are published"
+            }
+            Self::HardLinkOutside { .. } => {
+                "copy the file into the directory instead of linking it (e.g. `cp` without `-l`, or `cp --remove-destination`)"
+            }
+            Self::Unpublishable { .. } => {
+                "rename the file: names may not hold control characters or `*`, and the key (with the prefix) must fit S3's 1,024 bytes"
+            }
             Self::Io { .. } => "check the file's permissions",
         }
     }
@@ -75,6 +103,7 @@ pub(crate) fn walk(dir: &Path) -> Result<Vec<Found>, ScanError> {
         error,
     })?;
     let mut out = Vec::new();
+    let mut links = HardLinks::default();
     for entry in walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
@@ -100,8 +129,15 @@ pub(crate) fn walk(dir: &Path) -> Result<Vec<Found>, ScanError> {
                 });
             }
         }
-        if !entry.file_type().is_file() {
+        let kind = entry.file_type();
+        if kind.is_dir() {
             continue;
+        }
+        if !kind.is_file() {
+            return Err(ScanError::NotAFile {
+                path: entry.path().to_path_buf(),
+                kind: special_kind(&kind),
+            });
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         let mut parts = Vec::new();
@@ -116,25 +152,127 @@ pub(crate) fn walk(dir: &Path) -> Result<Vec<Found>, ScanError> {
         if key == ".gantry" || key.starts_with(".gantry/") {
             return Err(ScanError::Reserved(key));
         }
-        let size = entry
-            .metadata()
-            .map_err(|e| ScanError::Io {
-                path: entry.path().to_path_buf(),
-                error: e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("metadata")),
-            })?
-            .len();
+        let meta = entry.metadata().map_err(|e| ScanError::Io {
+            path: entry.path().to_path_buf(),
+            error: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("metadata")),
+        })?;
+        links.note(entry.path(), &meta)?;
+        let size = meta.len();
         out.push(Found {
             key,
             path: entry.path().to_path_buf(),
             size,
         });
     }
+    links.all_inside()?;
     if out.is_empty() {
         return Err(ScanError::Empty(dir.to_path_buf()));
     }
     Ok(out)
+}
+
+/// What a file type that is neither a file nor a directory is, for the refusal.
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = kind;
+    "a special file"
+}
+
+/// Files with more than one link, by inode: the distinct real paths found inside the directory.
+/// A file whose link count is higher has a link outside it, which can change its bytes.
+#[derive(Default)]
+struct HardLinks {
+    seen: BTreeMap<(u64, u64), (u64, PathBuf, BTreeSet<PathBuf>)>,
+}
+
+impl HardLinks {
+    fn note(&mut self, path: &Path, meta: &std::fs::Metadata) -> Result<(), ScanError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.nlink() > 1 {
+                // The real path, so a symlink to the file is not counted as one of its links.
+                let real = path.canonicalize().map_err(|error| ScanError::Io {
+                    path: path.to_path_buf(),
+                    error,
+                })?;
+                self.seen
+                    .entry((meta.dev(), meta.ino()))
+                    .or_insert_with(|| (meta.nlink(), path.to_path_buf(), BTreeSet::new()))
+                    .2
+                    .insert(real);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (path, meta);
+        Ok(())
+    }
+
+    fn all_inside(&self) -> Result<(), ScanError> {
+        match self
+            .seen
+            .values()
+            .find(|(links, _, inside)| (inside.len() as u64) < *links)
+        {
+            Some((links, path, inside)) => Err(ScanError::HardLinkOutside {
+                path: path.clone(),
+                links: *links,
+                inside: inside.len(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Refuses, before any call, a name the publish could not carry through to the end: a control
+/// character (S3 listings and CloudFront paths cannot hold one faithfully), a `*` (CloudFront
+/// reads it as a wildcard, so the file could not be invalidated alone), a key over S3's 1,024
+/// bytes with `prefix`, and any path the invalidation planner would refuse.
+pub(crate) fn check_names(found: &[Found], prefix: &str) -> Result<(), ScanError> {
+    let extra = if prefix.is_empty() {
+        0
+    } else {
+        prefix.len() + 1
+    };
+    for f in found {
+        let refuse = |reason: String| ScanError::Unpublishable {
+            key: f.key.clone(),
+            reason,
+        };
+        if f.key.chars().any(char::is_control) {
+            return Err(refuse("its name holds a control character".into()));
+        }
+        if f.key.contains('*') {
+            return Err(refuse(
+                "its name holds `*`, which CloudFront reads as a wildcard".into(),
+            ));
+        }
+        if f.key.len() + extra > MAX_KEY_BYTES {
+            return Err(refuse(format!(
+                "its key is {} bytes with the prefix, over S3's {MAX_KEY_BYTES}",
+                f.key.len() + extra
+            )));
+        }
+        for path in crate::plan::paths_for(&f.key) {
+            gantry_invalidate::plan::normalize(&path).map_err(|e| refuse(e.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 /// SHA-256 of a byte range of a file, read in 64 KiB chunks (memory does not grow with size).
@@ -233,6 +371,91 @@ mod tests {
         std::fs::create_dir(d.path().join(".gantry")).unwrap();
         std::fs::write(d.path().join(".gantry/x"), "x").unwrap();
         assert!(matches!(walk(d.path()), Err(ScanError::Reserved(_))));
+    }
+
+    #[test]
+    fn a_fifo_or_socket_is_refused_by_name_not_skipped() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("index.html"), "hi").unwrap();
+        let fifo = d.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        match walk(d.path()) {
+            Err(e @ ScanError::NotAFile { .. }) => {
+                assert!(e.to_string().contains("pipe` is a FIFO"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_file(&fifo).unwrap();
+        let sock = d.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        match walk(d.path()) {
+            Err(e @ ScanError::NotAFile { .. }) => {
+                assert!(e.to_string().contains("sock` is a socket"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_hard_link_with_a_link_outside_is_refused_one_inside_is_not() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("index.html"), "hi").unwrap();
+        // Two links, both inside: the same file twice, published twice.
+        std::fs::hard_link(d.path().join("index.html"), d.path().join("copy.html")).unwrap();
+        // A symlink to it does not count as one of its links.
+        std::os::unix::fs::symlink("index.html", d.path().join("alias.html")).unwrap();
+        assert_eq!(walk(d.path()).unwrap().len(), 3);
+
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        std::fs::hard_link(outside.path().join("secret"), d.path().join("leak.txt")).unwrap();
+        match walk(d.path()) {
+            Err(e @ ScanError::HardLinkOutside { .. }) => {
+                assert!(e.to_string().contains("leak.txt"), "{e}");
+                assert!(e.to_string().contains("(2 links, 1 inside)"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn found(key: &str) -> Found {
+        Found {
+            key: key.into(),
+            path: PathBuf::from(key),
+            size: 1,
+        }
+    }
+
+    #[test]
+    fn names_the_publish_could_not_carry_through_are_refused_before_any_call() {
+        for ok in [
+            "index.html",
+            "a b/é.html",
+            "50%.html",
+            "a?b.html",
+            "trailing .html ",
+        ] {
+            check_names(&[found(ok)], "site").unwrap();
+        }
+        let refused = |key: &str, prefix: &str| match check_names(&[found(key)], prefix) {
+            Err(e @ ScanError::Unpublishable { .. }) => e.to_string(),
+            other => panic!("{key}: {other:?}"),
+        };
+        assert!(refused("a*b.html", "").contains("`*`"));
+        assert!(refused("all*", "").contains("wildcard"));
+        let evil = refused("evil\n::warning title=pwned::x", "");
+        assert!(evil.contains("control character"), "{evil}");
+        assert!(
+            evil.contains("evil%0A::warning"),
+            "the name is escaped in the message: {evil}"
+        );
+        let long = "a".repeat(1020);
+        check_names(&[found(&long)], "").unwrap();
+        assert!(refused(&long, "site").contains("1025 bytes with the prefix"));
     }
 
     #[tokio::test]

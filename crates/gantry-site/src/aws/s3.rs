@@ -1,7 +1,9 @@
-//! S3: reading the pointer, manifests and listing; streaming uploads (multipart above a
-//! threshold) with SHA-256 checksums; restoring stored versions; deleting.
+//! S3: reading the pointer, manifests, listing and object heads; streaming uploads (multipart
+//! above a threshold) with SHA-256 checksums; restoring stored versions; the conditional write
+//! of the pointer; deleting.
 
 use crate::manifest::{self, Entry, Pointer, ReleaseManifest};
+use crate::plan::{Listing, ObjectHead};
 use crate::scan;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::{ByteStream, Length};
@@ -74,22 +76,35 @@ fn hex_to_b64(hex: &str) -> String {
     b64(&bytes)
 }
 
+/// The live pointer as read, with the ETag its replacement is conditional on.
+#[derive(Debug, Clone)]
+pub(crate) struct LivePointer {
+    pub(crate) pointer: Pointer,
+    pub(crate) etag: Option<String>,
+}
+
+/// An object's ETag without the quotes S3 puts around it.
+fn unquote(etag: &str) -> String {
+    etag.trim_matches('"').to_owned()
+}
+
 /// Reads `live.json`; `None` when no release was published under this prefix.
 pub(crate) async fn read_pointer(
     client: &Client,
     t: &SiteLocation,
-) -> Result<Option<Pointer>, Error> {
-    let Some(bytes) = get(client, t, manifest::POINTER_KEY).await? else {
+) -> Result<Option<LivePointer>, Error> {
+    let Some((bytes, etag)) = get(client, t, manifest::POINTER_KEY).await? else {
         return Ok(None);
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+    let pointer: Pointer = serde_json::from_slice(&bytes).map_err(|e| {
         Error::failed(format!(
             "s3://{}/{} is not a gantry pointer: {e}",
             t.bucket,
             t.key(manifest::POINTER_KEY)
         ))
         .with_hint("another tool wrote under `.gantry/`; use another prefix")
-    })
+    })?;
+    Ok(Some(LivePointer { pointer, etag }))
 }
 
 /// Reads a release manifest; `None` when it is gone.
@@ -99,7 +114,7 @@ pub(crate) async fn read_manifest(
     release: &str,
 ) -> Result<Option<ReleaseManifest>, Error> {
     let key = manifest::manifest_key(release);
-    let Some(bytes) = get(client, t, &key).await? else {
+    let Some((bytes, _)) = get(client, t, &key).await? else {
         return Ok(None);
     };
     serde_json::from_slice(&bytes).map(Some).map_err(|e| {
@@ -111,7 +126,12 @@ pub(crate) async fn read_manifest(
     })
 }
 
-async fn get(client: &Client, t: &SiteLocation, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+/// An object's bytes and ETag (as S3 sent it); `None` when there is no such key.
+async fn get(
+    client: &Client,
+    t: &SiteLocation,
+    rel: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>, Error> {
     let out = client
         .get_object()
         .bucket(&t.bucket)
@@ -120,13 +140,14 @@ async fn get(client: &Client, t: &SiteLocation, rel: &str) -> Result<Option<Vec<
         .await;
     match out {
         Ok(o) => {
+            let etag = o.e_tag().map(str::to_owned);
             let body = o.body.collect().await.map_err(|e| {
                 Error::failed(format!(
                     "S3 GetObject {}: reading the body: {e}",
                     t.key(rel)
                 ))
             })?;
-            Ok(Some(body.into_bytes().to_vec()))
+            Ok(Some((body.into_bytes().to_vec(), etag)))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
         Err(e) => Err(bucket_error("S3 GetObject", &t.bucket, &e)),
@@ -147,12 +168,10 @@ where
     }
 }
 
-/// Every object under the prefix: key relative to the prefix → size. One LIST per 1,000 keys.
-pub(crate) async fn list(
-    client: &Client,
-    t: &SiteLocation,
-) -> Result<BTreeMap<String, u64>, Error> {
-    let mut out = BTreeMap::new();
+/// Every object under the prefix: key relative to the prefix → size and ETag. One LIST per
+/// 1,000 keys.
+pub(crate) async fn list(client: &Client, t: &SiteLocation) -> Result<Listing, Error> {
+    let mut out = Listing::default();
     let mut pages = client
         .list_objects_v2()
         .bucket(&t.bucket)
@@ -164,16 +183,74 @@ pub(crate) async fn list(
         let page = page.map_err(|e| bucket_error("S3 ListObjectsV2", &t.bucket, &e))?;
         for o in page.contents() {
             if let Some(k) = o.key().and_then(|k| k.strip_prefix(strip.as_str())) {
-                out.insert(k.to_owned(), o.size().unwrap_or(0).max(0) as u64);
+                out.sizes
+                    .insert(k.to_owned(), o.size().unwrap_or(0).max(0) as u64);
+                if let Some(e) = o.e_tag() {
+                    out.etags.insert(k.to_owned(), unquote(e));
+                }
             }
         }
     }
     Ok(out)
 }
 
+/// What one object says of itself (HEAD): its `x-amz-meta-sha256`, headers and ETag; `None`
+/// when it is gone.
+pub(crate) async fn head(
+    client: &Client,
+    t: &SiteLocation,
+    rel: &str,
+) -> Result<Option<ObjectHead>, Error> {
+    let out = client
+        .head_object()
+        .bucket(&t.bucket)
+        .key(t.key(rel))
+        .send()
+        .await;
+    match out {
+        Ok(o) => Ok(Some(ObjectHead {
+            sha256: o.metadata().and_then(|m| m.get("sha256")).cloned(),
+            content_type: o.content_type().map(str::to_owned),
+            cache_control: o.cache_control().map(str::to_owned),
+            content_encoding: o.content_encoding().map(str::to_owned),
+            etag: o.e_tag().map(unquote),
+        })),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+        Err(e) => Err(bucket_error("S3 HeadObject", &t.bucket, &e).context(t.key(rel))),
+    }
+}
+
+/// HEADs `rels`, `concurrency` at a time; keys that are gone are left out.
+pub(crate) async fn heads(
+    client: &Client,
+    t: &SiteLocation,
+    rels: Vec<String>,
+    concurrency: usize,
+) -> Result<BTreeMap<String, ObjectHead>, Error> {
+    use futures::{StreamExt, TryStreamExt};
+    let found: Vec<(String, Option<ObjectHead>)> = futures::stream::iter(rels)
+        .map(|rel| async move {
+            let h = head(client, t, &rel).await?;
+            Ok::<_, Error>((rel, h))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(k, h)| h.map(|h| (k, h)))
+        .collect())
+}
+
+/// What S3 says of an object it stored: its version (versioned buckets) and ETag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub(crate) version_id: Option<String>,
+    pub(crate) etag: Option<String>,
+}
+
 /// Uploads one file from disk: a single streaming PUT below the multipart threshold, else a
-/// multipart upload whose parts stream from their offsets. Returns the version id (versioned
-/// buckets).
+/// multipart upload whose parts stream from their offsets.
 pub(crate) async fn upload(
     client: &Client,
     t: &SiteLocation,
@@ -181,7 +258,7 @@ pub(crate) async fn upload(
     path: &Path,
     e: &Entry,
     mp: Multipart,
-) -> Result<Option<String>, Error> {
+) -> Result<Written, Error> {
     let key = t.key(rel);
     if e.size >= mp.threshold {
         return upload_multipart(client, t, &key, path, e, mp).await;
@@ -203,7 +280,10 @@ pub(crate) async fn upload(
         .send()
         .await
         .map_err(|err| bucket_error("S3 PutObject", &t.bucket, &err).context(&key))?;
-    Ok(out.version_id().map(str::to_owned))
+    Ok(Written {
+        version_id: out.version_id().map(str::to_owned),
+        etag: out.e_tag().map(unquote),
+    })
 }
 
 async fn upload_multipart(
@@ -213,7 +293,7 @@ async fn upload_multipart(
     path: &Path,
     e: &Entry,
     mp: Multipart,
-) -> Result<Option<String>, Error> {
+) -> Result<Written, Error> {
     let created = client
         .create_multipart_upload()
         .bucket(&t.bucket)
@@ -245,7 +325,10 @@ async fn upload_multipart(
                 .map_err(|err| {
                     bucket_error("S3 CompleteMultipartUpload", &t.bucket, &err).context(key)
                 })?;
-            Ok(out.version_id().map(str::to_owned))
+            Ok(Written {
+                version_id: out.version_id().map(str::to_owned),
+                etag: out.e_tag().map(unquote),
+            })
         }
         Err(err) => {
             // Leave no billed parts behind; the error that matters is the upload's.
@@ -324,31 +407,94 @@ async fn upload_parts(
         .await
 }
 
-/// Writes a JSON record (manifest or pointer) with a SHA-256 checksum.
-pub(crate) async fn put_json(
+/// A PUT of a JSON record (manifest or pointer) with a SHA-256 checksum.
+fn json_put(
     client: &Client,
     t: &SiteLocation,
     rel: &str,
     value: &impl serde::Serialize,
-) -> Result<(), Error> {
+) -> Result<aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder, Error> {
     let bytes = serde_json::to_vec(value)
         .map_err(|e| Error::failed(format!("internal: serialising {rel}: {e}")))?;
     let digest: [u8; 32] = {
         use sha2::Digest;
         sha2::Sha256::digest(&bytes).into()
     };
-    client
+    Ok(client
         .put_object()
         .bucket(&t.bucket)
         .key(t.key(rel))
         .content_type("application/json")
         .cache_control("no-store")
         .checksum_sha256(b64(&digest))
-        .body(ByteStream::from(bytes))
+        .body(ByteStream::from(bytes)))
+}
+
+/// Writes a release manifest.
+pub(crate) async fn put_json(
+    client: &Client,
+    t: &SiteLocation,
+    rel: &str,
+    value: &impl serde::Serialize,
+) -> Result<(), Error> {
+    json_put(client, t, rel, value)?
         .send()
         .await
         .map_err(|e| bucket_error("S3 PutObject", &t.bucket, &e).context(t.key(rel)))?;
     Ok(())
+}
+
+/// Makes `pointer` live only if `live.json` is still what this publish read: `If-Match` on the
+/// ETag it read, or `If-None-Match: *` when there was none. Another publish that wrote it in
+/// between gets S3's 412 PreconditionFailed (409 ConditionalRequestConflict while a write is in
+/// flight, 404 when it was deleted): this publish then stops with exit 1, naming both.
+pub(crate) async fn put_pointer(
+    client: &Client,
+    t: &SiteLocation,
+    pointer: &Pointer,
+    read: Option<&LivePointer>,
+) -> Result<(), Error> {
+    let put = json_put(client, t, manifest::POINTER_KEY, pointer)?;
+    let put = match read {
+        Some(LivePointer {
+            etag: Some(etag), ..
+        }) => put.if_match(etag),
+        // S3 always sends an ETag; without one there is nothing to be conditional on.
+        Some(LivePointer { etag: None, .. }) => put,
+        None => put.if_none_match("*"),
+    };
+    match put.send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let fault = gantry_kit::aws::classify(&e);
+            let moved = matches!(
+                fault.code.as_deref(),
+                Some("PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey")
+            ) || matches!(fault.status, Some(412 | 409));
+            if moved {
+                Err(pointer_moved(
+                    t,
+                    &pointer.release,
+                    read.map(|l| l.pointer.release.as_str()),
+                ))
+            } else {
+                Err(bucket_error("S3 PutObject", &t.bucket, &e)
+                    .context(t.key(manifest::POINTER_KEY)))
+            }
+        }
+    }
+}
+
+/// Another publish replaced the pointer while this one ran (exit 1).
+fn pointer_moved(t: &SiteLocation, release: &str, read: Option<&str>) -> Error {
+    let was = read.map_or_else(|| "no release".to_owned(), |r| format!("release `{r}`"));
+    Error::failed(format!(
+        "another publish changed s3://{}/{} while this one ran (it read {was} live): release `{release}` was not made live",
+        t.bucket,
+        t.key(manifest::POINTER_KEY)
+    ))
+    .with_hint("publish one site at a time: give the job a `concurrency:` group (docs/actions/site.md)")
+    .with_hint("re-run this deploy: it starts from the release now live and repairs any file the other publish replaced")
 }
 
 /// Percent-encodes a key for `x-amz-copy-source` (unreserved characters and `/` stay).
@@ -372,7 +518,7 @@ pub(crate) async fn restore(
     rel: &str,
     version_id: &str,
     e: &Entry,
-) -> Result<Option<String>, Error> {
+) -> Result<Written, Error> {
     let key = t.key(rel);
     let source = format!(
         "{}/{}?versionId={}",
@@ -393,7 +539,13 @@ pub(crate) async fn restore(
         .send()
         .await
         .map_err(|err| bucket_error("S3 CopyObject", &t.bucket, &err).context(&key))?;
-    Ok(out.version_id().map(str::to_owned))
+    Ok(Written {
+        version_id: out.version_id().map(str::to_owned),
+        etag: out
+            .copy_object_result()
+            .and_then(|r| r.e_tag())
+            .map(unquote),
+    })
 }
 
 /// Deletes keys (relative to the prefix), 1,000 per request. Returns how many were deleted.

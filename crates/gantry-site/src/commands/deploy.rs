@@ -1,5 +1,6 @@
-//! `deploy`: hash the tree, read the live pointer and the listing, plan, then publish phase by
-//! phase, invalidate, record the release, prune, and wait for the invalidation.
+//! `deploy`: check and hash the tree, read the live pointer and the listing (and HEAD what the
+//! listing cannot vouch for), plan, then publish phase by phase, invalidate, record the release
+//! (the pointer only if no other publish moved it), prune, and wait for the invalidation.
 
 use super::site_url;
 use crate::aws::s3;
@@ -26,8 +27,9 @@ pub async fn deploy<C: Clock>(
     cfg: &DeployConfig,
 ) -> Result<Report, Error> {
     let site = &cfg.publish.location;
-    // The tree is checked before any call; hashing then overlaps the two reads.
+    // The tree and its names are checked before any call; hashing then overlaps the two reads.
     let found = scan::walk(&cfg.dir).map_err(config::dir_refused)?;
+    scan::check_names(&found, &site.prefix).map_err(config::dir_refused)?;
     let (local, live, listing) = tokio::join!(
         hash_files(found, &cfg.rules),
         s3::read_pointer(s3, site),
@@ -37,15 +39,17 @@ pub async fn deploy<C: Clock>(
     let (live, listing) = (live?, listing?);
     let files: Vec<LocalFile> = local.iter().map(|(f, _)| f.clone()).collect();
     let paths: BTreeMap<&str, &PathBuf> = local.iter().map(|(f, p)| (f.key.as_str(), p)).collect();
-    let empty = BTreeMap::new();
+    let (no_manifests, no_heads) = (BTreeMap::new(), BTreeMap::new());
     let mut inputs = Inputs {
         local: &files,
-        live: live.as_ref(),
-        listing: &listing,
+        live: live.as_ref().map(|l| &l.pointer),
+        listing: &listing.sizes,
+        etags: &listing.etags,
+        heads: &no_heads,
         release_id: cfg.release_id.as_deref(),
         keep_releases: cfg.keep_releases,
         max_delete: cfg.max_delete,
-        manifests: &empty,
+        manifests: &no_manifests,
     };
     let mut manifests = BTreeMap::new();
     for id in plan::manifests_to_read(&inputs) {
@@ -54,6 +58,15 @@ pub async fn deploy<C: Clock>(
         }
     }
     inputs.manifests = &manifests;
+    // Objects the listing cannot vouch for say what they hold themselves.
+    let heads = s3::heads(
+        s3,
+        site,
+        plan::heads_to_read(&inputs),
+        cfg.publish.concurrency,
+    )
+    .await?;
+    inputs.heads = &heads;
     let p = plan::plan(&inputs).map_err(config::plan_refused)?;
 
     let mut tally = PublishTally {
@@ -66,8 +79,9 @@ pub async fn deploy<C: Clock>(
     // The URL is a read: a dry run reports it too.
     tally.url = site_url(cf, &cfg.publish).await?;
     let cdn = cfg.publish.cdn.as_ref();
+    // Every check is made before the first write: the invalidation too.
+    let inv = invalidation::plan(cdn, &p.invalidation_paths).map_err(|e| tally.attach(e))?;
     if cfg.publish.dry_run {
-        let inv = invalidation::planned(cdn, &p.invalidation_paths);
         report::log_deploy_plan(&p, cdn, inv.as_ref());
         return report::deploy_dry_run(&tally, &p, inv.as_ref());
     }
@@ -104,22 +118,11 @@ pub async fn deploy<C: Clock>(
     // Invalidate once the HTML is in place, before the release is recorded: a re-run after a
     // stop here sends the same CallerReference and CloudFront returns the same invalidation.
     let mut pending = None;
-    if let (Some(cf), Some(cdn)) = (cf, cdn)
-        && !p.invalidation_paths.is_empty()
-    {
-        let from = live.as_ref().map(|l| l.release.as_str()).unwrap_or("");
+    if let (Some(cf), Some(cdn), Some(planned)) = (cf, cdn, &inv) {
+        let from = live.as_ref().map_or("", |l| l.pointer.release.as_str());
         let to = p.release_id.as_str();
-        pending = Some(
-            invalidation::create(
-                cf,
-                clock,
-                cdn,
-                &p.invalidation_paths,
-                (from, to),
-                &mut tally,
-            )
-            .await?,
-        );
+        pending =
+            Some(invalidation::create(cf, clock, cdn, planned, (from, to), &mut tally).await?);
     }
 
     {
@@ -138,7 +141,9 @@ pub async fn deploy<C: Clock>(
             manifest: published.manifest,
             rolled_back_by: None,
         };
-        s3::put_json(s3, site, manifest::POINTER_KEY, &pointer)
+        // Only if the pointer is still the one this deploy planned from: of two publishes at
+        // once, one is made live and the other stops here.
+        s3::put_pointer(s3, site, &pointer, live.as_ref())
             .await
             .map_err(|e| tally.attach(e))?;
         tracing::info!("release {} is live", p.release_id);
@@ -196,6 +201,7 @@ async fn hash_files(
                         content_encoding: hd.content_encoding,
                         immutable: hd.immutable,
                         version_id: None,
+                        etag: None,
                     },
                 },
                 h.found.path,

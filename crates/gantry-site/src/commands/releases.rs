@@ -3,12 +3,12 @@
 use crate::aws::s3::{self, SiteLocation};
 use crate::report::{self, ReleaseRow};
 use aws_sdk_s3::Client as S3;
-use gantry_kit::fmt::human_bytes;
+use gantry_kit::fmt::{human_bytes, log_safe};
 use gantry_kit::{Error, Report};
 
 /// Lists the releases the live pointer keeps, with their files and bytes.
 pub async fn releases(s3: &S3, site: &SiteLocation) -> Result<Report, Error> {
-    let Some(live) = s3::read_pointer(s3, site).await? else {
+    let Some(live) = s3::read_pointer(s3, site).await?.map(|l| l.pointer) else {
         return report::releases(None, &[]);
     };
     let mut rows = Vec::new();
@@ -23,8 +23,9 @@ pub async fn releases(s3: &S3, site: &SiteLocation) -> Result<Report, Error> {
             .as_ref()
             .map_or((0, 0), |m| (m.files.len(), m.total_bytes()));
         tracing::info!(
-            "{}{id}  {files} file(s), {}",
+            "{}{}  {files} file(s), {}",
             if is_live { "* " } else { "  " },
+            log_safe(id),
             human_bytes(bytes)
         );
         rows.push(ReleaseRow {

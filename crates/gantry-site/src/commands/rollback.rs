@@ -11,8 +11,10 @@ use crate::publish::{Put, publish_phases};
 use crate::report::{self, PublishTally};
 use aws_sdk_cloudfront::Client as CloudFront;
 use aws_sdk_s3::Client as S3;
+use gantry_kit::fmt::log_safe;
 use gantry_kit::poll::Clock;
 use gantry_kit::{Error, Report};
+use std::collections::BTreeSet;
 
 /// Makes an earlier release live again (or finds it live already).
 pub async fn rollback<C: Clock>(
@@ -22,10 +24,11 @@ pub async fn rollback<C: Clock>(
     cfg: &RollbackConfig,
 ) -> Result<Report, Error> {
     let site = &cfg.publish.location;
-    let live = s3::read_pointer(s3, site)
+    let read = s3::read_pointer(s3, site)
         .await?
         .ok_or_else(|| config::nothing_live(site))?;
-    let target_id = match plan::rollback_target(&live, cfg.to.as_deref(), cfg.run.as_deref()) {
+    let live = &read.pointer;
+    let target_id = match plan::rollback_target(live, cfg.to.as_deref(), cfg.run.as_deref()) {
         Ok(id) => id,
         Err(RollbackError::AlreadyLive(id)) => {
             // A re-run of a rollback that completed: nothing to do.
@@ -43,7 +46,7 @@ pub async fn rollback<C: Clock>(
     let target = s3::read_manifest(s3, site, &target_id)
         .await?
         .ok_or_else(|| config::to_manifest_gone(&target_id))?;
-    let rb = plan::plan_rollback(&live, &target, &listing).map_err(|e| {
+    let rb = plan::plan_rollback(live, &target, &listing.sizes, &listing.etags).map_err(|e| {
         Error::failed(e.to_string()).with_hint(
             "turn on versioning on the bucket: rollback restores overwritten files from their versions",
         )
@@ -55,8 +58,9 @@ pub async fn rollback<C: Clock>(
         ..PublishTally::default()
     };
     let cdn = cfg.publish.cdn.as_ref();
+    // Planned before the first restore: a path CloudFront would refuse stops it here.
+    let inv = invalidation::plan(cdn, &rb.invalidation_paths).map_err(|e| tally.attach(e))?;
     if cfg.publish.dry_run {
-        let inv = invalidation::planned(cdn, &rb.invalidation_paths);
         report::log_rollback_plan(&rb, &live.release, inv.as_ref());
         return report::rollback_dry_run(&tally, &rb, inv.as_ref());
     }
@@ -74,30 +78,33 @@ pub async fn rollback<C: Clock>(
     .await?;
 
     let mut pending = None;
-    if let (Some(cf), Some(cdn)) = (cf, cdn)
-        && !rb.invalidation_paths.is_empty()
-    {
+    if let (Some(cf), Some(cdn), Some(planned)) = (cf, cdn, &inv) {
         let change = (live.release.as_str(), rb.release_id.as_str());
-        pending = Some(
-            invalidation::create(cf, clock, cdn, &rb.invalidation_paths, change, &mut tally)
-                .await?,
-        );
+        pending = Some(invalidation::create(cf, clock, cdn, planned, change, &mut tally).await?);
+    }
+    // Files not restored are the live release's objects: record what the listing shows.
+    let restored_keys: BTreeSet<&str> = rb.restores.iter().map(|r| r.key.as_str()).collect();
+    let mut now_live = restored.manifest;
+    for (key, e) in &mut now_live.files {
+        if !restored_keys.contains(key.as_str()) {
+            e.etag = listing.etags.get(key).cloned();
+        }
     }
     let pointer = Pointer {
         format: manifest::FORMAT,
         release: rb.release_id.clone(),
         previous: Some(live.release.clone()),
         history: live.history.clone(),
-        manifest: restored.manifest,
+        manifest: now_live,
         rolled_back_by: cfg.run.clone(),
     };
-    s3::put_json(s3, site, manifest::POINTER_KEY, &pointer)
+    s3::put_pointer(s3, site, &pointer, Some(&read))
         .await
         .map_err(|e| tally.attach(e))?;
     tracing::info!(
         "release {} is live again (was {})",
-        rb.release_id,
-        live.release
+        log_safe(&rb.release_id),
+        log_safe(&live.release)
     );
     if let (Some(cf), Some(cdn), Some(pending)) = (cf, cdn, &pending)
         && cdn.wait

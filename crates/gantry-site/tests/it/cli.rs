@@ -184,6 +184,85 @@ fn cache_rules_files_are_toml_by_name_and_yaml_otherwise() {
 }
 
 #[test]
+fn a_rule_header_with_a_line_break_or_non_ascii_is_exit_2_when_the_rules_load() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<p>hi</p>").unwrap();
+    let dir = site.path().to_str().unwrap();
+    let inline = "- glob: 'assets/**'\n  cache-control: public, max-age=60\n- glob: '**/*.html'\n  cache-control: \"no-cache\\r\\nX-Injected: 1\"\n";
+    // Inline rules, through the environment as the action passes them.
+    cmd()
+        .args(["deploy", "--dir", dir, "--bucket", "my-site"])
+        .env("GANTRY_CACHE_RULES", inline)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "cache-rules: inline rules: the rule for `**/*.html` sets `cache-control` to \"no-cache\\r\\nX-Injected: 1\": a header value cannot hold line breaks",
+        ));
+    let rules_dir = tempfile::tempdir().unwrap();
+    let rules = rules_dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\nglob = '*.txt'\ncontent-type = 'text/plain; charset=utf-8; lang=français'\n",
+    )
+    .unwrap();
+    cmd()
+        .args([
+            "deploy",
+            "--dir",
+            dir,
+            "--bucket",
+            "my-site",
+            "--cache-rules",
+        ])
+        .arg(&rules)
+        .assert()
+        .code(2)
+        .stderr(contains("the rule for `*.txt` sets `content-type` to"))
+        .stderr(contains("a header value must be ASCII"));
+}
+
+#[test]
+fn a_fifo_a_socket_or_a_hard_link_out_of_dir_is_exit_2_naming_the_path() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<p>hi</p>").unwrap();
+    let dir = site.path().to_str().unwrap();
+    let args = ["deploy", "--dir", dir, "--bucket", "my-site"];
+    let fifo = site.path().join("feed");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    rejected(
+        &args,
+        &format!(
+            "dir: `{}` is a FIFO (named pipe), not a file",
+            fifo.display()
+        ),
+    );
+    std::fs::remove_file(&fifo).unwrap();
+    let sock = site.path().join("app.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    rejected(&args, "app.sock` is a socket, not a file");
+    drop(listener);
+    std::fs::remove_file(&sock).unwrap();
+
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("id_rsa"), "secret").unwrap();
+    let link = site.path().join("key.txt");
+    std::fs::hard_link(outside.path().join("id_rsa"), &link).unwrap();
+    rejected(
+        &args,
+        &format!(
+            "dir: `{}` is a hard link whose other link(s) lie outside the directory (2 links, 1 inside)",
+            link.display()
+        ),
+    );
+}
+
+#[test]
 fn json_on_bad_input_has_error_and_exit_code() {
     let out = cmd()
         .args(["deploy", "--bucket", "my-site", "--json"])

@@ -7,6 +7,8 @@
 mod cli;
 mod mocked;
 mod moto;
+mod names;
+mod races;
 
 use gantry_site::{Cli, Command, DeployConfig, RollbackConfig};
 use std::path::Path;

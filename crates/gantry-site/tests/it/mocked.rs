@@ -1,6 +1,8 @@
 //! S3 faults moto cannot show, with aws-smithy-mocks shaped like S3's responses: a 503 on some
 //! PUTs is retried by the SDK and the publish completes; S3 throttling (`SlowDown`) that outlasts
-//! the retries fails the deploy with exit 1, a hint, and no pointer written.
+//! the retries fails the deploy with exit 1, a hint, and no pointer written; a conditional
+//! pointer write that meets a concurrent one (`409 ConditionalRequestConflict`, which moto never
+//! sends) stops the deploy as a lost race.
 
 use super::{deploy_config, write_tree};
 use aws_sdk_s3::Client;
@@ -131,4 +133,56 @@ async fn throttling_past_the_retries_fails_before_html_and_pointer() {
         0,
         "partial outputs are reported"
     );
+}
+
+/// S3's answer to a conditional write while another write of the key is in flight
+/// (PutObject: "If a conflicting operation occurs during the upload S3 returns a 409
+/// ConditionalRequestConflict response").
+fn conditional_conflict() -> HttpResponse {
+    HttpResponse::new(
+        409.try_into().unwrap(),
+        SdkBody::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ConditionalRequestConflict</Code><Message>A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.</Message><RequestId>R2</RequestId><HostId>H2</HostId></Error>",
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_first_deploy_writes_the_pointer_only_if_none_exists_and_a_conflict_is_a_lost_race() {
+    let no_pointer = mock!(Client::get_object)
+        .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+    let empty = mock!(Client::list_objects_v2)
+        .then_output(|| ListObjectsV2Output::builder().key_count(0).build());
+    // Only a pointer PUT that carries `If-None-Match: *` matches; any other pointer PUT would
+    // reach `files` and succeed.
+    let pointer = mock!(Client::put_object)
+        .match_requests(|r| r.key() == Some(".gantry/live.json") && r.if_none_match() == Some("*"))
+        .then_http_response(conditional_conflict);
+    let files =
+        mock!(Client::put_object).then_output(|| PutObjectOutput::builder().e_tag("\"e\"").build());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&no_pointer, &empty, &pointer, &files],
+        |b| b.retry_config(retry())
+    );
+    let d = site();
+    let cfg = deploy_config(&["--dir", d.path().to_str().unwrap(), "--bucket", "my-site"]);
+    let err = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg)
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Failed);
+    assert!(
+        err.message().starts_with(
+            "another publish changed s3://my-site/.gantry/live.json while this one ran (it read no release live)"
+        ),
+        "{}",
+        err.message()
+    );
+    assert!(
+        pointer.num_calls() >= 1,
+        "the pointer write was conditional"
+    );
+    // The three files and the manifest: the pointer never went through.
+    assert_eq!(files.num_calls(), 4);
 }

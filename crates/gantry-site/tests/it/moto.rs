@@ -19,24 +19,24 @@ use std::sync::{Arc, Mutex};
 /// Records every request (`VERB path?query`) and, with `fail_after_puts`, refuses every PUT
 /// after that many.
 #[derive(Debug, Default, Clone)]
-struct Recorder {
+pub(crate) struct Recorder {
     log: Arc<Mutex<Vec<(String, String)>>>,
     fail_after_puts: Option<usize>,
 }
 
 impl Recorder {
-    fn failing_after(puts: usize) -> Self {
+    pub(crate) fn failing_after(puts: usize) -> Self {
         Self {
             fail_after_puts: Some(puts),
             ..Self::default()
         }
     }
 
-    fn requests(&self) -> Vec<(String, String)> {
+    pub(crate) fn requests(&self) -> Vec<(String, String)> {
         self.log.lock().unwrap().clone()
     }
 
-    fn by_verb(&self) -> BTreeMap<String, usize> {
+    pub(crate) fn by_verb(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
         for (verb, _) in self.requests() {
             *m.entry(verb).or_default() += 1;
@@ -45,7 +45,7 @@ impl Recorder {
     }
 
     /// Paths of the PUT requests (object keys with the bucket).
-    fn puts(&self) -> Vec<String> {
+    pub(crate) fn puts(&self) -> Vec<String> {
         self.requests()
             .into_iter()
             .filter(|(v, _)| v == "PUT")
@@ -86,7 +86,7 @@ impl Intercept for Recorder {
     }
 }
 
-async fn sdk() -> aws_sdk_s3::config::Builder {
+pub(crate) async fn sdk() -> aws_sdk_s3::config::Builder {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "AWS_ENDPOINT_URL is not set: run through `make test`, or `eval \"$(scripts/local-aws env)\"` after `scripts/local-aws up`"
@@ -96,21 +96,21 @@ async fn sdk() -> aws_sdk_s3::config::Builder {
     gantry_kit::aws::s3_config(&sdk).to_builder()
 }
 
-async fn client() -> Client {
+pub(crate) async fn client() -> Client {
     Client::from_conf(sdk().await.build())
 }
 
-async fn recording(r: &Recorder) -> Client {
+pub(crate) async fn recording(r: &Recorder) -> Client {
     Client::from_conf(sdk().await.interceptor(r.clone()).build())
 }
 
-async fn cloudfront() -> aws_sdk_cloudfront::Client {
+pub(crate) async fn cloudfront() -> aws_sdk_cloudfront::Client {
     let sdk =
         gantry_kit::aws::sdk_config(&gantry_kit::aws::AwsArgs::default(), Some("us-east-1")).await;
     aws_sdk_cloudfront::Client::new(&sdk)
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -125,7 +125,7 @@ fn unique(prefix: &str) -> String {
 }
 
 /// A new bucket; versioned when asked (rollback needs versions).
-async fn bucket(s3: &Client, versioned: bool) -> String {
+pub(crate) async fn bucket(s3: &Client, versioned: bool) -> String {
     let name = unique("site-it");
     s3.create_bucket().bucket(&name).send().await.unwrap();
     if versioned {
@@ -143,7 +143,7 @@ async fn bucket(s3: &Client, versioned: bool) -> String {
     name
 }
 
-async fn create_distribution(cf: &aws_sdk_cloudfront::Client, name: &str) -> String {
+pub(crate) async fn create_distribution(cf: &aws_sdk_cloudfront::Client, name: &str) -> String {
     use aws_sdk_cloudfront::types::{
         DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig,
         ViewerProtocolPolicy,
@@ -186,12 +186,12 @@ async fn create_distribution(cf: &aws_sdk_cloudfront::Client, name: &str) -> Str
         .to_owned()
 }
 
-async fn read(s3: &Client, bucket: &str, key: &str) -> Option<String> {
+pub(crate) async fn read(s3: &Client, bucket: &str, key: &str) -> Option<String> {
     let o = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
     Some(String::from_utf8(o.body.collect().await.unwrap().to_vec()).unwrap())
 }
 
-async fn keys(s3: &Client, bucket: &str) -> Vec<String> {
+pub(crate) async fn keys(s3: &Client, bucket: &str) -> Vec<String> {
     let out = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
     out.contents()
         .iter()
@@ -209,7 +209,7 @@ async fn versions(s3: &Client, bucket: &str) -> usize {
     out.versions().len() + out.delete_markers().len()
 }
 
-async fn live_release(s3: &Client, bucket: &str, prefix: &str) -> Option<String> {
+pub(crate) async fn live_release(s3: &Client, bucket: &str, prefix: &str) -> Option<String> {
     let key = if prefix.is_empty() {
         ".gantry/live.json".to_owned()
     } else {
@@ -221,7 +221,7 @@ async fn live_release(s3: &Client, bucket: &str, prefix: &str) -> Option<String>
 }
 
 /// Release `n` of a small app: the HTML references a fingerprinted script by name.
-fn app(dir: &Path, n: u32) {
+pub(crate) fn app(dir: &Path, n: u32) {
     let js = format!("assets/app-{n:04}ab12.js");
     write_tree(
         dir,
@@ -244,7 +244,7 @@ fn app(dir: &Path, n: u32) {
     );
 }
 
-fn dir_arg(d: &tempfile::TempDir) -> &str {
+pub(crate) fn dir_arg(d: &tempfile::TempDir) -> &str {
     d.path().to_str().unwrap()
 }
 
@@ -388,7 +388,7 @@ async fn a_same_size_change_is_one_put_plus_manifest_and_pointer_and_one_invalid
 }
 
 /// Every HTML object live in the bucket references only scripts that exist.
-async fn html_is_consistent(s3: &Client, b: &str) {
+pub(crate) async fn html_is_consistent(s3: &Client, b: &str) {
     let all = keys(s3, b).await;
     for k in all.iter().filter(|k| k.ends_with(".html")) {
         let html = read(s3, b, k).await.unwrap();
