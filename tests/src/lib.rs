@@ -12,5 +12,5 @@ pub use support::image::{
     image_example_layout, image_noise, image_registry,
 };
 pub use support::process::{json_command, json_output, json_parts, moto_fixture};
-pub use support::rollout::RolloutMoto;
+pub use support::rollout::{FaultProxy, RolloutMoto};
 pub use support::s3::{create_site_bucket, site_object, site_s3};
