@@ -208,6 +208,7 @@ where
         },
         SdkError::DispatchFailure(d) => {
             let message = DisplayErrorContext(err).to_string();
+            use aws_smithy_types::retry::ErrorKind;
             let kind = if d.is_timeout() {
                 FaultKind::Timeout
             } else if mentions_credentials(&message) {
@@ -215,7 +216,12 @@ where
             } else if d.is_io() {
                 FaultKind::Network
             } else {
-                FaultKind::Other
+                match d.as_other() {
+                    // "connection closed before message completed" and its kin.
+                    Some(ErrorKind::TransientError | ErrorKind::ServerError) => FaultKind::Network,
+                    Some(ErrorKind::ThrottlingError) => FaultKind::Throttling,
+                    _ => FaultKind::Other,
+                }
             };
             AwsFault {
                 kind,
@@ -408,6 +414,15 @@ mod tests {
         );
         let timeout: SdkError<Svc, HttpResponse> = SdkError::timeout_error("attempt timeout");
         assert!(aws_error("ECS DescribeServices", &timeout).is_transient());
+        // What a connection cut by the network looks like: hyper's IncompleteMessage.
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let cut: SdkError<Svc, HttpResponse> = SdkError::dispatch_failure(ConnectorError::other(
+            "connection closed before message completed".into(),
+            Some(aws_smithy_types::retry::ErrorKind::TransientError),
+        ));
+        let f = classify(&cut);
+        assert_eq!(f.kind, FaultKind::Network);
+        assert!(f.into_error("ECS DescribeServices").is_transient());
     }
 
     #[test]

@@ -172,10 +172,15 @@ pub enum PollError<E> {
     Probe(E),
 }
 
+/// How long a probe may take at the latest when less time than this is left: the last probe,
+/// at the deadline itself, is one AWS normally answers in well under a second.
+pub const LAST_PROBE_GRACE: Duration = Duration::from_secs(5);
+
 /// Probes at once, then every `interval` until a probe is ready, a probe fails, or the deadline
 /// passes. The last sleep is shortened so the final probe happens at the deadline, not after it,
-/// and each probe gets only the time left: one that has not answered by the deadline is cut off
-/// (`answered: false`), so a stalled endpoint cannot hold the run past it.
+/// and each probe gets only the time left (at least [`LAST_PROBE_GRACE`]): one that has not
+/// answered by then is cut off (`answered: false`), so a stalled endpoint cannot hold the run
+/// past the deadline.
 pub async fn poll<C, F, Fut, T, E>(
     clock: &C,
     schedule: Schedule,
@@ -192,7 +197,11 @@ where
     let mut seen = String::new();
     loop {
         attempt += 1;
-        let left = schedule.deadline.saturating_sub(clock.elapsed());
+        // The probe at the deadline (the last sleep ends there) still gets a moment to answer.
+        let left = schedule
+            .deadline
+            .saturating_sub(clock.elapsed())
+            .max(LAST_PROBE_GRACE);
         let Some(outcome) = clock.within(left, probe(attempt)).await else {
             let last = if seen.is_empty() {
                 "no answer before the deadline".to_owned()
@@ -307,6 +316,24 @@ mod tests {
             until(&clock, Duration::from_secs(5), async { 7 }).await,
             Some(7)
         );
+    }
+
+    #[tokio::test]
+    async fn the_probe_at_the_deadline_still_gets_time_to_answer() {
+        let clock = FakeClock::new();
+        // Each probe takes 2 s of the clock; the one at the deadline has 0 s left.
+        for _ in 0..4 {
+            clock.stall(Duration::from_secs(2));
+        }
+        let r: Result<u32, PollError<()>> = poll(&clock, sched(10, 24), |n| async move {
+            Ok(if n < 3 {
+                Probe::Pending(String::new())
+            } else {
+                Probe::Ready(n)
+            })
+        })
+        .await;
+        assert_eq!(r, Ok(3), "answered at the deadline, within the grace");
     }
 
     #[tokio::test]
