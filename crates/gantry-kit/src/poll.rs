@@ -61,12 +61,12 @@ impl Clock for SystemClock {
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(d)
     }
-    fn within<F>(&self, limit: Duration, fut: F) -> impl Future<Output = Option<F::Output>> + Send
+    async fn within<F>(&self, limit: Duration, fut: F) -> Option<F::Output>
     where
         F: Future + Send,
         F::Output: Send,
     {
-        async move { tokio::time::timeout(limit, fut).await.ok() }
+        tokio::time::timeout(limit, fut).await.ok()
     }
 }
 
@@ -114,7 +114,7 @@ impl Clock for FakeClock {
     }
     /// A call that takes longer than `limit` (see [`FakeClock::stall`]) moves time to the
     /// limit and gives `None`, as the real clock would after waiting.
-    fn within<F>(&self, limit: Duration, fut: F) -> impl Future<Output = Option<F::Output>> + Send
+    async fn within<F>(&self, limit: Duration, fut: F) -> Option<F::Output>
     where
         F: Future + Send,
         F::Output: Send,
@@ -124,18 +124,16 @@ impl Clock for FakeClock {
             .lock()
             .map(|mut s| (!s.is_empty()).then(|| s.remove(0)))
             .unwrap_or_default();
-        async move {
-            match stalled {
-                Some(takes) if takes > limit => {
-                    self.advance(limit);
-                    None
-                }
-                Some(takes) => {
-                    self.advance(takes);
-                    Some(fut.await)
-                }
-                None => Some(fut.await),
+        match stalled {
+            Some(takes) if takes > limit => {
+                self.advance(limit);
+                None
             }
+            Some(takes) => {
+                self.advance(takes);
+                Some(fut.await)
+            }
+            None => Some(fut.await),
         }
     }
 }

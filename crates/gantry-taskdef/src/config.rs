@@ -153,6 +153,9 @@ fn is_secret_arn(v: &str) -> bool {
         && parts[4].chars().all(|c| c.is_ascii_digit())
 }
 
+/// Why a value is refused, or None (the pure checks of `render`).
+type ValueCheck = fn(&str) -> Option<String>;
+
 /// Checks `--task-definition` and every override before anything is called. Errors are exit 2.
 pub(crate) fn validate_source(a: &SourceArgs) -> Result<SourceConfig, Error> {
     let origin = origin(a.task_definition.as_deref())?;
@@ -216,7 +219,7 @@ pub(crate) fn validate_source(a: &SourceArgs) -> Result<SourceConfig, Error> {
     o.memory = opt(&a.memory);
     o.task_role_arn = opt(&a.task_role_arn);
     o.execution_role_arn = opt(&a.execution_role_arn);
-    let checks: [(&str, &Option<String>, fn(&str) -> Option<String>, &str); 5] = [
+    let checks: [(&str, &Option<String>, ValueCheck, &str); 5] = [
         (
             "family",
             &o.family,
