@@ -1005,6 +1005,135 @@ async fn the_registry_token_is_masked_before_use() {
 }
 
 #[test]
+fn a_stalled_registry_or_ecr_ends_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, _m) = layout(dir.path(), 16, &[1_000]);
+    let stalled = gantry_kit::testing::StalledEndpoint::start();
+    let src = format!("oci:{}:v1", dir.path().display());
+    let secs = |t: std::time::Instant| t.elapsed().as_secs_f64();
+    // The registry accepts connections and never answers; ECR (moto) answers.
+    let t = std::time::Instant::now();
+    let (code, out, stderr) = push(
+        &src,
+        &unique_name("img/stall"),
+        "v1",
+        &stalled.url(),
+        &["--timeout", "4s"],
+    );
+    assert_eq!(code, 1, "nothing was written yet: {stderr}");
+    assert!(secs(t) < 12.0, "ended near the 4 s deadline: {}s", secs(t));
+    let error = out["error"].as_str().unwrap();
+    assert!(
+        error.contains("the registry did not answer before the deadline (4s after the start); nothing was written"),
+        "{error}"
+    );
+    // ECR stalls; the registry answers.
+    let t = std::time::Instant::now();
+    let mut c = command(&[
+        "push",
+        "--source",
+        &src,
+        "--repository",
+        &unique_name("img/stall"),
+        "--registry",
+        &image_registry(),
+        "--create-repository",
+        "--timeout",
+        "4s",
+    ]);
+    c.env("AWS_ENDPOINT_URL", stalled.url());
+    let (code, out, stderr) = gantry_tests::json_output(c);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(secs(t) < 12.0, "ended near the 4 s deadline: {}s", secs(t));
+    assert!(
+        out["error"].as_str().unwrap().contains(
+            "ECR DescribeRepositories: AWS did not answer before the deadline (4s after the start); nothing was written"
+        ),
+        "{out}"
+    );
+}
+
+/// Standard base64 (ECR's token is `base64("AWS:password")`).
+fn base64_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for b in s.bytes().filter(|b| *b != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == b).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn at_trace_level_the_registry_token_is_only_in_its_mask() {
+    // GANTRY_LOG=trace asks every library for everything; the SDK would print the
+    // GetAuthorizationToken answer (the registry password) before gantry could mask it.
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, _m) = layout(dir.path(), 15, &[1_000]);
+    let https = image_registry().replace("http://", "https://");
+    let src = format!("oci:{}:v1", dir.path().display());
+    let repo = unique_name("img/trace");
+    gantry_tests::aws_endpoint();
+    let mut c = command(&[
+        "push",
+        "--source",
+        &src,
+        "--repository",
+        &repo,
+        "--registry",
+        &https,
+        "--create-repository",
+    ]);
+    c.env("GITHUB_ACTIONS", "true").env("GANTRY_LOG", "trace");
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("aws_smithy_runtime") || stderr.contains("beginning attempt"),
+        "the SDK's own debug lines are still there: {stderr}"
+    );
+    let token = ecr()
+        .await
+        .get_authorization_token()
+        .send()
+        .await
+        .unwrap()
+        .authorization_data()[0]
+        .authorization_token()
+        .unwrap()
+        .to_owned();
+    let password = String::from_utf8(base64_decode(&token))
+        .unwrap()
+        .split_once(':')
+        .unwrap()
+        .1
+        .to_owned();
+    for secret in [&token, &password] {
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains(secret.as_str()))
+            .collect();
+        assert!(
+            !lines.is_empty() && lines.iter().all(|l| *l == format!("::add-mask::{secret}")),
+            "the secret appears only in its ::add-mask:: line, not in: {:#?}",
+            lines
+                .iter()
+                .filter(|l| !l.starts_with("::add-mask::"))
+                .map(|l| l.chars().take(300).collect::<String>())
+                .collect::<Vec<_>>()
+        );
+        assert!(!stdout.contains(secret.as_str()), "nor on stdout");
+    }
+}
+
+#[test]
 fn missing_blobs_are_mounted_from_another_repository() {
     let dir = tempfile::tempdir().unwrap();
     let (_l, m) = layout(dir.path(), 14, &[70_000, 4_000]);

@@ -688,3 +688,133 @@ async fn status_reports_the_task_definition_deployments_and_business() {
         "{out}"
     );
 }
+
+impl World {
+    /// `deploy` through `proxy`, started in the background.
+    fn spawn_through(
+        &self,
+        proxy: &gantry_tests::FaultProxy,
+        args: &[&str],
+    ) -> std::process::Child {
+        self.command(args)
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits until `td` is the service's one COMPLETED deployment (the bake has begun).
+    async fn until_completed(&self, td: &str) {
+        for _ in 0..300 {
+            let d = self.deployments().await;
+            if d.len() == 1 && d[0].1 == "COMPLETED" && d[0].2 == td {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{td} did not complete: {:?}", self.deployments().await);
+    }
+}
+
+#[tokio::test]
+async fn aws_unreachable_for_seconds_during_the_bake_is_unknown_and_the_bake_goes_on() {
+    let (w, _first) = world("blip").await;
+    let next = register(&w.ecs, &w.cluster, "busybox:2").await;
+    let proxy = gantry_tests::FaultProxy::start(&w.moto.url);
+    let started = std::time::Instant::now();
+    // One attempt per call, so the outage reaches the poll instead of the SDK's retries.
+    let args = w.deploy_args(&next, &["--bake-time", "20s", "--max-attempts", "1"]);
+    let child = w.spawn_through(&proxy, &args);
+    w.until_completed(&next).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.drop_for(Duration::from_secs(7));
+    let (code, out, stderr) = parse(child.wait_with_output().unwrap());
+    let took = started.elapsed();
+    assert!(proxy.refused() > 0, "the outage was seen: {stderr}");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["status"], "completed", "{out}");
+    assert!(stderr.contains("unknown: "), "{stderr}");
+    assert!(stderr.contains("AWS answers again after"), "{stderr}");
+    assert!(
+        took >= Duration::from_secs(20),
+        "the whole bake was watched, not ended at the outage: {took:?}"
+    );
+    assert_eq!(w.service().await.task_definition(), Some(next.as_str()));
+}
+
+#[tokio::test]
+async fn a_bake_aws_does_not_answer_to_its_end_is_unknown_with_the_rollback_command() {
+    let (w, first) = world("blind").await;
+    let next = register(&w.ecs, &w.cluster, "busybox:2").await;
+    let proxy = gantry_tests::FaultProxy::start(&w.moto.url);
+    let args = w.deploy_args(&next, &["--bake-time", "8s", "--max-attempts", "1"]);
+    let child = w.spawn_through(&proxy, &args);
+    w.until_completed(&next).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Down past the bake's end and the rollback's attempt: neither can be made.
+    proxy.drop_for(Duration::from_secs(300));
+    let (code, out, stderr) = parse(child.wait_with_output().unwrap());
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(out["status"], "unknown", "{out}");
+    let reason = out["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("could not be watched to its end"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(&format!(
+            "gantry-rollout rollback --cluster {} --service {} --to {first}",
+            w.cluster, w.service
+        )),
+        "the exact rollback command: {reason}"
+    );
+    // Nothing was rolled back behind our back: the service is where the deploy left it.
+    assert_eq!(w.service().await.task_definition(), Some(next.as_str()));
+}
+
+#[tokio::test]
+async fn aws_credential_expiration_counts_for_the_expiry_pre_flight() {
+    let (w, first) = world("expiry").await;
+    let next = register(&w.ecs, &w.cluster, "busybox:2").await;
+    // What configure-aws-credentials exports with plain environment credentials.
+    let soon = rfc3339_after(Duration::from_secs(90));
+    let (code, out, stderr) = gantry_tests::json_output({
+        // A dry run goes through the whole pre-flight and changes nothing.
+        let mut c = w.command(&w.deploy_args(&next, &["--bake-time", "5m", "--dry-run"]));
+        c.env("AWS_CREDENTIAL_EXPIRATION", &soon);
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("the AWS credentials expire at"),
+        "{out}"
+    );
+    assert_eq!(w.service().await.task_definition(), Some(first.as_str()));
+}
+
+/// `now + d` as RFC 3339 (`2026-12-03T14:05:00Z`).
+fn rfc3339_after(d: Duration) -> String {
+    let t = std::time::SystemTime::now() + d;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

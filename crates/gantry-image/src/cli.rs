@@ -3,7 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use gantry_kit::aws::AwsArgs;
-use gantry_kit::cli::OutputArgs;
+use gantry_kit::cli::{OutputArgs, parse_duration};
+use std::time::Duration;
 
 /// Push a container image from disk to ECR, or promote one between repositories by digest.
 #[derive(Parser, Debug, Clone)]
@@ -83,6 +84,10 @@ pub struct PushArgs {
     #[arg(long, env = "GANTRY_DRY_RUN")]
     pub dry_run: bool,
 
+    /// Deadline for the whole run: past it, exit 1 when nothing was written yet, else 4.
+    #[arg(long, env = "GANTRY_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -119,6 +124,10 @@ pub struct PromoteArgs {
     /// Print what would be copied and tagged; write nothing.
     #[arg(long, env = "GANTRY_DRY_RUN")]
     pub dry_run: bool,
+
+    /// Deadline for the whole run: past it, exit 1 when nothing was written yet, else 4.
+    #[arg(long, env = "GANTRY_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
 
     #[command(flatten)]
     pub aws: AwsArgs,

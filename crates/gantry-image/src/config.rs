@@ -29,6 +29,8 @@ pub(crate) struct PushConfig {
     pub(crate) concurrency: usize,
     pub(crate) repo: RepoConfig,
     pub(crate) dry_run: bool,
+    /// Deadline of the whole run.
+    pub(crate) timeout: std::time::Duration,
 }
 
 /// A validated promotion.
@@ -43,6 +45,8 @@ pub(crate) struct PromoteConfig {
     pub(crate) concurrency: usize,
     pub(crate) repo: RepoConfig,
     pub(crate) dry_run: bool,
+    /// Deadline of the whole run.
+    pub(crate) timeout: std::time::Duration,
 }
 
 /// The image on disk turned out unreadable or damaged once loaded or verified: the `source`
@@ -169,7 +173,19 @@ pub(crate) fn validate_push(a: &PushArgs) -> Result<PushConfig, Error> {
         concurrency: concurrency(&a.concurrency)?,
         repo: repo_config(&a.repo)?,
         dry_run: a.dry_run,
+        timeout: timeout(a.timeout)?,
     })
+}
+
+/// `--timeout`: more than zero.
+fn timeout(t: std::time::Duration) -> Result<std::time::Duration, Error> {
+    if t.is_zero() {
+        return Err(
+            Error::input("timeout: `0s` leaves no time to push anything")
+                .with_hint("use a deadline for the whole run, e.g. `30m` (the default)"),
+        );
+    }
+    Ok(t)
 }
 
 /// Checks every promote input before anything is called.
@@ -210,6 +226,7 @@ pub(crate) fn validate_promote(a: &PromoteArgs) -> Result<PromoteConfig, Error> 
         concurrency: concurrency(&a.concurrency)?,
         repo: repo_config(&a.repo)?,
         dry_run: a.dry_run,
+        timeout: timeout(a.timeout)?,
     })
 }
 

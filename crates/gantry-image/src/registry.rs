@@ -18,6 +18,16 @@ const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.list.v2+json, \
     application/vnd.docker.distribution.manifest.v2+json";
 
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the registry may go quiet while a request or its answer is under way.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most one request without a body to send may take in all (HEAD, GET of a manifest, POST).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// The slowest transfer an upload's overall limit allows for (256 KiB/s), on top of
+/// [`REQUEST_TIMEOUT`]: a 32 MiB chunk may take 4 minutes, a stall ends at [`READ_TIMEOUT`].
+const SLOWEST_BYTES_PER_SEC: u64 = 256 * 1024;
+
 /// Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size.
 pub(crate) const DEFAULT_CHUNK: u64 = 32 * 1024 * 1024;
 const READ_BUF: usize = 256 * 1024;
@@ -32,6 +42,17 @@ pub(crate) struct RegistryError {
     pub(crate) retryable: bool,
     /// The raw response body, for callers that classify it.
     pub(crate) body: String,
+    /// The run's deadline passed (exit 4 once something was written, else 1).
+    pub(crate) deadline: Option<Deadline>,
+}
+
+/// Where the run stood when its deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// Nothing was written to the registry yet.
+    BeforeWrites,
+    /// Uploads, manifests or tags were sent: some of it may have landed.
+    AfterWrites,
 }
 
 impl RegistryError {
@@ -47,6 +68,24 @@ impl RegistryError {
             message: msg,
             retryable: true,
             body: String::new(),
+            deadline: None,
+        }
+    }
+
+    fn past_deadline(what: &str, timeout: Duration, wrote: bool) -> Self {
+        Self {
+            status: None,
+            message: format!(
+                "{what}: the registry did not answer before the deadline ({} after the start)",
+                gantry_kit::fmt::format_duration(timeout)
+            ),
+            retryable: false,
+            body: String::new(),
+            deadline: Some(if wrote {
+                Deadline::AfterWrites
+            } else {
+                Deadline::BeforeWrites
+            }),
         }
     }
 
@@ -69,6 +108,7 @@ impl RegistryError {
             message: format!("{what}: HTTP {status}: {detail}"),
             retryable: status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
             body,
+            deadline: None,
         }
     }
 }
@@ -77,6 +117,19 @@ impl RegistryError {
 /// what to check.
 impl From<RegistryError> for gantry_kit::Error {
     fn from(e: RegistryError) -> Self {
+        match e.deadline {
+            Some(Deadline::BeforeWrites) => {
+                return Self::failed(format!("{}; nothing was written", e.message)).with_hint(
+                    "check --registry and the network, or raise `timeout`; re-running is safe",
+                );
+            }
+            Some(Deadline::AfterWrites) => {
+                return Self::deadline(e.message).with_hint(
+                    "some blobs may have landed; a re-run uploads only what is missing",
+                );
+            }
+            None => {}
+        }
         let hint = match e.status {
             Some(401 | 403) => Some(
                 "the registry refused the credentials; check the role may push to this repository (ecr:InitiateLayerUpload, ecr:PutImage, …)",
@@ -117,6 +170,50 @@ pub(crate) struct Registry {
     pub(crate) attempts: u32,
     pub(crate) backoff: Duration,
     pub(crate) chunk: u64,
+    /// The run's deadline; `None`: the requests' own limits only.
+    deadline: Option<RunDeadline>,
+}
+
+/// The deadline of one run (`--timeout` from its start), shared by its registry clients, and
+/// whether any of them sent a write yet.
+#[derive(Debug, Clone)]
+pub(crate) struct RunDeadline {
+    at: tokio::time::Instant,
+    timeout: Duration,
+    wrote: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RunDeadline {
+    /// `timeout` from now.
+    pub(crate) fn after(timeout: Duration) -> Self {
+        Self {
+            at: tokio::time::Instant::now() + timeout,
+            timeout,
+            wrote: Default::default(),
+        }
+    }
+
+    pub(crate) fn at(&self) -> tokio::time::Instant {
+        self.at
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Notes that a write is about to be sent (a repository created, a blob, a manifest).
+    pub(crate) fn wrote(&self) {
+        self.wrote.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn has_written(&self) -> bool {
+        self.wrote.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn left(&self) -> Duration {
+        self.at
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
 }
 
 impl std::fmt::Debug for Registry {
@@ -133,7 +230,8 @@ impl Registry {
     /// auth; plain-HTTP loopback registries get none.
     pub(crate) fn new(addr: RegistryAddr, basic: Option<&str>) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
             .user_agent(concat!("gantry-image/", env!("CARGO_PKG_VERSION")));
         if addr.insecure {
             builder = builder.no_proxy();
@@ -155,7 +253,29 @@ impl Registry {
             attempts: 4,
             backoff: Duration::from_millis(500),
             chunk: DEFAULT_CHUNK,
+            deadline: None,
         })
+    }
+
+    /// Bounds every request by the run's deadline.
+    #[must_use]
+    pub(crate) fn with_deadline(mut self, deadline: &RunDeadline) -> Self {
+        self.deadline = Some(deadline.clone());
+        self
+    }
+
+    /// The error of `what` when the deadline has passed.
+    fn deadline_error(&self, what: &str) -> Option<RegistryError> {
+        let d = self.deadline.as_ref()?;
+        d.left()
+            .is_zero()
+            .then(|| RegistryError::past_deadline(what, d.timeout, d.has_written()))
+    }
+
+    /// A transport error of `what`, or the deadline's when that is what cut it.
+    fn transport(&self, what: &str, e: &reqwest::Error) -> RegistryError {
+        self.deadline_error(what)
+            .unwrap_or_else(|| RegistryError::transport(what, e))
     }
 
     fn url(&self, path: &str) -> String {
@@ -174,7 +294,23 @@ impl Registry {
     /// A request; Authorization only when `url` has the registry's own scheme and host (an
     /// upload `Location` elsewhere gets none).
     fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
-        let r = self.http.request(method, url);
+        self.request_sized(method, url, 0)
+    }
+
+    /// [`request`](Self::request) with `body` bytes to send: its overall limit allows for a
+    /// slow transfer; every request ends at the run's deadline at the latest.
+    fn request_sized(&self, method: Method, url: &str, body: u64) -> reqwest::RequestBuilder {
+        let mut limit = REQUEST_TIMEOUT + Duration::from_secs(body / SLOWEST_BYTES_PER_SEC);
+        if let Some(d) = &self.deadline {
+            if matches!(
+                method,
+                Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+            ) {
+                d.wrote();
+            }
+            limit = limit.min(d.left().max(Duration::from_millis(1)));
+        }
+        let r = self.http.request(method, url).timeout(limit);
         match &self.auth {
             Some(a) if same_origin(&self.addr.base, url) => {
                 r.header(header::AUTHORIZATION, a.clone())
@@ -191,6 +327,9 @@ impl Registry {
     {
         let mut attempt = 1;
         loop {
+            if let Some(e) = self.deadline_error(what) {
+                return Err(e);
+            }
             match f().await {
                 Err(e) if e.retryable && attempt < self.attempts => {
                     let wait = self.backoff * 2u32.pow(attempt - 1);
@@ -217,7 +356,7 @@ impl Registry {
                 .request(Method::HEAD, &url)
                 .send()
                 .await
-                .map_err(|e| RegistryError::transport("HEAD blob", &e))?;
+                .map_err(|e| self.transport("HEAD blob", &e))?;
             match resp.status() {
                 s if s.is_success() => Ok(true),
                 StatusCode::NOT_FOUND => Ok(false),
@@ -241,7 +380,7 @@ impl Registry {
                 .header(header::CONTENT_LENGTH, 0)
                 .send()
                 .await
-                .map_err(|e| RegistryError::transport("mount blob", &e))?;
+                .map_err(|e| self.transport("mount blob", &e))?;
             match resp.status() {
                 StatusCode::CREATED => Ok(Mount::Mounted),
                 StatusCode::ACCEPTED => Ok(Mount::Upload(self.location(&resp, "mount blob")?)),
@@ -261,6 +400,7 @@ impl Registry {
                 message: format!("{what}: the registry sent no Location"),
                 retryable: true,
                 body: String::new(),
+                deadline: None,
             })
             .and_then(|l| self.check_location(&l, what).map(|()| l))
     }
@@ -275,6 +415,7 @@ impl Registry {
                 ),
                 retryable: false,
                 body: String::new(),
+                deadline: None,
             });
         }
         Ok(())
@@ -287,7 +428,7 @@ impl Registry {
             .header(header::CONTENT_LENGTH, 0)
             .send()
             .await
-            .map_err(|e| RegistryError::transport("start upload", &e))?;
+            .map_err(|e| self.transport("start upload", &e))?;
         if resp.status() != StatusCode::ACCEPTED {
             return Err(RegistryError::from_response("start upload", resp).await);
         }
@@ -330,18 +471,18 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         self.retry(&format!("copy {}", short(digest)), || async move {
             let location = self.start_upload(repo).await?;
-            let src = from.blob_get(from_repo, digest).await?;
+            let src = from.blob_get(from_repo, digest, size).await?;
             // One monolithic PUT: the source is a stream we cannot rewind into chunks cheaply.
             let body = reqwest::Body::wrap_stream(src.bytes_stream());
             let url = with_digest(&location, digest);
             let resp = self
-                .request(Method::PUT, &url)
+                .request_sized(Method::PUT, &url, size)
                 .header(header::CONTENT_TYPE, "application/octet-stream")
                 .header(header::CONTENT_LENGTH, size)
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| RegistryError::transport("copy blob", &e))?;
+                .map_err(|e| self.transport("copy blob", &e))?;
             if resp.status() == StatusCode::CREATED {
                 Ok(())
             } else {
@@ -367,7 +508,7 @@ impl Registry {
             while offset < size {
                 let n = self.chunk.min(size - offset);
                 let resp = self
-                    .request(Method::PATCH, &location)
+                    .request_sized(Method::PATCH, &location, n)
                     .header(header::CONTENT_TYPE, "application/octet-stream")
                     .header(header::CONTENT_LENGTH, n)
                     .header(
@@ -377,7 +518,7 @@ impl Registry {
                     .body(body(offset, n))
                     .send()
                     .await
-                    .map_err(|e| RegistryError::transport("upload chunk", &e))?;
+                    .map_err(|e| self.transport("upload chunk", &e))?;
                 if resp.status() != StatusCode::ACCEPTED {
                     return Err(RegistryError::from_response("upload chunk", resp).await);
                 }
@@ -387,7 +528,7 @@ impl Registry {
         }
         let rest = size - offset;
         let req = self
-            .request(Method::PUT, &with_digest(&location, digest))
+            .request_sized(Method::PUT, &with_digest(&location, digest), rest)
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .header(header::CONTENT_LENGTH, rest);
         let req = if rest > 0 {
@@ -398,7 +539,7 @@ impl Registry {
         let resp = req
             .send()
             .await
-            .map_err(|e| RegistryError::transport("finish upload", &e))?;
+            .map_err(|e| self.transport("finish upload", &e))?;
         if resp.status() == StatusCode::CREATED {
             Ok(())
         } else {
@@ -406,12 +547,22 @@ impl Registry {
         }
     }
 
-    async fn blob_get(&self, repo: &str, digest: &str) -> Result<Response, RegistryError> {
+    /// GETs a blob of `size` bytes (its overall limit allows for reading them all).
+    async fn blob_get(
+        &self,
+        repo: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<Response, RegistryError> {
         let resp = self
-            .request(Method::GET, &self.url(&format!("{repo}/blobs/{digest}")))
+            .request_sized(
+                Method::GET,
+                &self.url(&format!("{repo}/blobs/{digest}")),
+                size,
+            )
             .send()
             .await
-            .map_err(|e| RegistryError::transport("GET blob", &e))?;
+            .map_err(|e| self.transport("GET blob", &e))?;
         if resp.status().is_success() {
             Ok(resp)
         } else {
@@ -433,7 +584,7 @@ impl Registry {
                     .header(header::ACCEPT, ACCEPT_MANIFESTS)
                     .send()
                     .await
-                    .map_err(|e| RegistryError::transport("HEAD manifest", &e))?;
+                    .map_err(|e| self.transport("HEAD manifest", &e))?;
                 match resp.status() {
                     StatusCode::NOT_FOUND => Ok(None),
                     s if s.is_success() => Ok(Some(content_digest(resp.headers()))),
@@ -465,7 +616,7 @@ impl Registry {
                 .header(header::ACCEPT, ACCEPT_MANIFESTS)
                 .send()
                 .await
-                .map_err(|e| RegistryError::transport("GET manifest", &e))?;
+                .map_err(|e| self.transport("GET manifest", &e))?;
             match resp.status() {
                 StatusCode::NOT_FOUND => Ok(None),
                 s if s.is_success() => {
@@ -478,7 +629,7 @@ impl Registry {
                     let bytes = resp
                         .bytes()
                         .await
-                        .map_err(|e| RegistryError::transport("GET manifest", &e))?
+                        .map_err(|e| self.transport("GET manifest", &e))?
                         .to_vec();
                     Ok(Some(RemoteManifest {
                         digest: sha256_digest(&bytes),
@@ -516,7 +667,7 @@ impl Registry {
                     .body(body)
                     .send()
                     .await
-                    .map_err(|e| RegistryError::transport("PUT manifest", &e))?;
+                    .map_err(|e| self.transport("PUT manifest", &e))?;
                 if resp.status().is_success() {
                     Ok(())
                 } else {

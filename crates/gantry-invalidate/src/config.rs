@@ -6,6 +6,8 @@ use crate::plan::{self, InvalidationPlan, Limits};
 use gantry_kit::Error;
 use gantry_kit::cli::split_list;
 use gantry_kit::poll::Schedule;
+use std::io::Read as _;
+use std::path::Path;
 use std::time::Duration;
 
 /// Validated configuration.
@@ -45,10 +47,7 @@ pub fn validate(args: &Cli) -> Result<Config, Error> {
     check_distribution_id(distribution_id)?;
     let mut raw = split_list(&args.paths);
     if let Some(file) = &args.paths_file {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Error::input(format!("paths-file: cannot read {}: {e}", file.display()))
-                .with_hint("give a readable file with one path per line")
-        })?;
+        let text = read_paths_file(file)?;
         raw.extend(
             text.lines()
                 .map(str::trim)
@@ -80,6 +79,12 @@ pub fn validate(args: &Cli) -> Result<Config, Error> {
         };
         Error::input(format!("{input}: {e}")).with_hint(e.hint())
     })?;
+    if args.timeout.is_zero() {
+        return Err(
+            Error::input("timeout: `0s` leaves no time to create the invalidation")
+                .with_hint("use a deadline for the whole run, e.g. `15m` (the default)"),
+        );
+    }
     let poll_interval = args.poll.checked()?;
     let caller_reference = match args.caller_reference.as_deref().map(str::trim) {
         Some("") | None => None,
@@ -102,16 +107,57 @@ pub fn validate(args: &Cli) -> Result<Config, Error> {
     })
 }
 
-/// Checks a (trimmed, non-empty) distribution id: upper-case letters and digits (exit 2).
+/// The longest distribution id accepted. CloudFront's ids are 13 or 14 characters today
+/// (`E2QWRUHAPOMQZL`); the margin keeps a longer future id working while a pasted blob,
+/// domain or ARN is refused before any call.
+pub const MAX_DISTRIBUTION_ID: usize = 20;
+
+/// Checks a (trimmed, non-empty) distribution id in CloudFront's format: an upper-case letter,
+/// then upper-case letters and digits, at most [`MAX_DISTRIBUTION_ID`] characters (exit 2).
 pub fn check_distribution_id(id: &str) -> Result<(), Error> {
-    if id
-        .chars()
-        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    let hint = "an id is upper-case letters and digits, e.g. `E2QWRUHAPOMQZL` (not the domain name or ARN)";
+    if id.chars().count() > MAX_DISTRIBUTION_ID {
+        let shown: String = id.chars().take(24).collect();
+        return Err(Error::input(format!(
+            "distribution-id: `{shown}…` is {} characters; a CloudFront distribution id has at most {MAX_DISTRIBUTION_ID}",
+            id.chars().count()
+        ))
+        .with_hint(hint));
+    }
+    if id.starts_with(|c: char| c.is_ascii_uppercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
     {
         return Ok(());
     }
     Err(Error::input(format!(
         "distribution-id: `{id}` is not a CloudFront distribution id"
     ))
-    .with_hint("an id is upper-case letters and digits, e.g. `E2QWRUHAPOMQZL` (not the domain name or ARN)"))
+    .with_hint(hint))
+}
+
+/// The most `--paths-file` may hold. 16 MiB is ~4,000 paths of CloudFront's longest (4,000
+/// characters) and far more of ordinary ones; `/dev/zero` or a wrong file ends here.
+pub const MAX_PATHS_FILE: u64 = 16 * 1024 * 1024;
+
+/// Reads `--paths-file`, at most [`MAX_PATHS_FILE`] bytes.
+fn read_paths_file(file: &Path) -> Result<String, Error> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        Error::input(format!("paths-file: cannot read {}: {e}", file.display()))
+            .with_hint("give a readable file with one path per line")
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_PATHS_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > MAX_PATHS_FILE {
+        return Err(Error::input(format!(
+            "paths-file: {} is larger than {}, the most a paths file may hold",
+            file.display(),
+            gantry_kit::fmt::human_bytes(MAX_PATHS_FILE)
+        ))
+        .with_hint("give a file with one path per line; collapse many paths into a wildcard such as `/assets/*`"));
+    }
+    String::from_utf8(bytes).map_err(|_| cannot(&"it is not UTF-8 text"))
 }

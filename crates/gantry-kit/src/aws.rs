@@ -35,8 +35,29 @@ pub async fn sdk_config(args: &AwsArgs, fallback_region: Option<&'static str>) -
     aws_config::defaults(BehaviorVersion::latest())
         .region(region)
         .retry_config(RetryConfig::standard().with_max_attempts(args.max_attempts))
+        .timeout_config(timeouts())
         .load()
         .await
+}
+
+/// How long one connection may take to open.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a request may wait for its response to begin (its body sent included: at most
+/// 8 MiB, a part of a multipart upload).
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long one attempt of a call may take in all; a timed-out attempt is retried like a
+/// broken connection, within `max-attempts`.
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The SDK's timeouts: an endpoint that accepts the connection and never answers costs an
+/// attempt, not the run. A command's own deadline (`--timeout`) bounds the whole call on top
+/// (`poll::until`, and each probe of `poll::poll`).
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build()
 }
 
 /// The endpoint override in force for a service (`S3`, `CLOUDFRONT`, …), as the SDK reads it:
@@ -99,6 +120,8 @@ pub enum FaultKind {
     Network,
     /// The call timed out.
     Timeout,
+    /// The service failed on its side (5xx) after the SDK's retries.
+    Server,
     /// Anything else (the request could not be built, the response could not be read).
     Other,
 }
@@ -123,6 +146,17 @@ const THROTTLING: &[&str] = &[
     "SlowDown",
     "PriorRequestNotComplete",
     "BandwidthLimitExceeded",
+];
+
+/// Server-side failures the SDK retries; once its attempts are spent they are still transient.
+const SERVER: &[&str] = &[
+    "ServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "InternalServiceError",
 ];
 
 const CREDENTIALS: &[&str] = &[
@@ -156,6 +190,7 @@ where
             let kind = match code.as_deref() {
                 Some(c) if THROTTLING.contains(&c) => FaultKind::Throttling,
                 Some(c) if CREDENTIALS.contains(&c) => FaultKind::Credentials,
+                Some(c) if SERVER.contains(&c) => FaultKind::Server,
                 _ => FaultKind::Service,
             };
             AwsFault {
@@ -173,6 +208,7 @@ where
         },
         SdkError::DispatchFailure(d) => {
             let message = DisplayErrorContext(err).to_string();
+            use aws_smithy_types::retry::ErrorKind;
             let kind = if d.is_timeout() {
                 FaultKind::Timeout
             } else if mentions_credentials(&message) {
@@ -180,7 +216,12 @@ where
             } else if d.is_io() {
                 FaultKind::Network
             } else {
-                FaultKind::Other
+                match d.as_other() {
+                    // "connection closed before message completed" and its kin.
+                    Some(ErrorKind::TransientError | ErrorKind::ServerError) => FaultKind::Network,
+                    Some(ErrorKind::ThrottlingError) => FaultKind::Throttling,
+                    _ => FaultKind::Other,
+                }
             };
             AwsFault {
                 kind,
@@ -189,6 +230,13 @@ where
                 status: None,
             }
         }
+        // The connection broke while the answer was being read.
+        SdkError::ResponseError(_) => AwsFault {
+            kind: FaultKind::Network,
+            code: None,
+            message: DisplayErrorContext(err).to_string(),
+            status: None,
+        },
         _ => {
             let message = DisplayErrorContext(err).to_string();
             let kind = if mentions_credentials(&message) {
@@ -211,6 +259,16 @@ fn mentions_credentials(msg: &str) -> bool {
     m.contains("credential") || m.contains("identity resolver")
 }
 
+impl FaultKind {
+    /// The network, a timeout, throttling or a 5xx: it may pass by itself.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::Network | Self::Timeout | Self::Throttling | Self::Server
+        )
+    }
+}
+
 impl AwsFault {
     /// The gantry error for this fault, with hints a user can act on. `operation` names what
     /// was being done, e.g. `CloudFront CreateInvalidation`.
@@ -220,7 +278,7 @@ impl AwsFault {
             None => format!("{operation}: {}", self.message),
         };
         let e = Error::failed(what);
-        match self.kind {
+        let e = match self.kind {
             FaultKind::Credentials => e.with_hint(
                 "check the AWS credentials and the role's permissions for this call \
                  (in Actions: aws-actions/configure-aws-credentials before this step)",
@@ -238,7 +296,12 @@ impl AwsFault {
                 ))
             }
             FaultKind::Timeout => e.with_hint("the call timed out; re-running is safe"),
-            FaultKind::Service | FaultKind::Other => e,
+            FaultKind::Server | FaultKind::Service | FaultKind::Other => e,
+        };
+        if self.kind.is_transient() {
+            e.transient()
+        } else {
+            e
         }
     }
 }
@@ -321,6 +384,45 @@ mod tests {
             "{}",
             e.render()
         );
+    }
+
+    #[test]
+    fn network_timeouts_throttling_and_server_faults_are_transient() {
+        assert!(
+            aws_error(
+                "ECS DescribeServices",
+                &service_err("Throttling", "slow down")
+            )
+            .is_transient()
+        );
+        assert!(
+            aws_error(
+                "ECS DescribeServices",
+                &service_err("ServerException", "oops")
+            )
+            .is_transient()
+        );
+        assert!(
+            !aws_error("ECS DescribeServices", &service_err("AccessDenied", "no")).is_transient()
+        );
+        assert!(
+            !aws_error(
+                "ECS DescribeServices",
+                &service_err("ServiceNotFoundException", "gone")
+            )
+            .is_transient()
+        );
+        let timeout: SdkError<Svc, HttpResponse> = SdkError::timeout_error("attempt timeout");
+        assert!(aws_error("ECS DescribeServices", &timeout).is_transient());
+        // What a connection cut by the network looks like: hyper's IncompleteMessage.
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let cut: SdkError<Svc, HttpResponse> = SdkError::dispatch_failure(ConnectorError::other(
+            "connection closed before message completed".into(),
+            Some(aws_smithy_types::retry::ErrorKind::TransientError),
+        ));
+        let f = classify(&cut);
+        assert_eq!(f.kind, FaultKind::Network);
+        assert!(f.into_error("ECS DescribeServices").is_transient());
     }
 
     #[test]

@@ -18,7 +18,12 @@ where
     I: IntoIterator<Item = A>,
     A: Into<OsString> + Clone,
 {
-    let matches = command_without_empty_env::<T>(&env).get_matches_from(args);
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cmd = command_without_empty_env::<T>(&env);
+    let matches = match cmd.clone().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => named_error(e, &cmd, &args, &env).exit(),
+    };
     from_matches(&matches)
 }
 
@@ -32,8 +37,95 @@ where
     I: IntoIterator<Item = A>,
     A: Into<OsString> + Clone,
 {
-    let matches = command_without_empty_env::<T>(&env).try_get_matches_from(args)?;
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cmd = command_without_empty_env::<T>(&env);
+    let matches = cmd
+        .clone()
+        .try_get_matches_from(&args)
+        .map_err(|e| named_error(e, &cmd, &args, &env))?;
     T::from_arg_matches(&matches)
+}
+
+/// Clap's error, except where clap cannot say which input it is about: a value that is not
+/// UTF-8 ("invalid UTF-8 was detected in one or more arguments") is named here, flag or
+/// `GANTRY_*` variable, with what is accepted. Still a usage error (exit 2).
+fn named_error(
+    e: clap::Error,
+    cmd: &clap::Command,
+    args: &[OsString],
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> clap::Error {
+    if e.kind() != clap::error::ErrorKind::InvalidUtf8 {
+        return e;
+    }
+    let culprits = non_utf8_inputs(cmd, args, env);
+    if culprits.is_empty() {
+        return e;
+    }
+    let named: Vec<String> = culprits
+        .iter()
+        .map(|(input, value)| format!("{input}: `{value}` is not valid UTF-8"))
+        .collect();
+    cmd.clone().error(
+        clap::error::ErrorKind::InvalidUtf8,
+        format!(
+            "{}\n  help: give the value (a file name too) in UTF-8",
+            named.join("; ")
+        ),
+    )
+}
+
+/// Each input whose value is not UTF-8: (`--flag`, `GANTRY_X` or `argument`, the value with
+/// the bad bytes replaced).
+fn non_utf8_inputs(
+    cmd: &clap::Command,
+    args: &[OsString],
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate().skip(1) {
+        if a.to_str().is_some() {
+            continue;
+        }
+        let bytes = a.as_encoded_bytes();
+        let eq = bytes.iter().position(|b| *b == b'=');
+        let found = match eq {
+            Some(eq) if bytes.starts_with(b"--") => (
+                String::from_utf8_lossy(&bytes[..eq]).into_owned(),
+                String::from_utf8_lossy(&bytes[eq + 1..]).into_owned(),
+            ),
+            _ => {
+                let flag = args[i - 1]
+                    .to_str()
+                    .filter(|p| i > 1 && p.starts_with('-'))
+                    .unwrap_or("argument");
+                (flag.to_owned(), a.to_string_lossy().into_owned())
+            }
+        };
+        out.push(found);
+    }
+    fn walk(
+        cmd: &clap::Command,
+        env: &dyn Fn(&str) -> Option<OsString>,
+        out: &mut Vec<(String, String)>,
+    ) {
+        for arg in cmd.get_arguments() {
+            let Some(name) = arg.get_env().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if let Some(v) = env(name).filter(|v| v.to_str().is_none()) {
+                let found = (name.to_owned(), v.to_string_lossy().into_owned());
+                if !out.contains(&found) {
+                    out.push(found);
+                }
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, env, out);
+        }
+    }
+    walk(cmd, env, &mut out);
+    out
 }
 
 fn from_matches<T: FromArgMatches>(m: &ArgMatches) -> T {
@@ -50,7 +142,13 @@ fn command_without_empty_env<T: CommandFactory>(
                 .and_then(|n| n.to_str())
                 .and_then(env)
                 .is_some_and(|v| v.is_empty());
-            if empty { arg.env(None) } else { arg }
+            let arg = if empty { arg.env(None) } else { arg };
+            // `--keep-releases -1` is a value to check (and refuse by name), not a flag.
+            if arg.get_action().takes_values() {
+                arg.allow_negative_numbers(true)
+            } else {
+                arg
+            }
         });
         cmd.mut_subcommands(|sub| strip(sub, env))
     }
@@ -239,6 +337,61 @@ mod tests {
         assert_eq!(d.timeout, Duration::from_secs(90));
         let e = try_parse_from::<Demo, _, _>(["x", "--timeout", "soon"], env_of(&[])).unwrap_err();
         assert!(e.to_string().contains("`soon` is not a duration"), "{e}");
+    }
+
+    #[derive(Parser, Debug)]
+    struct Releases {
+        #[arg(long, env = "GANTRY_KEEP_RELEASES", default_value_t = 3)]
+        keep_releases: usize,
+        #[arg(long, env = "GANTRY_TASK_DEFINITION")]
+        task_definition: Option<String>,
+        #[arg(long, env = "GANTRY_DRY_RUN")]
+        dry_run: bool,
+    }
+
+    #[test]
+    fn a_negative_number_is_a_value_refused_by_name() {
+        let e = try_parse_from::<Releases, _, _>(["x", "--keep-releases", "-1"], env_of(&[]))
+            .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{e}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string()
+                .contains("invalid value '-1' for '--keep-releases <KEEP_RELEASES>'"),
+            "{e}"
+        );
+        let r: Releases =
+            try_parse_from(["x", "--keep-releases", "4", "--dry-run"], env_of(&[])).unwrap();
+        assert_eq!((r.keep_releases, r.dry_run), (4, true));
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_named() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || OsString::from_vec(b"td-\xff.json".to_vec());
+        let e = try_parse_from::<Releases, _, _>(
+            [OsString::from("x"), "--task-definition".into(), bad()],
+            env_of(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let text = e.to_string();
+        assert!(
+            text.contains("--task-definition: `td-\u{fffd}.json` is not valid UTF-8"),
+            "{text}"
+        );
+        let mut joined = b"--task-definition=".to_vec();
+        joined.extend(bad().into_vec());
+        let e = try_parse_from::<Releases, _, _>(
+            [OsString::from("x"), OsString::from_vec(joined)],
+            env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--task-definition: `td-\u{fffd}.json` is not valid UTF-8"),
+            "{e}"
+        );
     }
 
     #[test]

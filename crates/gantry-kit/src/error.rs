@@ -18,6 +18,9 @@ pub struct Error {
     /// Markdown for the step summary known at the time (e.g. the rollout's timeline), written
     /// by `report::finish` as a success's summary is.
     summary: Option<String>,
+    /// The failure may pass by itself (AWS unreachable, a timeout, throttling): a poll may
+    /// treat it as "not known yet" rather than as the end.
+    transient: bool,
 }
 
 impl Error {
@@ -28,6 +31,7 @@ impl Error {
             hints: Vec::new(),
             outputs: None,
             summary: None,
+            transient: false,
         }
     }
 
@@ -71,6 +75,18 @@ impl Error {
     pub fn with_summary(mut self, markdown: impl Into<String>) -> Self {
         self.summary = Some(markdown.into());
         self
+    }
+
+    /// Marks the failure as one that may pass by itself (see [`Error::is_transient`]).
+    #[must_use]
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
+    /// Whether the failure may pass by itself: the network, a timeout, throttling, a 5xx.
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 
     /// Prefixes the message with what was being done: `context: message`.

@@ -13,6 +13,25 @@ pub trait Clock: Send + Sync {
     fn elapsed(&self) -> Duration;
     /// Waits `d`.
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send;
+    /// Runs `fut` for at most `limit`: `None` when it had not finished by then (a call to an
+    /// endpoint that accepted the connection and never answered).
+    fn within<F>(&self, limit: Duration, fut: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send;
+}
+
+/// Runs `fut` until `deadline` on `clock` at the latest (`None` past it): for the calls a
+/// command makes outside a [`poll`], bounded by the same deadline.
+pub async fn until<C, F>(clock: &C, deadline: Duration, fut: F) -> Option<F::Output>
+where
+    C: Clock,
+    F: Future + Send,
+    F::Output: Send,
+{
+    clock
+        .within(deadline.saturating_sub(clock.elapsed()), fut)
+        .await
 }
 
 /// The real clock (tokio time).
@@ -42,6 +61,13 @@ impl Clock for SystemClock {
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(d)
     }
+    async fn within<F>(&self, limit: Duration, fut: F) -> Option<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        tokio::time::timeout(limit, fut).await.ok()
+    }
 }
 
 /// A clock that advances only when slept on, recording every sleep (tests).
@@ -49,6 +75,8 @@ impl Clock for SystemClock {
 pub struct FakeClock {
     now: Mutex<Duration>,
     sleeps: Mutex<Vec<Duration>>,
+    /// How long the next bounded calls take ([`Clock::within`]), in order.
+    stalls: Mutex<Vec<Duration>>,
 }
 
 impl FakeClock {
@@ -58,6 +86,12 @@ impl FakeClock {
     /// Every sleep taken so far.
     pub fn sleeps(&self) -> Vec<Duration> {
         self.sleeps.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+    /// Makes the next bounded call ([`Clock::within`]) take `d`: past its limit it gives up.
+    pub fn stall(&self, d: Duration) {
+        if let Ok(mut s) = self.stalls.lock() {
+            s.push(d);
+        }
     }
     /// Moves time forward without a sleep (work that took time).
     pub fn advance(&self, d: Duration) {
@@ -77,6 +111,30 @@ impl Clock for FakeClock {
         }
         self.advance(d);
         std::future::ready(())
+    }
+    /// A call that takes longer than `limit` (see [`FakeClock::stall`]) moves time to the
+    /// limit and gives `None`, as the real clock would after waiting.
+    async fn within<F>(&self, limit: Duration, fut: F) -> Option<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let stalled = self
+            .stalls
+            .lock()
+            .map(|mut s| (!s.is_empty()).then(|| s.remove(0)))
+            .unwrap_or_default();
+        match stalled {
+            Some(takes) if takes > limit => {
+                self.advance(limit);
+                None
+            }
+            Some(takes) => {
+                self.advance(takes);
+                Some(fut.await)
+            }
+            None => Some(fut.await),
+        }
     }
 }
 
@@ -100,18 +158,27 @@ pub struct Schedule {
 /// Why a poll ended without a ready value.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PollError<E> {
-    /// The deadline passed; `last` is what the last probe saw.
+    /// The deadline passed; `last` is what the last probe saw. `answered` is false when the
+    /// last probe was cut off at the deadline without an answer.
     Deadline {
         elapsed: Duration,
         probes: u32,
         last: String,
+        answered: bool,
     },
     /// A probe failed.
     Probe(E),
 }
 
+/// How long a probe may take at the latest when less time than this is left: the last probe,
+/// at the deadline itself, is one AWS normally answers in well under a second.
+pub const LAST_PROBE_GRACE: Duration = Duration::from_secs(5);
+
 /// Probes at once, then every `interval` until a probe is ready, a probe fails, or the deadline
-/// passes. The last sleep is shortened so the final probe happens at the deadline, not after it.
+/// passes. The last sleep is shortened so the final probe happens at the deadline, not after it,
+/// and each probe gets only the time left (at least [`LAST_PROBE_GRACE`]): one that has not
+/// answered by then is cut off (`answered: false`), so a stalled endpoint cannot hold the run
+/// past the deadline.
 pub async fn poll<C, F, Fut, T, E>(
     clock: &C,
     schedule: Schedule,
@@ -120,15 +187,37 @@ pub async fn poll<C, F, Fut, T, E>(
 where
     C: Clock,
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<Probe<T>, E>>,
+    Fut: Future<Output = Result<Probe<T>, E>> + Send,
+    T: Send,
+    E: Send,
 {
     let mut attempt = 0u32;
+    let mut seen = String::new();
     loop {
         attempt += 1;
-        let last = match probe(attempt).await.map_err(PollError::Probe)? {
+        // The probe at the deadline (the last sleep ends there) still gets a moment to answer.
+        let left = schedule
+            .deadline
+            .saturating_sub(clock.elapsed())
+            .max(LAST_PROBE_GRACE);
+        let Some(outcome) = clock.within(left, probe(attempt)).await else {
+            let last = if seen.is_empty() {
+                "no answer before the deadline".to_owned()
+            } else {
+                format!("no answer before the deadline (last seen: {seen})")
+            };
+            return Err(PollError::Deadline {
+                elapsed: clock.elapsed(),
+                probes: attempt,
+                last,
+                answered: false,
+            });
+        };
+        let last = match outcome.map_err(PollError::Probe)? {
             Probe::Ready(v) => return Ok(v),
             Probe::Pending(seen) => seen,
         };
+        seen.clone_from(&last);
         let elapsed = clock.elapsed();
         let remaining = schedule.deadline.saturating_sub(elapsed);
         if remaining.is_zero() {
@@ -136,6 +225,7 @@ where
                 elapsed,
                 probes: attempt,
                 last,
+                answered: true,
             });
         }
         tracing::debug!(attempt, %last, "not yet; polling again");
@@ -181,11 +271,67 @@ mod tests {
             Err(PollError::Deadline {
                 elapsed: Duration::from_secs(25),
                 probes: 4,
-                last: "InProgress #4".into()
+                last: "InProgress #4".into(),
+                answered: true,
             })
         );
         let secs: Vec<u64> = clock.sleeps().iter().map(Duration::as_secs).collect();
         assert_eq!(secs, vec![10, 10, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_never_answers_is_cut_off_at_the_deadline() {
+        let clock = FakeClock::new();
+        clock.stall(Duration::from_secs(3));
+        clock.stall(Duration::from_secs(3600));
+        let r: Result<(), PollError<()>> = poll(&clock, sched(10, 25), |n| async move {
+            Ok(Probe::Pending(format!("InProgress #{n}")))
+        })
+        .await;
+        assert_eq!(
+            r,
+            Err(PollError::Deadline {
+                elapsed: Duration::from_secs(25),
+                probes: 2,
+                last: "no answer before the deadline (last seen: InProgress #1)".into(),
+                answered: false,
+            })
+        );
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(10)]);
+    }
+
+    #[tokio::test]
+    async fn the_system_clock_cuts_off_a_stalled_call() {
+        let clock = SystemClock::new();
+        let stalled = std::future::pending::<()>();
+        let t = std::time::Instant::now();
+        assert_eq!(
+            until(&clock, Duration::from_millis(50), stalled).await,
+            None
+        );
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            until(&clock, Duration::from_secs(5), async { 7 }).await,
+            Some(7)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_probe_at_the_deadline_still_gets_time_to_answer() {
+        let clock = FakeClock::new();
+        // Each probe takes 2 s of the clock; the one at the deadline has 0 s left.
+        for _ in 0..4 {
+            clock.stall(Duration::from_secs(2));
+        }
+        let r: Result<u32, PollError<()>> = poll(&clock, sched(10, 24), |n| async move {
+            Ok(if n < 3 {
+                Probe::Pending(String::new())
+            } else {
+                Probe::Ready(n)
+            })
+        })
+        .await;
+        assert_eq!(r, Ok(3), "answered at the deadline, within the grace");
     }
 
     #[tokio::test]

@@ -73,6 +73,17 @@ fn required(value: &Option<String>, input: &str, example: &str) -> Result<String
         })
 }
 
+/// `--timeout` leaves time to `what` (more than zero).
+fn check_timeout(timeout: Duration, what: &str) -> Result<(), Error> {
+    if timeout.is_zero() {
+        return Err(
+            Error::input(format!("timeout: `0s` leaves no time to {what}"))
+                .with_hint("use a deadline for the deployment to complete, e.g. `30m`"),
+        );
+    }
+    Ok(())
+}
+
 /// `--cluster` and `--service`, both required.
 pub fn service_ref(t: &ServiceArgs) -> Result<ServiceRef, Error> {
     Ok(ServiceRef {
@@ -92,12 +103,9 @@ pub fn validate_deploy(a: &DeployArgs) -> Result<DeployConfig, Error> {
     let task_definition: TaskDefinitionRef = td
         .parse()
         .map_err(|e| Error::input(format!("task-definition: {e}")))?;
+    // The timeout first: with `0s` no poll interval fits, and the interval is not the mistake.
+    check_timeout(a.timeout, "deploy")?;
     let poll_interval = a.poll.checked_within(a.timeout)?;
-    if a.timeout.is_zero() {
-        return Err(
-            Error::input("timeout: `0s` leaves no time to deploy").with_hint("use e.g. `30m`")
-        );
-    }
     let alarms = split_unique(&a.alarms);
     let pre_deploy = match a.pre_deploy_task.as_deref().map(str::trim) {
         None | Some("") => {
@@ -147,6 +155,7 @@ pub fn validate_deploy(a: &DeployArgs) -> Result<DeployConfig, Error> {
 /// Checks every `rollback` input before anything is called.
 pub fn validate_rollback(a: &RollbackArgs) -> Result<RollbackConfig, Error> {
     let ServiceRef { cluster, service } = service_ref(&a.target)?;
+    check_timeout(a.timeout, "roll back")?;
     let poll_interval = a.poll.checked_within(a.timeout)?;
     let to = match a.to.trim() {
         "" | "previous" => RollbackTo::Previous,
@@ -230,6 +239,33 @@ mod tests {
                 "web-errors"
             ],
             "a multi-line value keeps spaces inside a name; duplicates go"
+        );
+    }
+
+    #[test]
+    fn a_zero_timeout_is_named_not_the_poll_interval() {
+        let e = validate_deploy(&deploy_args(&["--timeout", "0"])).unwrap_err();
+        assert_eq!(e.exit_code(), gantry_kit::ExitCode::InputRejected);
+        assert_eq!(e.message(), "timeout: `0s` leaves no time to deploy");
+        let argv = [
+            "gantry-rollout",
+            "rollback",
+            "--cluster",
+            "prod",
+            "--service",
+            "web",
+            "--timeout",
+            "0s",
+        ];
+        let Command::Rollback(a) = gantry_kit::cli::try_parse_from::<Cli, _, _>(argv, |_| None)
+            .unwrap()
+            .command
+        else {
+            panic!("rollback")
+        };
+        assert_eq!(
+            validate_rollback(&a).unwrap_err().message(),
+            "timeout: `0s` leaves no time to roll back"
         );
     }
 

@@ -198,6 +198,9 @@ pub enum Verdict {
     Failed(String),
     /// The deadline passed without a completed rollback (exit 4).
     Deadline(String),
+    /// AWS stopped answering, so how it ended is not known, and no rollback could be made
+    /// (exit 4): the text says what was last seen.
+    Unknown(String),
 }
 
 impl Verdict {
@@ -213,7 +216,8 @@ impl Verdict {
             Self::RolledBackByEcs(r)
             | Self::RolledBack(r)
             | Self::Failed(r)
-            | Self::Deadline(r) => r,
+            | Self::Deadline(r)
+            | Self::Unknown(r) => r,
         }
     }
 }
@@ -630,16 +634,38 @@ pub fn next_phase(
     }
 }
 
-/// The decision when a stage's poll ended past its deadline without one (the last probe is at
-/// the deadline, where [`decide`] has already acted: this is only reached when the clock jumped
-/// past it). `last` is what the last poll saw.
-pub fn at_deadline(stage: &Stage, ctx: &Intent, last: String) -> Decision {
+/// The decision when a stage's poll ended past its deadline without one. `watched` says whether
+/// the last poll saw the service: then the last probe was at (or just before) the deadline, where
+/// [`decide`] has already acted, and this is only reached when the clock jumped past it.
+/// Otherwise AWS did not answer at the end (network errors, timeouts, throttling): a bake that
+/// was not watched to its end did not pass — it is rolled back (`on-failure`) or `unknown`.
+/// `last` is what the last poll saw.
+pub fn at_deadline(stage: &Stage, ctx: &Intent, last: String, watched: bool) -> Decision {
     match stage {
-        Stage::Bake { .. } => Decision::Done(Verdict::Completed),
+        Stage::Bake { .. } if watched => Decision::Done(Verdict::Completed),
+        Stage::Bake { id, .. } => {
+            let what =
+                format!("the bake of deployment {id} could not be watched to its end: {last}");
+            if ctx.roll_back_on_failure {
+                Decision::RollBack(what)
+            } else {
+                Decision::Done(Verdict::Unknown(what))
+            }
+        }
         Stage::Deploying { id, .. } => {
             deadline_step(ctx, format!("deployment {id} did not complete: {last}"))
         }
-        _ => Decision::Done(Verdict::Deadline(last)),
+        Stage::EcsRollback { cause, .. } | Stage::OurRollback { cause, .. } => {
+            let what = format!(
+                "{cause}; the rollback did not complete before the deadline (last seen: {last})"
+            );
+            // Not seen at the end: whether it completed is not known.
+            Decision::Done(if watched {
+                Verdict::Deadline(what)
+            } else {
+                Verdict::Unknown(what)
+            })
+        }
     }
 }
 
@@ -1321,23 +1347,40 @@ mod tests {
     #[test]
     fn past_the_deadline_without_a_decision() {
         assert_eq!(
-            at_deadline(&baking(), &ctx(true), "ok".into()),
+            at_deadline(&baking(), &ctx(true), "ok".into(), true),
             Decision::Done(Verdict::Completed),
-            "a bake that ran out is a bake that passed"
+            "a bake watched to its end is a bake that passed"
+        );
+        let blind = "unknown: ECS DescribeServices: dispatch failure";
+        let e = at_deadline(&baking(), &ctx(true), blind.into(), false);
+        assert!(
+            matches!(&e, Decision::RollBack(w) if w.contains("could not be watched to its end") && w.contains(blind)),
+            "a bake AWS did not answer at the end is rolled back: {e:?}"
+        );
+        let e = at_deadline(&baking(), &ctx(false), blind.into(), false);
+        assert!(
+            matches!(&e, Decision::Done(Verdict::Unknown(w)) if w.contains("could not be watched")),
+            "… or unknown without rollbacks: {e:?}"
         );
         assert_eq!(
-            at_deadline(&deploying(), &ctx(true), "1 running".into()),
+            at_deadline(&deploying(), &ctx(true), "1 running".into(), true),
             Decision::RollBack("deployment ecs-svc/new did not complete: 1 running".into())
         );
         assert_eq!(
-            at_deadline(&deploying(), &ctx(false), "1 running".into()),
+            at_deadline(&deploying(), &ctx(false), "1 running".into(), true),
             Decision::Done(Verdict::Deadline(
                 "deployment ecs-svc/new did not complete: 1 running".into()
             ))
         );
-        assert_eq!(
-            at_deadline(&ours_rb(), &ctx(true), "pending".into()),
-            Decision::Done(Verdict::Deadline("pending".into()))
+        let e = at_deadline(&ours_rb(), &ctx(true), "pending".into(), true);
+        assert!(
+            matches!(&e, Decision::Done(Verdict::Deadline(w)) if w.ends_with("the rollback did not complete before the deadline (last seen: pending)")),
+            "{e:?}"
+        );
+        let e = at_deadline(&ours_rb(), &ctx(true), "unknown: timeout".into(), false);
+        assert!(
+            matches!(&e, Decision::Done(Verdict::Unknown(w)) if w.contains("(last seen: unknown: timeout)")),
+            "a rollback AWS did not answer about at the end is unknown: {e:?}"
         );
     }
 

@@ -30,6 +30,8 @@ pub struct Watcher {
     sd_arns: Vec<(String, String)>,
     /// When UpdateService was called (to find our ServiceDeployment).
     started: Option<aws_smithy_types::DateTime>,
+    /// Since when (on the run's clock) AWS has not answered a poll; `None` while it answers.
+    unknown_since: Option<Duration>,
 }
 
 impl Watcher {
@@ -234,7 +236,9 @@ pub async fn drive<C: Clock>(
     r.map(|v| (v, tl))
 }
 
-/// One stage's poll, until [`decide::decide`] says something other than wait.
+/// One stage's poll, until [`decide::decide`] says something other than wait. A poll AWS did
+/// not answer (the network, a timeout, throttling, a 5xx) is "unknown": logged, and polled again
+/// until the stage's deadline; any other error ends the rollout.
 async fn poll_stage<C: Clock>(
     aws: &Clients,
     clock: &C,
@@ -252,7 +256,29 @@ async fn poll_stage<C: Clock>(
         |_| {
             let stage = stage.clone();
             async move {
-                let snap = w.lock().await.snapshot(aws, f, &stage).await?;
+                let mut watcher = w.lock().await;
+                let snap = match watcher.snapshot(aws, f, &stage).await {
+                    Ok(snap) => {
+                        if let Some(since) = watcher.unknown_since.take() {
+                            tracing::info!(
+                                "AWS answers again after {} without an answer",
+                                format_duration(clock.elapsed().saturating_sub(since))
+                            );
+                        }
+                        snap
+                    }
+                    Err(e) if e.is_transient() => {
+                        let since = *watcher.unknown_since.get_or_insert(clock.elapsed());
+                        let seen = format!("unknown: {}", e.message());
+                        tracing::warn!(
+                            "{seen} (no answer for {}); polling again until the deadline",
+                            format_duration(clock.elapsed().saturating_sub(since))
+                        );
+                        return Ok(Probe::Pending(seen));
+                    }
+                    Err(e) => return Err(e),
+                };
+                drop(watcher);
                 Ok::<_, Error>(match decide::decide(&stage, &snap, ctx, clock.elapsed()) {
                     Decision::Wait(seen) => {
                         tracing::info!("{seen}");
@@ -267,7 +293,10 @@ async fn poll_stage<C: Clock>(
     match r {
         Ok(decision) => Ok(decision),
         Err(PollError::Probe(e)) => Err(e),
-        Err(PollError::Deadline { last, .. }) => Ok(decide::at_deadline(stage, ctx, last)),
+        Err(PollError::Deadline { last, answered, .. }) => {
+            let watched = answered && w.lock().await.unknown_since.is_none();
+            Ok(decide::at_deadline(stage, ctx, last, watched))
+        }
     }
 }
 
@@ -308,7 +337,7 @@ async fn drive_stages<C: Clock>(
             }
             Transition::StartRollback { cause, deadline } => {
                 let _g = gantry_kit::report::group("Rollback");
-                let started = ecs::update(
+                let update = ecs::update(
                     aws,
                     ServiceUpdate {
                         cluster: f.cluster,
@@ -318,8 +347,15 @@ async fn drive_stages<C: Clock>(
                         force_new_deployment: false,
                         configuration: f.rollback_config.clone(),
                     },
-                )
-                .await;
+                );
+                let started = gantry_kit::poll::until(clock, deadline, update)
+                    .await
+                    .unwrap_or_else(|| {
+                        Err(
+                            Error::failed("ECS UpdateService did not answer before the deadline")
+                                .transient(),
+                        )
+                    });
                 match started {
                     Ok(id) => {
                         tl.rollback_deployment = Some(id.clone());
@@ -328,6 +364,14 @@ async fn drive_stages<C: Clock>(
                             cause,
                             deadline,
                         };
+                    }
+                    // AWS did not answer: whether the service changed is not known.
+                    Err(e) if e.is_transient() => {
+                        tl.ended = clock.elapsed();
+                        return Ok(Verdict::Unknown(format!(
+                            "{cause}; the rollback could not be started, AWS did not answer: {}",
+                            e.message()
+                        )));
                     }
                     Err(e) => {
                         tl.ended = clock.elapsed();

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// The action's outputs of `deploy` and `rollback`; what is not known is left empty.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RolloutOutputs<'a> {
-    /// `completed`, `rolled-back`, `failed`, `timeout` or `dry-run`.
+    /// `completed`, `rolled-back`, `failed`, `timeout`, `unknown` or `dry-run`.
     pub status: &'a str,
     pub deployment_id: &'a str,
     pub task_definition: &'a str,
@@ -42,6 +42,7 @@ pub fn status_word(v: &Verdict) -> &'static str {
         Verdict::RolledBackByEcs(_) | Verdict::RolledBack(_) => "rolled-back",
         Verdict::Failed(_) => "failed",
         Verdict::Deadline(_) => "timeout",
+        Verdict::Unknown(_) => "unknown",
     }
 }
 
@@ -105,6 +106,26 @@ pub struct Followed<'a> {
     pub events: usize,
     pub stopped: usize,
     pub verdict: &'a Verdict,
+    /// The exact command that puts the service back, for an outcome that is not known.
+    pub rollback_command: &'a str,
+}
+
+/// `gantry-rollout rollback …` back to `to`: what to run when AWS stopped answering.
+pub fn rollback_command(service: &ServiceRef, to: &str) -> String {
+    format!(
+        "gantry-rollout rollback --cluster {} --service {} --to {to}",
+        service.cluster, service.service
+    )
+}
+
+/// The reason output of a verdict: for `unknown`, with the command that rolls back.
+fn reason_of(f: &Followed<'_>) -> String {
+    match f.verdict {
+        Verdict::Unknown(r) if !f.rollback_command.is_empty() => {
+            format!("{r}; to roll back: {}", f.rollback_command)
+        }
+        v => v.reason().to_owned(),
+    }
 }
 
 /// The step summary's rollout table.
@@ -132,7 +153,7 @@ pub fn summary(f: &Followed<'_>) -> String {
     s.push_str(&format!(
         "| verdict | **{}** {} |\n",
         status_word(f.verdict),
-        cell(f.verdict.reason())
+        cell(&reason_of(f))
     ));
     s
 }
@@ -141,13 +162,14 @@ pub fn summary(f: &Followed<'_>) -> String {
 /// docs/contracts.md): the outputs and the summary either way.
 pub fn finish(f: &Followed<'_>, rolled_back_to: &str) -> Result<Report, Error> {
     let v = f.verdict;
+    let reason = reason_of(f);
     let outputs = RolloutOutputs {
         status: status_word(v),
         deployment_id: f.deployment_id,
         task_definition: f.target,
         previous: f.previous,
         rolled_back_to,
-        reason: v.reason(),
+        reason: &reason,
         duration: f.timeline.ended.saturating_sub(f.timeline.started),
     }
     .to_outputs();
@@ -162,6 +184,17 @@ pub fn finish(f: &Followed<'_>, rolled_back_to: &str) -> Result<Report, Error> {
         }
         Verdict::RolledBackByEcs(r) | Verdict::RolledBack(r) => Error::rolled_back(r),
         Verdict::Deadline(r) => Error::deadline(r),
+        Verdict::Unknown(_) => {
+            let e = Error::deadline(reason.clone());
+            if f.rollback_command.is_empty() {
+                e
+            } else {
+                e.with_hint(format!(
+                    "AWS did not answer: check the service, and roll back if needed with `{}`",
+                    f.rollback_command
+                ))
+            }
+        }
         Verdict::Failed(r) => Error::failed(r),
     };
     Err(e.with_outputs(outputs).with_summary(md))
@@ -306,6 +339,7 @@ mod tests {
             events: 3,
             stopped: 1,
             verdict: &v,
+            rollback_command: "",
         };
         let e = finish(&f, "web:6").unwrap_err();
         assert_eq!(e.exit_code(), ExitCode::RolledBack);
@@ -325,5 +359,44 @@ mod tests {
         | stopped tasks | 1 |
         | verdict | **rolled-back** alarm web\|5xx |
         ");
+    }
+
+    #[test]
+    fn an_unknown_outcome_names_the_exact_rollback_command() {
+        let tl = Timeline::default();
+        let v = Verdict::Unknown("the bake could not be watched to its end".into());
+        let cmd = rollback_command(
+            &ServiceRef {
+                cluster: "prod".into(),
+                service: "web".into(),
+            },
+            "web:6",
+        );
+        assert_eq!(
+            cmd,
+            "gantry-rollout rollback --cluster prod --service web --to web:6"
+        );
+        let f = Followed {
+            previous: "web:6",
+            target: "web:7",
+            deployment_id: "ecs-svc/1",
+            timeline: &tl,
+            events: 0,
+            stopped: 0,
+            verdict: &v,
+            rollback_command: &cmd,
+        };
+        let e = finish(&f, "").unwrap_err();
+        assert_eq!(e.exit_code(), ExitCode::DeadlineExceeded);
+        let o = e.outputs().unwrap();
+        assert_eq!(o.get("status").and_then(|v| v.as_str()), Some("unknown"));
+        assert_eq!(
+            o.get("reason").and_then(|v| v.as_str()),
+            Some(
+                "the bake could not be watched to its end; to roll back: \
+                 gantry-rollout rollback --cluster prod --service web --to web:6"
+            )
+        );
+        assert!(e.hints()[0].contains(&cmd), "{:?}", e.hints());
     }
 }

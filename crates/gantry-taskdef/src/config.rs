@@ -26,10 +26,24 @@ pub(crate) struct SourceConfig {
 }
 
 fn is_family(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    render::family_problem(s).is_none()
+}
+
+/// What a path that exists but is neither a file nor a directory is (`/dev/null`).
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = meta.file_type();
+    if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// `--task-definition`: an existing file wins; else `arn:…` or `family[:revision]`.
@@ -49,6 +63,13 @@ pub(crate) fn origin(raw: Option<&str>) -> Result<Origin, Error> {
                 .with_hint("give the task definition JSON file inside it"),
         );
     }
+    if let Ok(meta) = std::fs::metadata(path) {
+        return Err(Error::input(format!(
+            "task-definition: `{raw}` is {}, not a regular file",
+            special_kind(&meta)
+        ))
+        .with_hint("give a JSON/YAML file, a task definition ARN, or family[:revision]"));
+    }
     // An ARN is held to the one grammar the rollout action accepts (docs/contracts.md).
     if raw.starts_with("arn:") {
         let arn: TaskDefinitionRef = raw.parse().map_err(|e| {
@@ -61,8 +82,19 @@ pub(crate) fn origin(raw: Option<&str>) -> Result<Origin, Error> {
     let (family, rev) = raw
         .split_once(':')
         .map_or((raw, None), |(f, r)| (f, Some(r)));
-    if is_family(family) && rev.is_none_or(|r| r.parse::<u32>().is_ok_and(|n| n > 0)) {
+    let rev_ok = rev.is_none_or(|r| r.parse::<u32>().is_ok_and(|n| n > 0));
+    if is_family(family) && rev_ok {
         return Ok(Origin::Registered(raw.to_owned()));
+    }
+    // Only family characters but too long: the length is what is wrong, not a missing file.
+    if rev_ok
+        && family.chars().count() > 255
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        let why = render::family_problem(family).unwrap_or_default();
+        return Err(Error::input(format!("task-definition: {why}")).with_hint(render::FAMILY_RULE));
     }
     Err(
         Error::input(format!("task-definition: file `{raw}` not found")).with_hint(
@@ -120,6 +152,9 @@ fn is_secret_arn(v: &str) -> bool {
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
 }
+
+/// Why a value is refused, or None (the pure checks of `render`).
+type ValueCheck = fn(&str) -> Option<String>;
 
 /// Checks `--task-definition` and every override before anything is called. Errors are exit 2.
 pub(crate) fn validate_source(a: &SourceArgs) -> Result<SourceConfig, Error> {
@@ -184,6 +219,45 @@ pub(crate) fn validate_source(a: &SourceArgs) -> Result<SourceConfig, Error> {
     o.memory = opt(&a.memory);
     o.task_role_arn = opt(&a.task_role_arn);
     o.execution_role_arn = opt(&a.execution_role_arn);
+    let checks: [(&str, &Option<String>, ValueCheck, &str); 5] = [
+        (
+            "family",
+            &o.family,
+            render::family_problem,
+            render::FAMILY_RULE,
+        ),
+        (
+            "cpu",
+            &o.cpu,
+            render::task_cpu_problem,
+            "CPU units from 128 to 196608 (`256`, `1024`) or vCPUs (`1 vCPU`)",
+        ),
+        (
+            "memory",
+            &o.memory,
+            render::task_memory_problem,
+            "a whole number of MiB (`512`) or GB (`2 GB`), more than 0",
+        ),
+        (
+            "task-role-arn",
+            &o.task_role_arn,
+            render::role_arn_problem,
+            "the role's full ARN, e.g. `arn:aws:iam::123456789012:role/web-task`",
+        ),
+        (
+            "execution-role-arn",
+            &o.execution_role_arn,
+            render::role_arn_problem,
+            "the role's full ARN, e.g. `arn:aws:iam::123456789012:role/web-exec`",
+        ),
+    ];
+    for (input, value, problem, accepted) in checks {
+        if let Some(why) = value.as_deref().and_then(problem) {
+            return Err(
+                Error::input(format!("{input}: {why}")).with_hint(format!("use {accepted}"))
+            );
+        }
+    }
     Ok(SourceConfig {
         origin,
         overrides: o,
@@ -243,11 +317,9 @@ pub(crate) struct PruneConfig {
 
 pub(crate) fn validate_prune(a: &PruneArgs) -> Result<PruneConfig, Error> {
     let family = a.family.as_deref().map(str::trim).unwrap_or("").to_owned();
-    if !is_family(&family) {
-        return Err(Error::input(format!(
-            "family: `{family}` is not a task definition family"
-        ))
-        .with_hint("pass --family with 1–255 letters, digits, `-` and `_`"));
+    if let Some(why) = render::family_problem(&family) {
+        return Err(Error::input(format!("family: {why}"))
+            .with_hint("pass --family with 1–255 letters, digits, `-` and `_`"));
     }
     let keep = match a.keep.trim().parse::<usize>() {
         Ok(n) if n >= 1 => n,

@@ -23,6 +23,9 @@ pub enum Shape {
     },
     List {
         member: String,
+        /// Fewest and most items (`Tags`: at most 50).
+        min: Option<i64>,
+        max: Option<i64>,
     },
     Map {
         key: String,
@@ -30,6 +33,9 @@ pub enum Shape {
     },
     String {
         enumeration: Vec<String>,
+        /// Shortest and longest length in characters (`TagKey`: 1 to 128).
+        min: Option<i64>,
+        max: Option<i64>,
     },
     Integer {
         min: Option<i64>,
@@ -104,6 +110,8 @@ impl Model {
                 },
                 "list" => Shape::List {
                     member: target(s, "member")?,
+                    min: s.get("min").and_then(Value::as_i64),
+                    max: s.get("max").and_then(Value::as_i64),
                 },
                 "map" => Shape::Map {
                     key: target(s, "key")?,
@@ -111,6 +119,8 @@ impl Model {
                 },
                 "string" => Shape::String {
                     enumeration: names(s.get("enum")),
+                    min: s.get("min").and_then(Value::as_i64),
+                    max: s.get("max").and_then(Value::as_i64),
                 },
                 "integer" | "long" => Shape::Integer {
                     min: s.get("min").and_then(Value::as_i64),
@@ -161,7 +171,7 @@ impl Model {
         let mut shape = root.to_owned();
         for key in path {
             shape = match self.shape(&shape) {
-                Some(Shape::List { member }) => {
+                Some(Shape::List { member, .. }) => {
                     let Some(Shape::Structure { members, .. }) = self.shape(member) else {
                         return Vec::new();
                     };
@@ -180,7 +190,9 @@ impl Model {
             };
         }
         match self.shape(&shape) {
-            Some(Shape::String { enumeration }) => enumeration.iter().map(String::as_str).collect(),
+            Some(Shape::String { enumeration, .. }) => {
+                enumeration.iter().map(String::as_str).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -296,10 +308,16 @@ fn check_at(model: &Model, shape: &str, v: &Value, path: &str, out: &mut Vec<Pro
                 }
             }
         }
-        Shape::List { member } => {
+        Shape::List { member, min, max } => {
             let Some(items) = v.as_array() else {
                 return problem(format!("expected an array, found {}", kind(v)));
             };
+            let n = items.len() as i64;
+            if let Some(m) = max.filter(|m| n > *m) {
+                problem(format!("{n} items; at most {m} allowed"));
+            } else if let Some(m) = min.filter(|m| n < *m) {
+                problem(format!("{n} items; at least {m} needed"));
+            }
             for (i, item) in items.iter().enumerate() {
                 check_at(model, member, item, &format!("{path}[{i}]"), out);
             }
@@ -316,7 +334,11 @@ fn check_at(model: &Model, shape: &str, v: &Value, path: &str, out: &mut Vec<Pro
                 check_at(model, value, child, &join(path, k), out);
             }
         }
-        Shape::String { enumeration } => match v.as_str() {
+        Shape::String {
+            enumeration,
+            min,
+            max,
+        } => match v.as_str() {
             None => {
                 let hint = match v {
                     Value::Number(n) => format!(" (write it as a string: \"{n}\")"),
@@ -334,7 +356,14 @@ fn check_at(model: &Model, shape: &str, v: &Value, path: &str, out: &mut Vec<Pro
                     known.join(", ")
                 ));
             }
-            Some(_) => {}
+            Some(s) => {
+                let n = s.chars().count() as i64;
+                if let Some(m) = max.filter(|m| n > *m) {
+                    problem(format!("{n} characters; at most {m} allowed"));
+                } else if let Some(m) = min.filter(|m| n < *m) {
+                    problem(format!("{n} characters; at least {m} needed"));
+                }
+            }
         },
         Shape::Integer { min, max } => match v.as_i64() {
             None => problem(format!("expected an integer, found {}", kind(v))),
@@ -483,6 +512,40 @@ mod tests {
         `containerDefinitions[0].environment`: expected an array, found an object
         `containerDefinitions[0].portMappings[0].protocol`: `sctp` is not one of tcp, udp
         "#);
+    }
+
+    #[test]
+    fn list_and_string_lengths_come_from_the_model() {
+        let tags: Vec<Value> = (0..51)
+            .map(|i| json!({"key": format!("k{i}"), "value": "v"}))
+            .collect();
+        let p = check(
+            model(),
+            REGISTER,
+            &json!({"family": "web", "containerDefinitions": [], "tags": tags}),
+        );
+        let texts: Vec<String> = p.iter().map(ToString::to_string).collect();
+        assert_eq!(texts, vec!["`tags`: 51 items; at most 50 allowed"]);
+        let p = check(
+            model(),
+            REGISTER,
+            &json!({"family": "web", "containerDefinitions": [], "tags": [
+                {"key": "", "value": "v"},
+                {"key": "k".repeat(129), "value": "v"},
+                {"key": "ok", "value": "é".repeat(256)},
+                {"key": "ok2", "value": "v".repeat(257)}
+            ]}),
+        );
+        let texts: Vec<String> = p.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "`tags[0].key`: 0 characters; at least 1 needed",
+                "`tags[1].key`: 129 characters; at most 128 allowed",
+                "`tags[3].value`: 257 characters; at most 256 allowed",
+            ],
+            "256 characters (not bytes) fit"
+        );
     }
 
     #[test]

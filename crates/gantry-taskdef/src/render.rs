@@ -239,17 +239,40 @@ pub(crate) fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
         return Err(Invalid::new("task-definition", p.to_string()));
     }
     let family = def.get("family").and_then(Value::as_str).unwrap_or("");
-    let family_ok = !family.is_empty()
-        && family.len() <= 255
-        && family
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !family_ok {
-        return Err(Invalid::new(
-            "family",
-            format!("family `{family}` has characters ECS does not allow"),
-        )
-        .hint("use 1–255 letters, digits, `-` and `_`, e.g. `web-api`"));
+    if let Some(why) = family_problem(family) {
+        return Err(Invalid::new("family", why).hint(FAMILY_RULE));
+    }
+    for (key, problem) in [
+        ("cpu", task_cpu_problem as fn(&str) -> Option<String>),
+        ("memory", task_memory_problem),
+        ("taskRoleArn", role_arn_problem),
+        ("executionRoleArn", role_arn_problem),
+    ] {
+        if let Some(why) = def.get(key).and_then(Value::as_str).and_then(problem) {
+            return Err(
+                Invalid::new("task-definition", format!("`{key}`: {why}")).hint(match key {
+                    "cpu" => TASK_CPU_RULE,
+                    "memory" => TASK_MEMORY_RULE,
+                    _ => ROLE_ARN_RULE,
+                }),
+            );
+        }
+    }
+    for (i, t) in def
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let key = t.get("key").and_then(Value::as_str).unwrap_or("");
+        if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+            return Err(Invalid::new(
+                "task-definition",
+                format!("`tags[{i}].key`: `{key}` starts with `aws:`, which AWS reserves for its own tags"),
+            )
+            .hint("choose a key without the `aws:` prefix (in any case)"));
+        }
     }
     let containers: Vec<&Map<String, Value>> = def
         .get("containerDefinitions")
@@ -287,8 +310,14 @@ pub(crate) fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
         seen.push(n);
     }
     let mut warnings = Vec::new();
+    let task_memory = def
+        .get("memory")
+        .and_then(Value::as_str)
+        .and_then(memory_mib);
+    let mut reserved = 0i64;
     for (i, c) in containers.iter().enumerate() {
         let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+        reserved += check_container_memory(c, i, cname, task_memory)?;
         if !c.contains_key("image") {
             return Err(Invalid::new(
                 "task-definition",
@@ -352,6 +381,15 @@ pub(crate) fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
             }
         }
     }
+    if let Some(task) = task_memory.filter(|t| reserved > i64::from(*t)) {
+        return Err(Invalid::new(
+            "task-definition",
+            format!(
+                "the containers reserve {reserved} MiB (memoryReservation, else memory), more than the task's memory `{task}` MiB"
+            ),
+        )
+        .hint("lower the containers' memory or memoryReservation, or raise the task's memory"));
+    }
     let fargate = def
         .get("requiresCompatibilities")
         .and_then(Value::as_array)
@@ -378,6 +416,129 @@ pub(crate) fn check(def: &Map<String, Value>) -> Result<Vec<Warning>, Invalid> {
         }
     }
     Ok(warnings)
+}
+
+/// What a task definition family may be.
+pub(crate) const FAMILY_RULE: &str = "use 1–255 letters, digits, `-` and `_`, e.g. `web-api`";
+const TASK_CPU_RULE: &str =
+    "task cpu is CPU units from 128 to 196608 (`256`, `1024`) or vCPUs (`1 vCPU`, `0.25 vcpu`)";
+const TASK_MEMORY_RULE: &str =
+    "task memory is a whole number of MiB (`512`, `2048`) or GB (`2 GB`, `0.5GB`), more than 0";
+const ROLE_ARN_RULE: &str =
+    "give the role's full ARN, e.g. `arn:aws:iam::123456789012:role/web-task`";
+/// Docker 20.10 and later reserve 6 MiB for a container, so AWS documents it as the least a
+/// container's `memory` or `memoryReservation` may be.
+const MIN_CONTAINER_MIB: i64 = 6;
+
+/// Why `family` is not one ECS registers (its length, then its characters), or None.
+pub(crate) fn family_problem(family: &str) -> Option<String> {
+    let n = family.chars().count();
+    if n == 0 {
+        return Some("family is empty".into());
+    }
+    if n > 255 {
+        return Some(format!(
+            "family is {n} characters long; ECS allows at most 255"
+        ));
+    }
+    let bad: String = family
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        .take(5)
+        .collect();
+    (!bad.is_empty()).then(|| {
+        format!(
+            "family `{family}` has characters ECS does not allow ({})",
+            bad.chars()
+                .map(|c| format!("`{}`", c.escape_default()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    })
+}
+
+/// Why a task-level `cpu` is not CPU units or vCPUs in ECS's range, or None.
+pub(crate) fn task_cpu_problem(cpu: &str) -> Option<String> {
+    match cpu_units(cpu) {
+        None => Some(format!("`{cpu}` is not CPU units or vCPUs")),
+        Some(u) if !(128..=196_608).contains(&u) => {
+            Some(format!("`{cpu}` is {u} CPU units; ECS takes 128 to 196608"))
+        }
+        Some(_) => None,
+    }
+}
+
+/// Why a task-level `memory` is not a positive amount of MiB or GB, or None.
+pub(crate) fn task_memory_problem(memory: &str) -> Option<String> {
+    match memory_mib(memory) {
+        None => Some(format!("`{memory}` is not an amount of MiB or GB")),
+        Some(0) => Some(format!("`{memory}` is no memory at all")),
+        Some(_) => None,
+    }
+}
+
+/// Why `arn` is not an IAM role's full ARN (`arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`),
+/// or None. ECS takes a role's short name for `taskRoleArn` too; gantry asks for the full ARN
+/// so the account is explicit and a typo is caught here rather than at register time.
+pub(crate) fn role_arn_problem(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("role/").is_some_and(|rest| {
+            let name = rest.rsplit('/').next().unwrap_or("");
+            !name.is_empty()
+                && name.len() <= 64
+                && rest.len() <= 576
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        });
+    (!ok).then(|| format!("`{arn}` is not an IAM role ARN"))
+}
+
+/// A container's `memory` and `memoryReservation` (at least 6 MiB, the hard limit above the
+/// soft one and within the task's memory); returns what it reserves.
+fn check_container_memory(
+    c: &Map<String, Value>,
+    i: usize,
+    cname: &str,
+    task_memory: Option<u32>,
+) -> Result<i64, Invalid> {
+    let get = |k: &str| c.get(k).and_then(Value::as_i64);
+    let (memory, reservation) = (get("memory"), get("memoryReservation"));
+    for (key, v) in [("memory", memory), ("memoryReservation", reservation)] {
+        if let Some(v) = v.filter(|v| *v < MIN_CONTAINER_MIB) {
+            return Err(Invalid::new(
+                "task-definition",
+                format!("`containerDefinitions[{i}].{key}` (`{cname}`): {v} MiB is less than the {MIN_CONTAINER_MIB} MiB a container needs"),
+            )
+            .hint("give at least 6 MiB (Docker reserves 6 MiB per container), or leave it out on Fargate"));
+        }
+    }
+    if let (Some(m), Some(r)) = (memory, reservation)
+        && m <= r
+    {
+        return Err(Invalid::new(
+            "task-definition",
+            format!("`containerDefinitions[{i}]` (`{cname}`): memory {m} MiB is not above memoryReservation {r} MiB"),
+        )
+        .hint("the hard limit `memory` must be greater than the soft limit `memoryReservation`"));
+    }
+    if let (Some(m), Some(t)) = (memory, task_memory)
+        && m > i64::from(t)
+    {
+        return Err(Invalid::new(
+            "task-definition",
+            format!("`containerDefinitions[{i}].memory` (`{cname}`): {m} MiB is more than the task's memory `{t}` MiB"),
+        )
+        .hint("lower the container's memory or raise the task's"));
+    }
+    Ok(reservation.or(memory).unwrap_or(0))
 }
 
 fn looks_like_secret_arn(v: &str) -> bool {

@@ -113,3 +113,113 @@ fn rollout_moto_answers(port: u16) -> bool {
         && head.starts_with(b"HTTP/1.")
         && &head[9..12] == b"200"
 }
+
+/// A TCP proxy on 127.0.0.1 in front of `upstream` (`host:port`) that can make AWS unreachable:
+/// [`FaultProxy::drop_for`] cuts every open connection and, for that long, closes each new one
+/// as soon as it is accepted — what a client sees when the network to AWS goes away. Its
+/// threads end when it is dropped.
+pub struct FaultProxy {
+    pub url: String,
+    port: u16,
+    shared: std::sync::Arc<FaultShared>,
+}
+
+#[derive(Default)]
+struct FaultShared {
+    down_until: std::sync::Mutex<Option<std::time::Instant>>,
+    open: std::sync::Mutex<Vec<std::net::TcpStream>>,
+    stop: std::sync::atomic::AtomicBool,
+    /// Connections closed at once while down.
+    refused: std::sync::atomic::AtomicUsize,
+}
+
+impl FaultShared {
+    fn down(&self) -> bool {
+        self.down_until
+            .lock()
+            .ok()
+            .and_then(|d| *d)
+            .is_some_and(|until| std::time::Instant::now() < until)
+    }
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str) -> Self {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let shared = std::sync::Arc::new(FaultShared::default());
+        let s = shared.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if s.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                if s.down() {
+                    s.refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                if let (Ok(mut open), Ok(c), Ok(sv)) =
+                    (s.open.lock(), client.try_clone(), server.try_clone())
+                {
+                    open.push(c);
+                    open.push(sv);
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ]
+                .into_iter()
+                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            shared,
+        }
+    }
+
+    /// Makes upstream unreachable for `d` from now: open connections are cut at once.
+    pub fn drop_for(&self, d: std::time::Duration) {
+        if let Ok(mut until) = self.shared.down_until.lock() {
+            *until = Some(std::time::Instant::now() + d);
+        }
+        if let Ok(mut open) = self.shared.open.lock() {
+            for c in open.drain(..) {
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    /// How many connections were closed at once because upstream was "down".
+    pub fn refused(&self) -> usize {
+        self.shared
+            .refused
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        self.drop_for(std::time::Duration::ZERO);
+    }
+}

@@ -1,11 +1,12 @@
 //! `promote`: copy an image by digest (manifests, then the blobs the destination lacks —
 //! mounted within one registry, streamed across two), then tag it there.
 
+use super::by_deadline;
 use crate::aws::ecr::Ecr;
 use crate::config::PromoteConfig;
 use crate::plan::BlobOutcome;
 use crate::reference::Reference;
-use crate::registry::{Mount, Registry, RegistryError, RemoteManifest, short};
+use crate::registry::{Mount, Registry, RegistryError, RemoteManifest, RunDeadline, short};
 use crate::report::{self, Landed};
 use crate::source::{self, Descriptor, Manifest};
 use crate::tally::PushTally;
@@ -17,13 +18,22 @@ use gantry_kit::{Error, Report};
 
 /// Runs a validated promotion.
 pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report, Error> {
+    let deadline = RunDeadline::after(cfg.timeout);
     let mut ecr = Ecr::connect(aws, cfg.to_registry.as_ref()).await;
-    let src = ecr
-        .registry(cfg.from_registry.as_ref(), "--from-registry")
-        .await?;
-    let dst = ecr
-        .registry(cfg.to_registry.as_ref(), "--to-registry")
-        .await?;
+    let src = by_deadline(
+        &deadline,
+        "ECR GetAuthorizationToken",
+        ecr.registry(cfg.from_registry.as_ref(), "--from-registry"),
+    )
+    .await?
+    .with_deadline(&deadline);
+    let dst = by_deadline(
+        &deadline,
+        "ECR GetAuthorizationToken",
+        ecr.registry(cfg.to_registry.as_ref(), "--to-registry"),
+    )
+    .await?
+    .with_deadline(&deadline);
     let from = cfg.from_repo.as_str();
     let to = cfg.to_repo.as_str();
     let top = src
@@ -51,7 +61,12 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
     let mut manifests = Vec::new();
     let mut blobs: Vec<Descriptor> = Vec::new();
     collect(&src, from, top, &mut manifests, &mut blobs, 0).await?;
-    let state = ecr.repository(&dst.addr, to, &cfg.repo).await?;
+    let state = by_deadline(
+        &deadline,
+        "ECR DescribeRepositories",
+        ecr.repository(&dst.addr, to, &cfg.repo),
+    )
+    .await?;
     let there = dst.manifest_digest(to, &digest).await?.is_some();
     let mut tally = PushTally::default();
     let missing = missing_blobs(&dst, to, &blobs, there, cfg.concurrency, &mut tally).await?;
@@ -73,7 +88,15 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
             state.create,
         ));
     }
-    ecr.create_missing(&dst.addr, to, &cfg.repo, &state).await?;
+    if state.create {
+        deadline.wrote();
+    }
+    by_deadline(
+        &deadline,
+        "ECR CreateRepository",
+        ecr.create_missing(&dst.addr, to, &cfg.repo, &state),
+    )
+    .await?;
     let results: Vec<(usize, BlobOutcome)> =
         futures::stream::iter(missing.iter().enumerate().map(|(i, b)| {
             let (src, dst) = (&src, &dst);

@@ -1,10 +1,11 @@
 //! `push`: load the image from disk, ask the registry what it has, verify what would be sent,
 //! then upload (or mount) the missing blobs, put the manifests and write the tags.
 
+use super::by_deadline;
 use crate::aws::ecr::Ecr;
 use crate::config::{PushConfig, source_rejected};
 use crate::plan::{self, BlobOutcome};
-use crate::registry::{Mount, Registry, RegistryError, short};
+use crate::registry::{Mount, Registry, RegistryError, RunDeadline, short};
 use crate::report::{self, Landed};
 use crate::source::{self, Blob, Image};
 use crate::tally::PushTally;
@@ -17,6 +18,7 @@ use std::time::Instant;
 
 /// Runs a validated push.
 pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Error> {
+    let deadline = RunDeadline::after(cfg.timeout);
     let src = cfg.source.clone();
     let image: Image = tokio::task::spawn_blocking(move || source::load(&src))
         .await
@@ -31,13 +33,23 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
         human_bytes(image.total_bytes())
     );
     let mut ecr = Ecr::connect(aws, cfg.registry.as_ref()).await;
-    let reg = ecr.registry(cfg.registry.as_ref(), "--registry").await?;
+    let reg = by_deadline(
+        &deadline,
+        "ECR GetAuthorizationToken",
+        ecr.registry(cfg.registry.as_ref(), "--registry"),
+    )
+    .await?
+    .with_deadline(&deadline);
     let repo = cfg.repository.as_str();
     // The ECR API (repository settings) and the registry (is the image there?) are asked at
     // once: a re-run is these few round trips.
     // An image whose manifest is there has every blob there: nothing to read or upload.
     let (state, there, heads) = tokio::join!(
-        ecr.repository(&reg.addr, repo, &cfg.repo),
+        by_deadline(
+            &deadline,
+            "ECR DescribeRepositories",
+            ecr.repository(&reg.addr, repo, &cfg.repo)
+        ),
         reg.manifest_digest(repo, &top.digest),
         tag_heads(&reg, repo, &cfg.tags)
     );
@@ -81,8 +93,15 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
         ));
     }
 
-    ecr.create_missing(&reg.addr, repo, &cfg.repo, &state)
-        .await?;
+    if state.create {
+        deadline.wrote();
+    }
+    by_deadline(
+        &deadline,
+        "ECR CreateRepository",
+        ecr.create_missing(&reg.addr, repo, &cfg.repo, &state),
+    )
+    .await?;
     {
         let _g = gantry_kit::report::group("Upload");
         let results: Vec<(usize, BlobOutcome)> =

@@ -85,6 +85,18 @@ pub(crate) async fn create<C: Clock>(
     .await;
     result.map_err(|e| match e {
         PollError::Probe(err) => err,
+        PollError::Deadline {
+            elapsed,
+            answered: false,
+            ..
+        } => Error::deadline(format!(
+            "CloudFront did not answer CreateInvalidation within {}",
+            format_duration(elapsed)
+        ))
+        .with_hint(
+            "the invalidation may have been created: a re-run with the same inputs sends the same \
+             caller reference and reuses it; check the network and AWS_ENDPOINT_URL, or raise `timeout`",
+        ),
         PollError::Deadline { elapsed, last, .. } => Error::deadline(format!(
             "could not create the invalidation within {}: CloudFront still answers {last}",
             format_duration(elapsed)
@@ -128,6 +140,18 @@ pub async fn wait_completed<C: Clock>(
     .await;
     result.map_err(|e| match e {
         PollError::Probe(err) => err,
+        PollError::Deadline {
+            elapsed,
+            last,
+            answered: false,
+            ..
+        } => Error::deadline(format!(
+            "CloudFront did not answer GetInvalidation of {invalidation_id} within {}: {last}",
+            format_duration(elapsed)
+        ))
+        .with_hint(
+            "the invalidation goes on in CloudFront; re-running the job waits for the same one",
+        ),
         PollError::Deadline { elapsed, last, .. } => Error::deadline(format!(
             "invalidation {invalidation_id} is still {last} after {}",
             format_duration(elapsed)

@@ -185,3 +185,77 @@ fn help_lists_exit_codes() {
         .success()
         .stdout(contains("4  the deadline passed"));
 }
+
+#[test]
+fn a_paths_file_is_read_up_to_its_bound() {
+    // `/dev/zero` never ends: the read stops at the bound and says it.
+    cmd()
+        .args([
+            "--distribution-id",
+            "E2QWRUHAPOMQZL",
+            "--paths-file",
+            "/dev/zero",
+        ])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "paths-file: /dev/zero is larger than 16.0 MiB, the most a paths file may hold",
+        ));
+}
+
+#[test]
+fn a_distribution_id_is_checked_before_any_call() {
+    // Upper-case letters only, so only the length is wrong; a call would be exit 1.
+    let long = "E".repeat(5000);
+    cmd()
+        .args(["--distribution-id", &long, "--paths", "/a"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "is 5000 characters; a CloudFront distribution id has at most 20",
+        ));
+    rejected(
+        &["--distribution-id", "1E2QWRUHAPOMQZL", "--paths", "/a"],
+        &[],
+        "distribution-id: `1E2QWRUHAPOMQZL` is not a CloudFront distribution id",
+    );
+}
+
+#[test]
+fn a_stalled_endpoint_ends_at_the_deadline() {
+    // CloudFront accepts the connection and never answers: the run still ends at `--timeout`.
+    let stalled = gantry_kit::testing::StalledEndpoint::start();
+    let started = std::time::Instant::now();
+    let out = cmd()
+        .args([
+            "--distribution-id",
+            "E2QWRUHAPOMQZL",
+            "--paths",
+            "/a",
+            "--timeout",
+            "8s",
+        ])
+        .args(["--json"])
+        .env("AWS_ENDPOINT_URL", stalled.url())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(14),
+        "ended near the 8 s deadline, not later: {took:?}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exit-code"], 4);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("CloudFront did not answer CreateInvalidation within 8s"),
+        "{v}"
+    );
+    assert_eq!(v["invalidation-id"], "", "the outputs known so far: none");
+}

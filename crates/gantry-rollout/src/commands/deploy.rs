@@ -5,7 +5,7 @@ use crate::aws::Clients;
 use crate::aws::cloudwatch::alarm_states;
 use crate::aws::ecs::{self, MigrationTask, Service, ServiceUpdate};
 use crate::checks::{self, CredentialCheck, Refusal};
-use crate::config::{DeployConfig, PreDeploy};
+use crate::config::{DeployConfig, PreDeploy, ServiceRef};
 use crate::decide::{Intent, Stage, Verdict};
 use crate::follow::{self, FollowSettings, Watcher};
 use crate::report::{self, Followed, with_error_outputs, with_failed_outputs};
@@ -39,7 +39,20 @@ async fn deploy_steps<C: Clock>(
     cfg: &DeployConfig,
 ) -> Result<Report, Error> {
     let td = cfg.task_definition.as_str();
-    let pre = preflight(aws, clock, cfg).await?;
+    // Nothing is written before UpdateService: a pre-flight AWS never answers is exit 1.
+    let pre = gantry_kit::poll::until(
+        clock,
+        clock.elapsed() + cfg.timeout,
+        preflight(aws, clock, cfg),
+    )
+    .await
+    .unwrap_or_else(|| {
+        Err(Error::failed(format!(
+            "pre-flight: AWS did not answer within the timeout ({}); nothing was changed",
+            format_duration(cfg.timeout)
+        ))
+        .with_hint("check the network and AWS_ENDPOINT_URL; re-running is safe"))
+    })?;
     let config = ecs::deployment_configuration(
         pre.service.deployment_configuration(),
         cfg.circuit_breaker,
@@ -63,9 +76,16 @@ async fn deploy_steps<C: Clock>(
     w.baseline_stopped_tasks(aws, &cfg.cluster, &cfg.service)
         .await;
     w.mark_start();
+    let back = report::rollback_command(
+        &ServiceRef {
+            cluster: cfg.cluster.clone(),
+            service: cfg.service.clone(),
+        },
+        &pre.previous,
+    );
     let id = {
         let _g = gantry_kit::report::group("Update service");
-        ecs::update(
+        let update = ecs::update(
             aws,
             ServiceUpdate {
                 cluster: &cfg.cluster,
@@ -75,9 +95,18 @@ async fn deploy_steps<C: Clock>(
                 force_new_deployment: cfg.force_new_deployment,
                 configuration: config.clone(),
             },
-        )
-        .await
-        .map_err(|e| with_error_outputs(e, td, &pre.previous))?
+        );
+        // The update was sent: past the deadline its effect is not known (exit 4).
+        gantry_kit::poll::until(clock, clock.elapsed() + cfg.timeout, update)
+            .await
+            .unwrap_or_else(|| {
+                Err(Error::deadline(format!(
+                    "ECS UpdateService did not answer within the timeout ({}); the deployment may have started",
+                    format_duration(cfg.timeout)
+                ))
+                .with_hint(format!("check the service; to put it back: {back}")))
+            })
+            .map_err(|e| with_error_outputs(e, td, &pre.previous))?
     };
     let started = clock.elapsed();
     let f = FollowSettings {
@@ -135,6 +164,7 @@ async fn deploy_steps<C: Clock>(
             events: w.events,
             stopped: w.stopped,
             verdict: &v,
+            rollback_command: if pre.previous.is_empty() { "" } else { &back },
         },
         rolled_back_to,
     )

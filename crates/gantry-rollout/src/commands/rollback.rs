@@ -7,6 +7,7 @@ use crate::config::{RollbackConfig, RollbackTo};
 use crate::decide::{self, Intent, Stage, Verdict};
 use crate::follow::{self, FollowSettings, Watcher};
 use crate::report::{self, Followed, with_error_outputs};
+use gantry_kit::fmt::format_duration;
 use gantry_kit::poll::Clock;
 use gantry_kit::{Error, Report};
 use std::time::Duration;
@@ -27,12 +28,25 @@ async fn rollback_steps<C: Clock>(
     clock: &C,
     cfg: &RollbackConfig,
 ) -> Result<Report, Error> {
-    let service = ecs::describe_service(aws, &cfg.cluster, &cfg.service).await?;
+    let deadline = clock.elapsed() + cfg.timeout;
+    // Nothing is written before UpdateService: a look-up AWS never answers is exit 1.
+    let (service, target, how) = gantry_kit::poll::until(clock, deadline, async {
+        let service = ecs::describe_service(aws, &cfg.cluster, &cfg.service).await?;
+        let (target, how) = match &cfg.to {
+            RollbackTo::Arn(a) => (a.as_str().to_owned(), "--to"),
+            RollbackTo::Previous => resolve_previous(aws, cfg, &service).await?,
+        };
+        Ok::<_, Error>((service, target, how))
+    })
+    .await
+    .unwrap_or_else(|| {
+        Err(Error::failed(format!(
+            "AWS did not answer within the timeout ({}); nothing was changed",
+            format_duration(cfg.timeout)
+        ))
+        .with_hint("check the network and AWS_ENDPOINT_URL; re-running is safe"))
+    })?;
     let current = ecs::current_task_definition(&service).to_owned();
-    let (target, how) = match &cfg.to {
-        RollbackTo::Arn(a) => (a.as_str().to_owned(), "--to"),
-        RollbackTo::Previous => resolve_previous(aws, cfg, &service).await?,
-    };
     tracing::info!(
         "rolling back {} from {current} to {target} ({how})",
         cfg.service
@@ -46,7 +60,7 @@ async fn rollback_steps<C: Clock>(
     let mut w = Watcher::default();
     w.baseline(&service);
     w.mark_start();
-    let id = ecs::update(
+    let update = ecs::update(
         aws,
         ServiceUpdate {
             cluster: &cfg.cluster,
@@ -56,9 +70,17 @@ async fn rollback_steps<C: Clock>(
             force_new_deployment: false,
             configuration: config.clone(),
         },
-    )
-    .await
-    .map_err(|e| with_error_outputs(e, &target, &current))?;
+    );
+    let id = gantry_kit::poll::until(clock, deadline, update)
+        .await
+        .unwrap_or_else(|| {
+            Err(Error::deadline(format!(
+                "ECS UpdateService did not answer within the timeout ({}); the rollback may have started",
+                format_duration(cfg.timeout)
+            ))
+            .with_hint("check the service; re-running the rollback is safe"))
+        })
+        .map_err(|e| with_error_outputs(e, &target, &current))?;
     let started = clock.elapsed();
     let f = FollowSettings {
         cluster: &cfg.cluster,
@@ -103,6 +125,7 @@ async fn rollback_steps<C: Clock>(
             events: w.events,
             stopped: w.stopped,
             verdict: &v,
+            rollback_command: "",
         },
         if v == Verdict::Completed { &target } else { "" },
     )

@@ -142,3 +142,64 @@ fn help_lists_the_exit_codes() {
         .success()
         .stdout(contains("3  a deployment failed and was rolled back"));
 }
+
+#[test]
+fn a_zero_timeout_names_the_timeout() {
+    rejected(
+        &deploy(&["--task-definition", TD, "--timeout", "0"]),
+        "timeout: `0s` leaves no time to deploy",
+    );
+}
+
+#[test]
+fn a_stalled_endpoint_ends_at_the_deadline() {
+    // ECS accepts the connection and never answers: pre-flight ends at `--timeout`, exit 1,
+    // nothing changed; `rollback` the same.
+    let stalled = gantry_kit::testing::StalledEndpoint::start();
+    for args in [
+        deploy(&[
+            "--task-definition",
+            TD,
+            "--timeout",
+            "4s",
+            "--poll-interval",
+            "1s",
+        ]),
+        vec![
+            "rollback",
+            "--cluster",
+            "prod",
+            "--service",
+            "web",
+            "--timeout",
+            "4s",
+            "--poll-interval",
+            "1s",
+        ],
+    ] {
+        let started = std::time::Instant::now();
+        let out = cmd()
+            .args(&args)
+            .arg("--json")
+            .env("AWS_ENDPOINT_URL", stalled.url())
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{args:?} ended near the 4 s deadline, not later: {took:?}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .contains("did not answer within the timeout (4s); nothing was changed"),
+            "{v}"
+        );
+        assert_eq!(v["status"], "failed", "{v}");
+    }
+}

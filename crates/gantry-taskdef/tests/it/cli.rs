@@ -128,6 +128,123 @@ fn bad_task_definition_files_are_exit_2() {
     );
 }
 
+/// `web` for EC2: no Fargate size table to catch a bad cpu or memory first.
+fn ec2() -> Value {
+    let mut v = web();
+    let o = v.as_object_mut().unwrap();
+    o.remove("requiresCompatibilities");
+    o.remove("networkMode");
+    v
+}
+
+#[test]
+fn what_aws_refuses_at_register_time_is_refused_before_any_call() {
+    let d = Dir::new();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = ec2();
+        f(&mut v);
+        d.json(&v)
+    };
+    let td = with(&|v| v["containerDefinitions"][0]["memory"] = 0.into());
+    rejected(
+        &["--task-definition", &td],
+        "`containerDefinitions[0].memory` (`app`): 0 MiB is less than the 6 MiB a container needs",
+    );
+    let td = with(&|v| {
+        v["containerDefinitions"][0]["memory"] = 256.into();
+        v["containerDefinitions"][0]["memoryReservation"] = 512.into();
+    });
+    rejected(
+        &["--task-definition", &td],
+        "memory 256 MiB is not above memoryReservation 512 MiB",
+    );
+    let td = with(&|v| v["cpu"] = "abc".into());
+    rejected(
+        &["--task-definition", &td],
+        "task-definition: `cpu`: `abc` is not CPU units or vCPUs",
+    );
+    let td = with(&|v| v["memory"] = "-1".into());
+    rejected(
+        &["--task-definition", &td],
+        "task-definition: `memory`: `-1` is not an amount of MiB or GB",
+    );
+    let td = with(&|v| {
+        v["tags"] = (0..51)
+            .map(|i| json!({"key": format!("k{i}"), "value": "v"}))
+            .collect();
+    });
+    rejected(
+        &["--task-definition", &td],
+        "`tags`: 51 items; at most 50 allowed",
+    );
+    let td = with(&|v| v["taskRoleArn"] = "not-an-arn".into());
+    rejected(
+        &["--task-definition", &td],
+        "task-definition: `taskRoleArn`: `not-an-arn` is not an IAM role ARN",
+    );
+    let td = with(&|v| v["family"] = "w".repeat(256).into());
+    rejected(
+        &["--task-definition", &td],
+        "family: family is 256 characters long; ECS allows at most 255",
+    );
+    let td = d.json(&web());
+    rejected(
+        &["--task-definition", &td, "--task-role-arn", "not-an-arn"],
+        "task-role-arn: `not-an-arn` is not an IAM role ARN",
+    );
+    rejected(
+        &["--task-definition", &td, "--cpu", "abc"],
+        "cpu: `abc` is not CPU units or vCPUs",
+    );
+    // 50 tags are fine: the file is registered (the closed endpoint makes that exit 1).
+    let fifty = with(&|v| {
+        v["tags"] = (0..50)
+            .map(|i| json!({"key": format!("k{i}"), "value": "v"}))
+            .collect();
+        v["taskRoleArn"] = "arn:aws:iam::123456789012:role/app/web-task".into();
+        v["containerDefinitions"][0]["memory"] = 512.into();
+    });
+    cmd()
+        .args(["register", "--task-definition", &fifty])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn a_task_definition_that_is_no_file_is_named_for_what_it_is() {
+    rejected(
+        &["--task-definition", "/dev/null"],
+        "task-definition: `/dev/null` is a character device, not a regular file",
+    );
+    rejected(
+        &["--task-definition", &"w".repeat(256)],
+        "task-definition: family is 256 characters long; ECS allows at most 255",
+    );
+}
+
+#[test]
+fn a_task_definition_path_that_is_not_utf8_is_named() {
+    use std::os::unix::ffi::OsStringExt;
+    let bad = std::ffi::OsString::from_vec(b"td-\xff.json".to_vec());
+    cmd()
+        .arg("register")
+        .arg("--task-definition")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "--task-definition: `td-\u{fffd}.json` is not valid UTF-8",
+        ));
+    cmd()
+        .arg("register")
+        .env("GANTRY_TASK_DEFINITION", &bad)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "GANTRY_TASK_DEFINITION: `td-\u{fffd}.json` is not valid UTF-8",
+        ));
+}
+
 #[test]
 fn bad_overrides_are_exit_2() {
     let d = Dir::new();
@@ -206,7 +323,14 @@ fn prune_keep_zero_and_a_bad_family_are_exit_2() {
         .assert()
         .code(2)
         .stderr(contains(
-            "family: `web.prod` is not a task definition family",
+            "family: family `web.prod` has characters ECS does not allow (`.`)",
+        ));
+    cmd()
+        .args(["prune", "--keep", "3", "--family", &"w".repeat(256)])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "family: family is 256 characters long; ECS allows at most 255",
         ));
 }
 
@@ -334,4 +458,70 @@ fn describe_output_and_yaml_are_accepted() {
         .code(2)
         .stderr(contains("is not valid YAML"))
         .stderr(contains("line"));
+}
+
+/// `render --json` of `web` with a secret-ish env value, `RUNNER_TEMP` as given, the temp dir
+/// `tmp`; returns the rendered file.
+fn render_in(tmp: &std::path::Path, runner_temp: Option<&std::path::Path>) -> PathBuf {
+    let d = Dir::new();
+    let td = d.json(&web());
+    let mut c = cmd();
+    c.args(["render", "--task-definition", &td, "--json"])
+        .args(["--env-var", "app:API_TOKEN=hunter2"])
+        .env("TMPDIR", tmp)
+        .env_remove("RUNNER_TEMP");
+    if let Some(r) = runner_temp {
+        c.env("RUNNER_TEMP", r);
+    }
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    PathBuf::from(j["rendered-file"].as_str().unwrap())
+}
+
+fn assert_private_file(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "{} is a regular file",
+        path.display()
+    );
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "{}",
+        path.display()
+    );
+    assert!(std::fs::read_to_string(path).unwrap().contains("hunter2"));
+}
+
+#[test]
+fn the_rendered_file_is_private_and_never_written_through_a_planted_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "keep me").unwrap();
+    // The name the temp dir used to get: another user of a shared /tmp could plant a link there.
+    let planted = tmp.path().join("gantry-taskdef-web.json");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let first = render_in(tmp.path(), None);
+    let second = render_in(tmp.path(), None);
+    assert!(first.starts_with(tmp.path()), "{}", first.display());
+    assert_ne!(first, planted);
+    assert_ne!(first, second, "a fresh name each run");
+    assert_private_file(&first);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+
+    // In the job's RUNNER_TEMP the name is fixed; a link there is replaced, not followed.
+    let job = tempfile::tempdir().unwrap();
+    let planted = job.path().join("gantry-taskdef-web.json");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    assert_eq!(render_in(tmp.path(), Some(job.path())), planted);
+    assert_private_file(&planted);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
 }
