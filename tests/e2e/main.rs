@@ -13,4 +13,5 @@ mod kit;
 mod rollout;
 mod setup;
 mod site;
+mod stack;
 mod taskdef;

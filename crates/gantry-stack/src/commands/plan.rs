@@ -90,9 +90,10 @@ async fn comment(c: &CommentConfig, (marker, body): (String, String)) -> Option<
         Err(e) => Err(e),
     };
     match written {
-        Ok(url) => {
-            tracing::info!("plan comment: {url}");
-            Some(url)
+        Ok(w) => {
+            let how = if w.created { "created" } else { "updated" };
+            tracing::info!("plan comment {how}: {}", w.url);
+            Some(w.url)
         }
         Err(e) => {
             let a = Annotation::new(Level::Warning, e.render()).title("gantry: no plan comment");
