@@ -72,7 +72,9 @@ fn environment(dir: &Path, project: &str, env: &str) {
 }
 
 fn template(resources: &[&str]) -> String {
-    let mut t = String::from("Parameters:\n  ProjectName: {Type: String}\n  EnvironmentName: {Type: String}\nResources:\n");
+    let mut t = String::from(
+        "Parameters:\n  ProjectName: {Type: String}\n  EnvironmentName: {Type: String}\nResources:\n",
+    );
     for r in resources {
         t.push_str(&format!(
             "  {r}:\n    Type: AWS::SNS::Topic\n    Properties: {{TopicName: !Sub \"${{ProjectName}}-${{EnvironmentName}}-{r}\"}}\n"
@@ -89,7 +91,11 @@ fn plans_of_a_pull_request_keep_one_sticky_comment_per_environment() {
     let pr = 12;
     environment(dir.path(), &project, "dev");
     environment(dir.path(), &project, "staging");
-    write(dir.path(), "infra/templates/app.yaml", &template(&["Alerts"]));
+    write(
+        dir.path(),
+        "infra/templates/app.yaml",
+        &template(&["Alerts"]),
+    );
 
     let first = action(dir.path(), &repository, pr, "51")
         .input("environment", "dev")
@@ -110,7 +116,10 @@ fn plans_of_a_pull_request_keep_one_sticky_comment_per_environment() {
     assert!(body.contains("`Alerts`"), "{body}");
     assert!(body.contains("/actions/runs/51"), "{body}");
     let id = c[0]["id"].as_u64().unwrap();
-    assert_eq!(first.outputs["comment-url"], c[0]["html_url"].as_str().unwrap());
+    assert_eq!(
+        first.outputs["comment-url"],
+        c[0]["html_url"].as_str().unwrap()
+    );
 
     // The next push: a new plan of dev replaces the body of the same comment.
     write(
@@ -158,7 +167,11 @@ fn outside_a_pull_request_a_plan_writes_no_comment() {
     let project = unique_name("stackn");
     let repository = format!("gantry-e2e/{project}");
     environment(dir.path(), &project, "dev");
-    write(dir.path(), "infra/templates/app.yaml", &template(&["Alerts"]));
+    write(
+        dir.path(),
+        "infra/templates/app.yaml",
+        &template(&["Alerts"]),
+    );
     let r = action(dir.path(), &repository, 3, "61")
         .github("ref", "refs/heads/main")
         .github("event_name", "push")
