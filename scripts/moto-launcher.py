@@ -96,6 +96,17 @@ for gantry-stack's reviewed-change-set check, each as AWS documents it
 15. UserGuide/aws-resource-ec2-eip.html, "Return values": `Fn::GetAtt` of an Elastic IP answers
    `AllocationId` and `PublicIp`. moto answers only `AllocationId`, so a security-group rule or a
    WAF IP set built from the NAT gateways' addresses fails the stack.
+16. UserGuide/aws-resource-ecs-taskdefinition.html, "Return values": `Ref` returns the task
+   definition's ARN, one revision; and aws-resource-ecs-service.html, `TaskDefinition`: "The
+   family and revision (family:revision) or full ARN of the task definition to run". moto hands
+   the service only the referenced definition's family, so the service runs the family's newest
+   revision — a revision registered outside the stack (a release) looks kept by a stack update
+   that in fact points the service back at the stack's own. Here the service gets the ARN.
+17. APIReference/API_ListStackResources.html ("Returns descriptions of all resources of the
+   specified stack") and API_DescribeStackResources.html: the resources the stack has. moto lists
+   every resource the template declares and, reading one it did not create (a type it skips, a
+   condition that is false), tries to create it there and then; some of those attempts fail the
+   request (HTTP 500). Here only the resources the stack created are listed.
 """
 
 import argparse
@@ -459,6 +470,38 @@ def patch_cloudformation() -> None:
         return original_eip_attribute(self, attribute_name)
 
     ElasticAddress.get_cfn_attribute = eip_attribute
+
+    from moto.ecs.models import Service, TaskDefinition  # 16
+
+    def exact_revision(cloudformation_json):
+        props = cloudformation_json.get("Properties", {})
+        if isinstance(props.get("TaskDefinition"), TaskDefinition):
+            cloudformation_json = dict(cloudformation_json, Properties=dict(props, TaskDefinition=props["TaskDefinition"].arn))
+        return cloudformation_json
+
+    original_service_create = Service.create_from_cloudformation_json.__func__
+    original_service_update = Service.update_from_cloudformation_json.__func__
+
+    def service_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        return original_service_create(cls, resource_name, exact_revision(cloudformation_json), account_id,
+                                       region_name, **kwargs)
+
+    def service_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return original_service_update(cls, original_resource, new_resource_name, exact_revision(cloudformation_json),
+                                       account_id, region_name)
+
+    Service.create_from_cloudformation_json = classmethod(service_create)
+    Service.update_from_cloudformation_json = classmethod(service_update)
+
+    from moto.cloudformation.models import Stack  # 17
+
+    def created_resources(self):
+        resources = self.resource_map
+        parsed = resources._parsed_resources
+        return [parsed[k] for k in resources.resources
+                if parsed.get(k) is not None and hasattr(parsed[k], "logical_resource_id")]
+
+    Stack.stack_resources = property(created_resources)
 
 
 def patch_cloudwatch_cbor(port: int) -> None:

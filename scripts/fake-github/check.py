@@ -4,7 +4,7 @@
 
 Starts the fake in-process on a free 127.0.0.1 port, drives every endpoint and every answer it can
 give (success, 202, 401, 403 by permission, 403 primary and secondary rate limits, 404, 409,
-422, 5xx, paginated lists), and validates each body against GitHub's OpenAPI description (npm
+422, 5xx, paginated lists; deployments, their statuses and pull-request comments), and validates each body against GitHub's OpenAPI description (npm
 @octokit/openapi, pinned in package.json): the operation's own response schema for its status,
 else GitHub's `basic-error`. A list must carry a `Link` header when there is another page. The
 GraphQL answer is executed against GitHub's published GraphQL schema (npm @octokit/graphql-schema)
@@ -230,6 +230,45 @@ def main() -> int:
     control(base, "/_fake/repos/octo-org/flaky/faults", {"kind": "server", "count": 1, "status": 502})
     expect("server error", R, "GET", "/repos/octo-org/flaky/deployments", None, 502)
     expect("after the server error", R, "GET", "/repos/octo-org/flaky/deployments", None, 200)
+
+    # Pull-request comments (the sticky plan comment): list, create, get, update in place.
+    L = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+    C = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
+    pr = f"{repo}/issues/7/comments"
+    empty, _ = expect("no comments", L, "GET", pr, None, 200)
+    if empty != []:
+        c.failures.append(f"comments: a new pull request has {empty}")
+    first, h = expect("create comment", L, "POST", pr, {"body": "<!-- m -->\nplan 1"}, 201)
+    if h.get("location") != first["url"]:
+        c.failures.append(f"create comment: Location {h.get('location')!r}, url {first['url']!r}")
+    expect("create comment without body", L, "POST", pr, {}, 422)
+    expect("create comment over 65,536 characters", L, "POST", pr, {"body": "x" * 65537}, 422)
+    expect("create comment of 65,536 characters", L, "POST", f"{repo}/issues/8/comments", {"body": "→" * 65536}, 201)
+    got, _ = expect("get comment", C, "GET", f"{repo}/issues/comments/{first['id']}", None, 200)
+    expect("get unknown comment", C, "GET", f"{repo}/issues/comments/999999", None, 404)
+    updated, _ = expect("update comment", C, "PATCH", f"{repo}/issues/comments/{first['id']}",
+                        {"body": "<!-- m -->\nplan 2"}, 200)
+    if (updated["id"], updated["created_at"], updated["body"]) != (first["id"], first["created_at"], "<!-- m -->\nplan 2"):
+        c.failures.append(f"update comment: {updated}")
+    expect("update comment over 65,536 characters", C, "PATCH", f"{repo}/issues/comments/{first['id']}",
+           {"body": "x" * 65537}, 422)
+    listed, _ = expect("list comments", L, "GET", pr, None, 200)
+    if [x["id"] for x in listed] != [first["id"]] or listed[0]["body"] != "<!-- m -->\nplan 2":
+        c.failures.append(f"comments: after an update the pull request has {listed}")
+    for n in range(3):
+        call(base, "POST", f"{many}/issues/1/comments", {"body": f"c{n}"})
+    p1, h = expect("list comments page 1", L, "GET", f"{many}/issues/1/comments?per_page=2", None, 200)
+    m = re.search(r'<([^>]+)>; rel="next"', h.get("link", ""))
+    if [x["body"] for x in p1] != ["c0", "c1"] or not m:
+        c.failures.append(f"comments pagination: page 1 {[x['body'] for x in p1]}, Link {h.get('link')!r}")
+    else:
+        status, p2, h2 = call(base, "GET", "", full_url=m.group(1))
+        c.check("list comments page 2", L, "GET", status, p2, h2)
+        if [x["body"] for x in p2] != ["c2"]:
+            c.failures.append(f"comments pagination: page 2 {[x['body'] for x in p2]}")
+    _, h = expect("comment with a read-only token", L, "POST", "/repos/octo-org/ro/issues/1/comments", {"body": "x"}, 403)
+    if "pull_requests=write" not in h.get("x-accepted-github-permissions", ""):
+        c.failures.append(f"403 on a comment: x-accepted-github-permissions {h.get('x-accepted-github-permissions')!r}")
 
     # GraphQL: gantry's own query, answered and executed against GitHub's schema.
     with open(QUERY) as f:

@@ -21,14 +21,22 @@ GitHub"). What it reproduces, as GitHub documents it (docs.github.com/rest/deplo
   CREATED_AT, direction: DESC|ASC}, first, after) { pageInfo nodes { databaseId createdAt
   environment payload latestStatus statuses(first) } } }` — the one query gantry makes; `first`
   above 100 is refused as GitHub refuses it; `payload` is a JSON string, as GitHub returns it.
-- 401 without a token; 404 for an unknown deployment; `x-ratelimit-*` headers on every answer.
+- GET/POST /repos/{owner}/{repo}/issues/{number}/comments, GET/PATCH
+  …/issues/comments/{comment_id} (docs.github.com/rest/issues/comments): the documented
+  `issue-comment` fields; lists oldest first, paginated as above; 422 for a body that is missing or
+  over GitHub's 65,536 characters; PATCH keeps the id and `created_at` and moves `updated_at`.
+  Every issue number is an open pull request of the repository.
+- 401 without a token; 404 for an unknown deployment or comment; `x-ratelimit-*` headers on every
+  answer.
 - Faults a test asks for (control API below): the primary rate limit used up until a reset time
   (403, `x-ratelimit-remaining: 0`), a secondary rate limit (403 with `retry-after`), 5xx answers,
-  403 "Resource not accessible by integration" with `x-accepted-github-permissions`.
+  403 "Resource not accessible by integration" with `x-accepted-github-permissions` (for a write:
+  `deployments=write`; on comments `issues=write; pull_requests=write`).
 
 What it does not do: no git (a ref that is not a full SHA gets a made-up one), no environments
-API, protection rules or approvals, no other endpoint or GraphQL query, no real token check (any
-non-empty token is accepted), one rate-limit budget per repository instead of per token.
+API, protection rules or approvals, no reactions, deletion or minimising of comments, no other
+endpoint or GraphQL query, no real token check (any non-empty token is accepted), one rate-limit
+budget per repository instead of per token.
 
 Control API (tests and the demo; state is per repository, created on first use, so tests that
 use their own repository names do not disturb each other):
@@ -57,6 +65,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DOCS = "https://docs.github.com/rest"
 STATES = ["error", "failure", "inactive", "in_progress", "queued", "pending", "success"]
+# GitHub's limit for an issue comment body, in characters.
+MAX_COMMENT_CHARS = 65536
 RATE_LIMIT = 5000
 WINDOW = 3600
 
@@ -100,6 +110,7 @@ class Repo:
         self.full_name = full_name
         self.deployments: list[dict] = []  # oldest first
         self.statuses: dict[int, list[dict]] = {}  # oldest first
+        self.comments: list[dict] = []  # oldest first, every issue
         self.faults: list[dict] = []
         self.exhausted_until = 0.0
         self.settings = {"failing_contexts": [], "default_branch_ahead": False, "read_only": False}
@@ -189,6 +200,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.dispatch("POST")
 
+    def do_PATCH(self) -> None:
+        self.dispatch("PATCH")
+
     def dispatch(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query))
@@ -203,7 +217,7 @@ class Handler(BaseHTTPRequestHandler):
         repo = None
         headers: dict = {}
         try:
-            body = self.body_json() if method == "POST" else None
+            body = self.body_json() if method in ("POST", "PATCH") else None
             repo, route = self.route(method, path, body)
             with STATE.lock:
                 headers = self.limits(repo, "graphql" if path == "/graphql" else "core")
@@ -228,8 +242,11 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 repo = STATE.repo(owner, name)
             return repo, self.graphql
+        m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/issues/(?:(\d+)/comments|comments/(\d+))", path)
+        if m:
+            return self.route_comments(method, m.groups())
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/deployments(?:/(\d+)(/statuses)?)?", path)
-        if not m:
+        if not m or method not in ("GET", "POST"):
             raise error(404, "Not Found", DOCS)
         owner, name, dep, statuses = m.groups()
         with STATE.lock:
@@ -244,6 +261,24 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET":
             return repo, lambda r, q, b: self.list_statuses(r, dep_id, q)
         return repo, lambda r, q, b: self.create_status(r, dep_id, b)
+
+    def route_comments(self, method: str, groups):
+        owner, name, issue, comment = groups
+        with STATE.lock:
+            repo = STATE.repo(urllib.parse.unquote(owner), urllib.parse.unquote(name))
+        if issue is not None:
+            number = int(issue)
+            if method == "GET":
+                return repo, lambda r, q, b: self.list_comments(r, number, q)
+            if method == "POST":
+                return repo, lambda r, q, b: self.create_comment(r, number, b)
+        else:
+            cid = int(comment)
+            if method == "GET":
+                return repo, lambda r, q, b: (200, self.public(self.comment(r, cid, "get-an-issue-comment")), {})
+            if method == "PATCH":
+                return repo, lambda r, q, b: self.update_comment(r, cid, b)
+        raise error(404, "Not Found", DOCS)
 
     # --- rate limits, faults, auth ----------------------------------------------------------
     def limits(self, repo: Repo, resource: str) -> dict:
@@ -294,10 +329,13 @@ class Handler(BaseHTTPRequestHandler):
         scheme, _, token = auth.partition(" ")
         if scheme.lower() not in ("bearer", "token") or not token.strip():
             raise error(401, "Requires authentication", DOCS)
-        if repo.settings.get("read_only") and method == "POST" and path != "/graphql":
+        if repo.settings.get("read_only") and method in ("POST", "PATCH") and path != "/graphql":
+            comments = "/issues/" in path
             a = error(403, "Resource not accessible by integration",
-                      "https://docs.github.com/rest/deployments/deployments#create-a-deployment")
-            a.headers["x-accepted-github-permissions"] = "deployments=write"
+                      "https://docs.github.com/rest/issues/comments#create-an-issue-comment" if comments
+                      else "https://docs.github.com/rest/deployments/deployments#create-a-deployment")
+            a.headers["x-accepted-github-permissions"] = "issues=write; pull_requests=write" if comments \
+                else "deployments=write"
             raise a
 
     # --- REST -------------------------------------------------------------------------------
@@ -444,6 +482,62 @@ class Handler(BaseHTTPRequestHandler):
                         and history and history[-1]["state"] == "success"):
                     self.add_status(repo, other, "inactive", "", environment)
         return 201, s, {"Location": s["url"]}
+
+    # --- issue comments (a pull request's conversation) ------------------------------------
+    def comment(self, repo: Repo, cid: int, doc: str) -> dict:
+        for c in repo.comments:
+            if c["id"] == cid:
+                return c
+        raise error(404, "Not Found", f"https://docs.github.com/rest/issues/comments#{doc}")
+
+    def comment_body(self, body, doc: str) -> str:
+        text = body.get("body") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text:
+            raise error(422, "Invalid request.\n\nFor 'properties/body', nil is not a string.", doc)
+        if len(text) > MAX_COMMENT_CHARS:
+            raise error(422, "Validation Failed", doc, errors=[
+                {"resource": "IssueComment", "code": "custom", "field": "body",
+                 "message": f"body is too long (maximum is {MAX_COMMENT_CHARS} characters)"}])
+        return text
+
+    def list_comments(self, repo: Repo, number: int, query: dict):
+        items = [c for c in repo.comments if c["_issue"] == number]
+        chunk, headers = self.page(items, query, urllib.parse.urlsplit(self.path).path)
+        return 200, [self.public(c) for c in chunk], headers
+
+    def create_comment(self, repo: Repo, number: int, body):
+        text = self.comment_body(body, "https://docs.github.com/rest/issues/comments#create-an-issue-comment")
+        cid = STATE.new_id()
+        t = now_iso(time.time())
+        base = self.base()
+        repo_url = f"{base}/repos/{repo.full_name}"
+        c = {
+            "_issue": number,
+            "id": cid,
+            "node_id": node_id("IC_", cid),
+            "url": f"{repo_url}/issues/comments/{cid}",
+            "html_url": f"https://github.com/{repo.full_name}/pull/{number}#issuecomment-{cid}",
+            "body": text,
+            "user": user(base),
+            "created_at": t,
+            "updated_at": t,
+            "issue_url": f"{repo_url}/issues/{number}",
+            "author_association": "NONE",
+            "performed_via_github_app": None,
+        }
+        repo.comments.append(c)
+        return 201, self.public(c), {"Location": c["url"]}
+
+    def update_comment(self, repo: Repo, cid: int, body):
+        doc = "https://docs.github.com/rest/issues/comments#update-an-issue-comment"
+        c = self.comment(repo, cid, "update-an-issue-comment")
+        c["body"] = self.comment_body(body, doc)
+        c["updated_at"] = now_iso(time.time())
+        return 200, self.public(c), {}
+
+    @staticmethod
+    def public(c: dict) -> dict:
+        return {k: v for k, v in c.items() if not k.startswith("_")}
 
     # --- GraphQL ----------------------------------------------------------------------------
     def graphql(self, repo: Repo, query: dict, body):

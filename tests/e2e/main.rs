@@ -14,4 +14,5 @@ mod pipeline;
 mod rollout;
 mod setup;
 mod site;
+mod stack;
 mod taskdef;

@@ -1,5 +1,6 @@
-//! The GitHub edge: the sticky pull-request comment, found by its marker among the issue's
-//! comments (every page) and updated in place, or created.
+//! The GitHub edge: the sticky pull-request comment, found by its marker among the pull
+//! request's comments (every page) and updated in place (REST `PATCH`, so it keeps its id and
+//! its place in the conversation), or created.
 
 use gantry_kit::github_api::{ApiError, GitHubApi};
 use serde::Deserialize;
@@ -15,36 +16,29 @@ pub struct PullRequest {
 
 #[derive(Debug, Deserialize)]
 struct IssueComment {
-    node_id: String,
+    id: u64,
     #[serde(default)]
     body: Option<String>,
     html_url: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct Updated {
-    #[serde(rename = "updateIssueComment")]
-    update: UpdatedComment,
+/// The comment written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub id: u64,
+    pub url: String,
+    /// `false`: an earlier plan's comment was updated.
+    pub created: bool,
 }
 
-#[derive(Debug, Deserialize)]
-struct UpdatedComment {
-    #[serde(rename = "issueComment")]
-    comment: UpdatedUrl,
-}
-
-#[derive(Debug, Deserialize)]
-struct UpdatedUrl {
-    url: String,
-}
-
-/// Updates the comment that carries `marker`, or creates it; returns its URL.
+/// Updates the comment whose body starts with `marker` (every body gantry writes does; a reply
+/// that quotes it does not), or creates it.
 pub async fn upsert_comment(
     api: &GitHubApi,
     pr: &PullRequest,
     marker: &str,
     body: &str,
-) -> Result<String, ApiError> {
+) -> Result<Written, ApiError> {
     let what = format!("the comments of pull request #{}", pr.number);
     let mut next = Some(format!(
         "repos/{}/issues/{}/comments?per_page=100",
@@ -55,17 +49,20 @@ pub async fn upsert_comment(
         if let Some(c) = page
             .items
             .iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+            .find(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)))
         {
-            const UPDATE: &str = "mutation($id: ID!, $body: String!) { updateIssueComment(input: {id: $id, body: $body}) { issueComment { url } } }";
-            let done: Updated = api
-                .graphql(
-                    UPDATE,
-                    &json!({"id": c.node_id, "body": body}),
+            let updated: IssueComment = api
+                .patch(
+                    &format!("repos/{}/issues/comments/{}", pr.repository, c.id),
+                    &json!({"body": body}),
                     &format!("comment {}", c.html_url),
                 )
                 .await?;
-            return Ok(done.update.comment.url);
+            return Ok(Written {
+                id: updated.id,
+                url: updated.html_url,
+                created: false,
+            });
         }
         next = page.next;
     }
@@ -76,5 +73,9 @@ pub async fn upsert_comment(
             &format!("a comment on pull request #{}", pr.number),
         )
         .await?;
-    Ok(created.html_url)
+    Ok(Written {
+        id: created.id,
+        url: created.html_url,
+        created: true,
+    })
 }

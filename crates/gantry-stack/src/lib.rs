@@ -15,6 +15,7 @@ pub mod gate;
 pub mod github;
 pub mod plan;
 pub mod report;
+pub mod running;
 pub mod template;
 
 pub use aws::Aws;

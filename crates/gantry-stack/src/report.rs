@@ -87,6 +87,13 @@ pub fn stack_section(p: &Planned) -> String {
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
     let mut s = format!("#### `{}`{region} — {}\n\n", p.stack, plan_word(p));
+    if let Some(line) = p
+        .task_definition
+        .as_ref()
+        .and_then(crate::running::Keep::describe)
+    {
+        s.push_str(&format!("{line}\n\n"));
+    }
     match &p.outcome {
         Outcome::NoChanges => return s,
         Outcome::Blocked { missing } => {

@@ -1,4 +1,4 @@
-//! The GitHub client: octocrab's generic `_get`/`_post` (octocrab 0.54 has no typed Deployments
+//! The GitHub client: octocrab's generic `_get`/`_post`/`_patch` (octocrab 0.54 has no typed Deployments
 //! API, and its typed calls drop the headers the rate-limit rules need), our own serde types,
 //! and one retry loop that follows [`super::retry`].
 
@@ -175,6 +175,23 @@ impl GitHubApi {
         decode(&r.body, what)
     }
 
+    /// `PATCH` a JSON body to a REST path (an update in place, e.g. of an issue comment).
+    pub async fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<T, ApiError> {
+        let body = serde_json::to_value(body).map_err(|e| ApiError::Decode {
+            what: what.to_owned(),
+            message: e.to_string(),
+        })?;
+        let r = self
+            .send(Method::PATCH, &self.url(path), Some(&body), what)
+            .await?;
+        decode(&r.body, what)
+    }
+
     /// A GraphQL query; GraphQL `errors` become [`ApiError::GraphQl`].
     pub async fn graphql<T: DeserializeOwned>(
         &self,
@@ -220,6 +237,7 @@ impl GitHubApi {
             let time_left = self.deadline.saturating_duration_since(Instant::now());
             let sent = match method {
                 Method::POST => self.octo._post(url, body).await,
+                Method::PATCH => self.octo._patch(url, body).await,
                 _ => self.octo._get(url).await,
             };
             let response = match sent {

@@ -12,60 +12,19 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use gantry_kit::Error;
 use gantry_kit::aws::aws_error;
 use indexmap::IndexMap;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 
 /// CloudFormation clients per region (an environment's stacks may live in several).
-#[derive(Debug)]
-pub struct Regional {
-    base: Base,
-    cache: Mutex<HashMap<String, Client>>,
-}
+pub type Regional = super::Regional<Client>;
 
-#[derive(Debug)]
-enum Base {
-    Sdk(Box<aws_types::SdkConfig>),
-    /// One client for every region (tests).
-    Fixed(Client),
-}
-
-impl Regional {
-    pub fn from_sdk(sdk: &aws_types::SdkConfig) -> Self {
-        Self {
-            base: Base::Sdk(Box::new(sdk.clone())),
-            cache: Mutex::default(),
-        }
+/// The client for `region` (`None`: the configured one).
+pub fn build(sdk: &aws_types::SdkConfig, region: Option<&str>) -> Client {
+    let mut b = aws_sdk_cloudformation::config::Builder::from(sdk);
+    if let Some(r) = region {
+        b = b.region(Region::new(r.to_owned()));
     }
-
-    pub fn fixed(client: Client) -> Self {
-        Self {
-            base: Base::Fixed(client),
-            cache: Mutex::default(),
-        }
-    }
-
-    /// The client for `region` (`None`: the configured one).
-    pub fn client(&self, region: Option<&str>) -> Client {
-        match &self.base {
-            Base::Fixed(c) => c.clone(),
-            Base::Sdk(sdk) => {
-                let key = region.unwrap_or_default().to_owned();
-                let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-                cache
-                    .entry(key)
-                    .or_insert_with(|| {
-                        let mut b = aws_sdk_cloudformation::config::Builder::from(sdk.as_ref());
-                        if let Some(r) = region {
-                            b = b.region(Region::new(r.to_owned()));
-                        }
-                        Client::from_conf(b.build())
-                    })
-                    .clone()
-            }
-        }
-    }
+    Client::from_conf(b.build())
 }
 
 /// A stack as DescribeStacks reports it.
@@ -422,6 +381,44 @@ pub async fn stack_events(
         }
         match page.next_token() {
             Some(t) if !t.is_empty() && !older => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// One resource of a stack as ListStackResources reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackResource {
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+}
+
+/// Every resource of a stack (every page of ListStackResources).
+pub async fn stack_resources(client: &Client, name: &str) -> Result<Vec<StackResource>, Error> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_stack_resources()
+            .stack_name(name)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| aws_error("CloudFormation ListStackResources", &e))?;
+        for r in page.stack_resource_summaries() {
+            out.push(StackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                physical_id: r
+                    .physical_resource_id()
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
             _ => break,
         }
     }

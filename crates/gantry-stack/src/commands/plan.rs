@@ -11,6 +11,7 @@ use crate::gate::{self, Destruction};
 use crate::github::upsert_comment;
 use crate::plan::{self, ChangeSetKind, Creation, Start, stack_state};
 use crate::report;
+use crate::running::{self, ClusterRef, Keep};
 use crate::template::{self, Template};
 use gantry_kit::github::{Actions, Annotation, Level, write_annotation};
 use gantry_kit::github_api::GitHubApi;
@@ -29,6 +30,9 @@ pub struct Planned {
     pub destructions: Vec<Destruction>,
     pub replacements: Vec<String>,
     pub masking: Masking,
+    /// What the plan did with `TaskDefinitionArn` (`None`: the template has no service that
+    /// takes its task definition from it).
+    pub task_definition: Option<Keep>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,9 +94,10 @@ async fn comment(c: &CommentConfig, (marker, body): (String, String)) -> Option<
         Err(e) => Err(e),
     };
     match written {
-        Ok(url) => {
-            tracing::info!("plan comment: {url}");
-            Some(url)
+        Ok(w) => {
+            let how = if w.created { "created" } else { "updated" };
+            tracing::info!("plan comment {how}: {}", w.url);
+            Some(w.url)
         }
         Err(e) => {
             let a = Annotation::new(Level::Warning, e.render()).title("gantry: no plan comment");
@@ -135,16 +140,18 @@ pub async fn plan_stack(
 ) -> Result<Planned, Error> {
     let client = aws.cloudformation.client(spec.region.as_deref());
     let masking = masking(spec);
-    let planned = |outcome, destructions: Vec<Destruction>, replacements| Planned {
-        stack: spec.name.clone(),
-        region: spec.region.clone(),
-        outcome,
-        digest: spec.template.digest.clone(),
-        destructions,
-        replacements,
-        masking: masking.clone(),
-    };
-    let parameters = match environment::parameters(spec, outputs) {
+    let planned =
+        |outcome, destructions: Vec<Destruction>, replacements, task_definition| Planned {
+            stack: spec.name.clone(),
+            region: spec.region.clone(),
+            outcome,
+            digest: spec.template.digest.clone(),
+            destructions,
+            replacements,
+            masking: masking.clone(),
+            task_definition,
+        };
+    let mut parameters = match environment::parameters(spec, outputs) {
         Ok(p) => p,
         Err(u) => {
             return Ok(planned(
@@ -153,6 +160,7 @@ pub async fn plan_stack(
                 },
                 vec![],
                 vec![],
+                None,
             ));
         }
     };
@@ -172,10 +180,27 @@ pub async fn plan_stack(
         Start::Recreate => {
             let changes = all_added(&spec.template);
             let destructions = gate::destructions(&spec.name, &[], None, &spec.template);
-            return Ok(planned(Outcome::Recreate { changes }, destructions, vec![]));
+            return Ok(planned(
+                Outcome::Recreate { changes },
+                destructions,
+                vec![],
+                None,
+            ));
         }
         Start::Refuse(why) => return Err(Error::failed(format!("{}: {why}", spec.name))),
     };
+    let keep = keep_task_definition(aws, &client, spec, &parameters, kind).await?;
+    if let Some(k) = &keep {
+        if let Some(line) = k.describe() {
+            match k {
+                Keep::NotFound { .. } => tracing::warn!("{}: {line}", spec.name),
+                _ => tracing::info!("{}: {line}", spec.name),
+            }
+        }
+        if let Some(arn) = k.value() {
+            parameters.push((running::PARAMETER.to_owned(), arn.to_owned()));
+        }
+    }
     let deployed: Option<Template> = match kind {
         ChangeSetKind::Update => cfn::stack_template(&client, &spec.name)
             .await?
@@ -216,7 +241,7 @@ pub async fn plan_stack(
     };
     let _group = gantry_kit::report::group(&format!("Plan {} ({})", spec.name, kind.as_str()));
     let id = match cfn::create_change_set(&client, &request).await? {
-        Created::NoChanges => return Ok(planned(Outcome::NoChanges, vec![], vec![])),
+        Created::NoChanges => return Ok(planned(Outcome::NoChanges, vec![], vec![], keep)),
         Created::Id(id) => id,
     };
     tracing::info!("{}: change set {id}", spec.name);
@@ -247,7 +272,7 @@ pub async fn plan_stack(
         Creation::Empty => {
             tracing::info!("{}: no changes; deleting the empty change set", spec.name);
             cfn::delete_change_set(&client, &id).await?;
-            Ok(planned(Outcome::NoChanges, vec![], vec![]))
+            Ok(planned(Outcome::NoChanges, vec![], vec![], keep))
         }
         Creation::Failed(reason) => Err(Error::failed(format!(
             "{}: change set {id} failed: {reason}",
@@ -265,9 +290,71 @@ pub async fn plan_stack(
                 },
                 destructions,
                 replacements,
+                keep,
             ))
         }
     }
+}
+
+/// Keeps the service on the task definition it runs (`running`): for an existing stack whose
+/// template sets an ECS service's task definition from `TaskDefinitionArn`, and a run that gives
+/// no value for it, reads the service (ListStackResources, then ECS DescribeServices).
+async fn keep_task_definition(
+    aws: &Aws,
+    client: &aws_sdk_cloudformation::Client,
+    spec: &StackSpec,
+    parameters: &[(String, String)],
+    kind: ChangeSetKind,
+) -> Result<Option<Keep>, Error> {
+    let (Some(target), Some(ecs)) = (running::service_of(&spec.template), &aws.ecs) else {
+        return Ok(None);
+    };
+    let given = parameters.iter().any(|(k, _)| k == running::PARAMETER);
+    if given || kind == ChangeSetKind::Create {
+        return Ok(Some(running::decide(given, false, None, None, &[])));
+    }
+    let resources = cfn::stack_resources(client, &spec.name).await?;
+    let physical = |id: &str| {
+        resources
+            .iter()
+            .find(|r| r.logical_id == id)
+            .and_then(|r| r.physical_id.clone())
+    };
+    let own: Vec<String> = resources
+        .iter()
+        .filter(|r| r.resource_type == "AWS::ECS::TaskDefinition")
+        .filter_map(|r| r.physical_id.clone())
+        .collect();
+    let (label, arn) = match physical(&target.service) {
+        None => (None, None),
+        Some(id) => {
+            let cluster = match &target.cluster {
+                Some(ClusterRef::Resource(c)) => physical(c),
+                Some(ClusterRef::Literal(c)) => Some(c.clone()),
+                None => None,
+            };
+            let (cluster, service) = running::describe_target(&id, cluster.as_deref());
+            let arn = crate::aws::ecs::service_task_definition(
+                &ecs.client(spec.region.as_deref()),
+                cluster.as_deref(),
+                &service,
+            )
+            .await?;
+            let name = service.rsplit('/').next().unwrap_or(&service);
+            let label = match &cluster {
+                Some(c) => format!("{}/{name}", c.rsplit('/').next().unwrap_or(c)),
+                None => name.to_owned(),
+            };
+            (Some(label), arn)
+        }
+    };
+    Ok(Some(running::decide(
+        false,
+        true,
+        label.as_deref(),
+        arn.as_deref(),
+        &own,
+    )))
 }
 
 /// NoEcho parameter names and the values given for them.

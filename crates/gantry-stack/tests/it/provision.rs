@@ -100,7 +100,14 @@ fn ids(list: &str) -> Vec<String> {
     list.split(',').map(str::to_owned).collect()
 }
 
-fn provisioned(env: &str, azs: usize, per_az_nat: bool, endpoints: &[&str], multi_az: bool) {
+fn provisioned(
+    env: &str,
+    azs: usize,
+    per_az_nat: bool,
+    endpoints: &[&str],
+    multi_az: bool,
+    release: bool,
+) {
     let dir = tempfile::tempdir().unwrap();
     let project = unique("p");
     let file = environment(dir.path(), env, &project);
@@ -500,7 +507,8 @@ fn provisioned(env: &str, azs: usize, per_az_nat: bool, endpoints: &[&str], mult
         "{env}: database in the data subnets"
     );
 
-    // A second plan of the same environment has nothing to do.
+    // A second plan of the same environment has nothing to do: the service still runs the
+    // stack's own bootstrap definition, so TaskDefinitionArn stays empty.
     let again = deploy(&file, "plan");
     assert_eq!(
         again["has-changes"],
@@ -508,11 +516,149 @@ fn provisioned(env: &str, azs: usize, per_az_nat: bool, endpoints: &[&str], mult
         "{env}: {}",
         again["status"]
     );
+    assert!(
+        again["summary"]
+            .as_str()
+            .unwrap()
+            .contains("`TaskDefinitionArn` left empty: the service runs the stack's own bootstrap task definition"),
+        "{env}: {}",
+        again["summary"]
+    );
+    if release {
+        a_release_survives_a_stack_update(&file, &region, o);
+    }
+}
+
+/// A gantry release registers a revision and points the service at it; a later stack update
+/// (here a changed service parameter) keeps the service on that revision, because the plan passes
+/// the running one as TaskDefinitionArn.
+fn a_release_survives_a_stack_update(file: &Path, region: &str, o: &Value) {
+    let (cluster, service) = (
+        o["ClusterName"].as_str().unwrap(),
+        o["ServiceName"].as_str().unwrap(),
+    );
+    let registered = aws(
+        region,
+        &[
+            "ecs",
+            "register-task-definition",
+            "--family",
+            o["TaskFamily"].as_str().unwrap(),
+            "--requires-compatibilities",
+            "FARGATE",
+            "--network-mode",
+            "awsvpc",
+            "--cpu",
+            "256",
+            "--memory",
+            "512",
+            "--container-definitions",
+            r#"[{"name": "app", "image": "registry.example/app@sha256:0000000000000000000000000000000000000000000000000000000000000001", "essential": true, "portMappings": [{"name": "http", "containerPort": 8080}]}]"#,
+        ],
+    );
+    let release = registered["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(release, o["BaselineTaskDefinitionArn"].as_str().unwrap());
+    aws(
+        region,
+        &[
+            "ecs",
+            "update-service",
+            "--cluster",
+            cluster,
+            "--service",
+            service,
+            "--task-definition",
+            &release,
+        ],
+    );
+
+    // A parameter change of the service stack, deployed as the environment file says.
+    let mut env: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let layer = env["Stacks"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["Layer"] == "service")
+        .unwrap();
+    layer["Parameters"]["HealthCheckGraceSeconds"] = json!("90");
+    std::fs::write(file, env.to_string()).unwrap();
+    let out = deploy(file, "deploy");
+    let stack = format!("{}-service", cluster);
+    assert_eq!(
+        out["status"][&stack],
+        json!("UPDATE_COMPLETE"),
+        "{}",
+        out["status"]
+    );
+    let summary = out["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!(
+            "`TaskDefinitionArn` = `{release}`: the task definition ECS service `{cluster}/{service}` runs now"
+        )),
+        "{summary}"
+    );
+    let svc = aws(
+        region,
+        &[
+            "ecs",
+            "describe-services",
+            "--cluster",
+            cluster,
+            "--services",
+            service,
+        ],
+    );
+    assert_eq!(
+        svc["services"][0]["taskDefinition"],
+        json!(release),
+        "the service still runs the release"
+    );
+    let stack_params = aws(
+        region,
+        &["cloudformation", "describe-stacks", "--stack-name", &stack],
+    );
+    let params: Vec<(String, String)> = stack_params["Stacks"][0]["Parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["ParameterKey"].as_str().unwrap().to_owned(),
+                p["ParameterValue"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        params.contains(&("HealthCheckGraceSeconds".into(), "90".into())),
+        "the parameter change was applied: {params:?}"
+    );
+    assert!(
+        params.contains(&("TaskDefinitionArn".into(), release.clone())),
+        "{params:?}"
+    );
+    assert_eq!(
+        out["stack-outputs"]["ServiceTaskDefinitionArn"],
+        json!(release)
+    );
+    assert!(
+        out["stack-outputs"]
+            .get("BaselineTaskDefinitionArn")
+            .is_none(),
+        "the bootstrap definition left the template: {}",
+        out["stack-outputs"]
+    );
+
+    // And the next plan has nothing to do.
+    let again = deploy(file, "plan");
+    assert_eq!(again["has-changes"], json!(false), "{}", again["status"]);
 }
 
 #[test]
 fn dev_deploys_into_moto_as_its_environment_file_says() {
-    provisioned("dev", 2, false, &["s3 Gateway"], false);
+    provisioned("dev", 2, false, &["s3 Gateway"], false, true);
 }
 
 #[test]
@@ -529,5 +675,6 @@ fn prod_deploys_into_moto_as_its_environment_file_says() {
             "secretsmanager Interface",
         ],
         true,
+        false,
     );
 }

@@ -9,14 +9,15 @@ mod invalidate;
 mod pipeline;
 mod rollout;
 mod site;
+mod stack;
 mod taskdef;
 
 use gantry_tests::{bin_dir, repo_root};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// What one part of the demo hands to the next (pipeline order: image → task definition →
-/// rollout → site → invalidate → deployment records).
+/// What one part of the demo hands to the next (pipeline order: stack → image → task definition
+/// → rollout → site → invalidate → deployment records).
 #[derive(Debug, Default)]
 pub struct Ctx {
     /// The CloudFront distribution the site and invalidate parts use.
@@ -73,7 +74,8 @@ async fn demo(out: &mut dyn Write) -> DemoResult {
         &'a mut Ctx,
     )
         -> std::pin::Pin<Box<dyn std::future::Future<Output = DemoResult> + 'a>>;
-    let parts: [(&str, Part); 6] = [
+    let parts: [(&str, Part); 7] = [
+        ("stack", |o, c| Box::pin(stack::run(o, c))),
         ("image", |o, c| Box::pin(image::run(o, c))),
         ("task-definition", |o, c| Box::pin(taskdef::run(o, c))),
         ("rollout", |o, c| Box::pin(rollout::run(o, c))),
