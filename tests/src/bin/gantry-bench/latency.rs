@@ -31,20 +31,13 @@ impl LatencyProxy {
         listener.set_nonblocking(true)?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         let (stop, mut stopped) = oneshot::channel::<()>();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
         let thread = std::thread::Builder::new()
             .name("latency-proxy".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        eprintln!("latency proxy: no runtime: {e}");
-                        return;
-                    }
-                };
                 rt.block_on(async move {
                     let Ok(listener) = TcpListener::from_std(listener) else {
                         return;
