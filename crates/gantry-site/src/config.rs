@@ -5,6 +5,7 @@
 use crate::aws::s3::{Multipart, SiteLocation};
 use crate::cli::{DeployArgs, PublishArgs, RollbackArgs, SiteArgs};
 use crate::manifest;
+use crate::pace::Concurrency;
 use crate::plan::{MaxDelete, PlanError, RollbackError};
 use crate::rules::{self, Rules};
 use crate::scan::ScanError;
@@ -28,7 +29,7 @@ pub(crate) struct PublishConfig {
     pub(crate) location: SiteLocation,
     pub(crate) cdn: Option<Cdn>,
     pub(crate) dry_run: bool,
-    pub(crate) concurrency: usize,
+    pub(crate) concurrency: Concurrency,
 }
 
 /// A validated deploy.
@@ -127,19 +128,29 @@ fn validate_publish(a: &PublishArgs) -> Result<PublishConfig, Error> {
             })
         }
     };
-    if a.concurrency == 0 || a.concurrency > 512 {
-        return Err(
-            Error::input(format!("concurrency: `{}` is out of range", a.concurrency))
-                .with_hint("use 1 to 512; 32 is a good default"),
-        );
-    }
+    let concurrency = parse_concurrency(&a.concurrency)?;
     a.poll.checked()?;
     Ok(PublishConfig {
         location,
         cdn,
         dry_run: a.dry_run,
-        concurrency: a.concurrency,
+        concurrency,
     })
+}
+
+/// `auto`, or a number from 1 to 512 that pins the concurrency.
+fn parse_concurrency(v: &str) -> Result<Concurrency, Error> {
+    let v = v.trim();
+    if v.eq_ignore_ascii_case("auto") || v.is_empty() {
+        return Ok(Concurrency::Auto);
+    }
+    match v.parse::<usize>() {
+        Ok(n) if (1..=512).contains(&n) => Ok(Concurrency::Pinned(n)),
+        _ => Err(Error::input(format!(
+            "concurrency: `{v}` is neither `auto` nor a number from 1 to 512"
+        ))
+        .with_hint("use `auto` (the default: adapts to the link) or a number to pin it")),
+    }
 }
 
 /// Reads the rules: a file path (TOML when its name ends in `.toml`, YAML otherwise), or

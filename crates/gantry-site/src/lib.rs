@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod invalidation;
 mod manifest;
+mod pace;
 mod plan;
 mod publish;
 mod report;

@@ -1,17 +1,57 @@
 //! Putting a release's objects in place, phase by phase — deploy's uploads and rollback's
 //! restores alike. A phase starts only when the one before it is complete, so a publish stopped
-//! anywhere never leaves live HTML referencing a missing file.
+//! anywhere never leaves live HTML referencing a missing file. How many are in flight is
+//! `pace`'s answer, told of every completion and of every 503 the server sent (seen by an
+//! interceptor on each attempt, the ones the SDK retries included).
 
 use crate::aws::s3::{self, Multipart, Written};
 use crate::config::PublishConfig;
 use crate::manifest::{Entry, ReleaseManifest};
+use crate::pace::Pace;
 use crate::plan::{PublishPhase, Restore, Upload};
 use crate::report::PublishTally;
 use aws_sdk_s3::Client as S3;
+use aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use gantry_kit::Error;
 use gantry_kit::fmt::human_bytes;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Counts the attempts S3 answered with 503 (SlowDown, or Service Unavailable): throttling,
+/// whether or not the SDK's retry then succeeded.
+#[derive(Debug, Clone, Default)]
+struct Throttles(Arc<AtomicUsize>);
+
+impl Throttles {
+    /// Throttled attempts since the last call.
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl Intercept for Throttles {
+    fn name(&self) -> &'static str {
+        "Throttles"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context.response().status().as_u16() == 503 {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
 
 /// One object a publish puts in place.
 #[derive(Debug, Clone, Copy)]
@@ -88,8 +128,9 @@ pub(crate) struct Published {
     pub(crate) unversioned: bool,
 }
 
-/// Puts `puts` in place phase by phase (within a phase in the order given, `concurrency` at a
-/// time), with the headers of their entries in `release`, counting each in `tally`.
+/// Puts `puts` in place phase by phase (within a phase in the order given, as many at a time
+/// as `cfg.concurrency` allows: pinned, or adapted to what the publish observes), with the
+/// headers of their entries in `release`, counting each in `tally`.
 pub(crate) async fn publish_phases(
     client: &S3,
     cfg: &PublishConfig,
@@ -98,6 +139,16 @@ pub(crate) async fn publish_phases(
     release: &ReleaseManifest,
     tally: &mut PublishTally,
 ) -> Result<Published, Error> {
+    let throttles = Throttles::default();
+    let client = &S3::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(throttles.clone())
+            .build(),
+    );
+    let mut pace = Pace::new(cfg.concurrency);
+    let origin = Instant::now();
     let mut manifest = release.clone();
     let mut unversioned = false;
     for ph in PublishPhase::ALL {
@@ -118,17 +169,32 @@ pub(crate) async fn publish_phases(
             format!("Restore {}: {} file(s)", ph.name(), phase.len())
         });
         let (mut files_done, mut bytes_done) = (0usize, 0u64);
-        let mut stream = futures::stream::iter(phase)
-            .map(|put| {
+        let (from, mut peak) = (pace.limit(), pace.limit());
+        let mut waiting = phase.into_iter();
+        let mut running = FuturesUnordered::new();
+        pace.begin(origin.elapsed());
+        loop {
+            while running.len() < pace.limit() {
+                let Some(put) = waiting.next() else { break };
                 let entry = &release.files[put.key()];
-                async move {
+                running.push(async move {
                     let version = put.send(client, cfg, multipart, entry).await?;
                     Ok::<_, Error>((put, version))
-                }
-            })
-            .buffer_unordered(cfg.concurrency);
-        while let Some(done) = stream.next().await {
+                });
+            }
+            let Some(done) = running.next().await else {
+                break;
+            };
             let (put, written) = done.map_err(|e| tally.attach(e))?;
+            let now = origin.elapsed();
+            if throttles.take() > 0 {
+                pace.throttled(now);
+            }
+            // Only while the queue is full: a phase's tail says nothing about the link.
+            if !waiting.as_slice().is_empty() {
+                pace.done(now, put.bytes());
+            }
+            peak = peak.max(pace.limit());
             if let Put::Upload { upload, .. } = put {
                 tracing::debug!(
                     "uploaded {} ({:?})",
@@ -145,6 +211,11 @@ pub(crate) async fn publish_phases(
             files_done += 1;
             bytes_done += put.bytes();
         }
+        tracing::debug!(
+            "{}: concurrency {from} → {} (peak {peak})",
+            ph.name(),
+            pace.limit()
+        );
         if uploads {
             tracing::info!(
                 "{}: {files_done} file(s), {} uploaded",

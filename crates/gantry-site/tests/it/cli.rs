@@ -78,6 +78,11 @@ fn bad_inputs_are_exit_2_naming_the_input() {
     );
     rejected(&deploy(&["--release-id", "a/b"]), "release-id: `a/b`");
     rejected(&deploy(&["--concurrency", "0"]), "concurrency: `0`");
+    rejected(
+        &deploy(&["--concurrency", "513"]),
+        "concurrency: `513` is neither `auto` nor a number from 1 to 512",
+    );
+    rejected(&deploy(&["--concurrency", "fast"]), "concurrency: `fast`");
 
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.txt"), "s").unwrap();

@@ -186,3 +186,61 @@ async fn a_first_deploy_writes_the_pointer_only_if_none_exists_and_a_conflict_is
     // The three files and the manifest: the pointer never went through.
     assert_eq!(files.num_calls(), 4);
 }
+
+#[tokio::test]
+async fn slowdowns_under_auto_concurrency_are_retried_and_every_file_lands() {
+    // 64 assets, each answered first with S3's 503 SlowDown: the publish halves its limit
+    // (crates/gantry-site/src/pace.rs), the SDK retries each, and all of them land.
+    let d = tempfile::tempdir().unwrap();
+    let files: Vec<(String, String)> = (0..64)
+        .map(|i| (format!("assets/chunk-{i:02}-aBcDeF9.js"), format!("x({i})")))
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    write_tree(d.path(), &refs);
+    write_tree(d.path(), &[("index.html", "<p>hi</p>")]);
+    let no_pointer = mock!(Client::get_object)
+        .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+    let empty = mock!(Client::list_objects_v2)
+        .then_output(|| ListObjectsV2Output::builder().key_count(0).build());
+    let asset_rules: Vec<_> = files
+        .iter()
+        .map(|(k, _)| {
+            let key = k.clone();
+            mock!(Client::put_object)
+                .match_requests(move |r| r.key() == Some(key.as_str()))
+                .sequence()
+                .http_response(slow_down)
+                .output(|| PutObjectOutput::builder().version_id("v").build())
+                .build()
+        })
+        .collect();
+    let others = mock!(Client::put_object)
+        .then_output(|| PutObjectOutput::builder().version_id("v").build());
+    let mut rules: Vec<&aws_smithy_mocks::Rule> = vec![&no_pointer, &empty];
+    rules.extend(asset_rules.iter());
+    rules.push(&others);
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |b| b
+        .retry_config(retry()));
+    let cfg = deploy_config(&[
+        "--dir",
+        d.path().to_str().unwrap(),
+        "--bucket",
+        "my-site",
+        "--concurrency",
+        "auto",
+    ]);
+    let report = gantry_site::deploy(&s3, None, &SystemClock::new(), &cfg)
+        .await
+        .unwrap();
+    assert_eq!(report.outputs.get("uploaded").unwrap(), 65);
+    for r in &asset_rules {
+        assert_eq!(
+            r.num_calls(),
+            2,
+            "one SlowDown, then the PUT that succeeded"
+        );
+    }
+}

