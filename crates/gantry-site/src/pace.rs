@@ -34,6 +34,17 @@ pub(crate) enum Concurrency {
     Auto,
 }
 
+impl Concurrency {
+    /// The fixed number of requests in flight for work that does not adapt (the HEADs of a
+    /// plan): the pinned value, or [`START`].
+    pub(crate) fn fixed(self) -> usize {
+        match self {
+            Concurrency::Pinned(n) => n,
+            Concurrency::Auto => START,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Pinned,

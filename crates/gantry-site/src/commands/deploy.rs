@@ -63,7 +63,7 @@ pub async fn deploy<C: Clock>(
         s3,
         site,
         plan::heads_to_read(&inputs),
-        cfg.publish.concurrency,
+        cfg.publish.concurrency.fixed(),
     )
     .await?;
     inputs.heads = &heads;
