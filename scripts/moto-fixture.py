@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import boto3
 
@@ -122,6 +123,18 @@ def environment(name: str, project: str, env: str, environments_dir: str) -> dic
         networkConfiguration={"awsvpcConfiguration": {
             "subnets": [net["subnet_id"]], "securityGroups": [net["security_group_id"]], "assignPublicIp": "DISABLED"}},
     )
+    # An environment a pipeline deploys into has been running: its first deployment has settled
+    # (the launcher completes a deployment after its period; a deploy that starts earlier finds
+    # the service busy, as it would on AWS).
+    deadline = time.monotonic() + 60
+    while True:
+        deployments = ecs_client.describe_services(
+            cluster=net["cluster_name"], services=[service])["services"][0]["deployments"]
+        if all(d.get("rolloutState") == "COMPLETED" for d in deployments):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"moto-fixture: service {service} of {name} did not settle: {deployments}")
+        time.sleep(0.25)
     cw = boto3.client("cloudwatch")
     alarms = [f"{name}-5xx", f"{name}-p99"]
     for alarm in alarms:
