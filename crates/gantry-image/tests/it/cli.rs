@@ -102,6 +102,10 @@ fn push_bad_inputs_are_exit_2_naming_the_input() {
         "lifecycle-keep: `0`",
     );
     rejected(
+        &[&ok[..], &["--timeout", "0"]].concat(),
+        "timeout: `0s` leaves no time to push anything",
+    );
+    rejected(
         &[&ok[..], &["--mount-from", "Base"]].concat(),
         "mount-from: `Base`",
     );
