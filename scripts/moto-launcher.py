@@ -107,6 +107,12 @@ for gantry-stack's reviewed-change-set check, each as AWS documents it
    every resource the template declares and, reading one it did not create (a type it skips, a
    condition that is false), tries to create it there and then; some of those attempts fail the
    request (HTTP 500). Here only the resources the stack created are listed.
+18. APIReference/API_CreateChangeSet.html (`ChangeSetType`: CREATE "for a new stack") and
+   API_Stack.html (`REVIEW_IN_PROGRESS`): a change set created for a new stack leaves the stack
+   REVIEW_IN_PROGRESS, and a later CREATE change set of that name is one more change set of the
+   same stack (same StackId). moto creates a second stack of the same name for it; executing that
+   one leaves the stack DescribeStacks answers by name REVIEW_IN_PROGRESS for ever. Here the
+   change set joins the stack under review.
 """
 
 import argparse
@@ -502,6 +508,29 @@ def patch_cloudformation() -> None:
                 if parsed.get(k) is not None and hasattr(parsed[k], "logical_resource_id")]
 
     Stack.stack_resources = property(created_resources)
+
+    original_create_change_set = CloudFormationBackend.create_change_set
+
+    def create_change_set(self, stack_name, change_set_name, template, parameters, description,
+                          change_set_type, notification_arns=None, tags=None, role_arn=None):  # 18
+        reviewed = [s for s in self.stacks.values() if s.name == stack_name and s.status == "REVIEW_IN_PROGRESS"]
+        if change_set_type != "CREATE" or not reviewed:
+            return original_create_change_set(self, stack_name, change_set_name, template, parameters, description,
+                                              change_set_type, notification_arns, tags, role_arn)
+        models.validate_create_change_set(change_set_name)
+        stack = reviewed[0]
+        change_set_id = models.generate_changeset_id(change_set_name, self.region_name, self.account_id)
+        change_set = models.ChangeSet(
+            change_set_type=change_set_type, change_set_id=change_set_id, change_set_name=change_set_name,
+            stack=stack, template=template, parameters=parameters, description=description,
+            notification_arns=notification_arns, tags=tags, role_arn=role_arn,
+        )
+        change_set.status = "CREATE_COMPLETE"
+        change_set.execution_status = "AVAILABLE"
+        self.change_sets[change_set_id] = change_set
+        return change_set_id, stack.stack_id
+
+    CloudFormationBackend.create_change_set = create_change_set
 
 
 def patch_cloudwatch_cbor(port: int) -> None:

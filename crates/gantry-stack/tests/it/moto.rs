@@ -295,3 +295,36 @@ async fn credentials_of_another_account_are_refused() {
         err.message()
     );
 }
+
+#[tokio::test]
+async fn a_new_stack_left_under_review_by_a_plan_is_created_by_a_later_deploy() {
+    // A pull request's plan of a new environment leaves its first stack REVIEW_IN_PROGRESS with
+    // a CREATE change set nobody executes; the deploy after the merge plans and executes its own.
+    let aws = aws().await;
+    let clock = SystemClock::new();
+    let e = environment(NET, "123456789012");
+    let net = format!("{}-dev-net", e.project);
+    let p = plan::run(&aws, &clock, &plan_config(&env_args(&e)))
+        .await
+        .unwrap();
+    assert_eq!(out(&p.outputs, "status")[&net], json!("CREATE"));
+    let cfn = aws.cloudformation.client(Some("eu-west-1"));
+    let reviewed = cfn.describe_stacks().stack_name(&net).send().await.unwrap();
+    let reviewed = &reviewed.stacks()[0];
+    assert_eq!(reviewed.stack_status().unwrap().as_str(), "REVIEW_IN_PROGRESS");
+
+    let d = deploy::run(&aws, &clock, &deploy_config(&env_args(&e)))
+        .await
+        .unwrap();
+    assert_eq!(out(&d.outputs, "status")[&net], json!("CREATE_COMPLETE"));
+    let app = format!("{}-dev-app", e.project);
+    assert_eq!(out(&d.outputs, "status")[&app], json!("CREATE_COMPLETE"));
+    let now = cfn.describe_stacks().stack_name(&net).send().await.unwrap();
+    let now = &now.stacks()[0];
+    assert_eq!(now.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+    assert_eq!(
+        now.stack_id(),
+        reviewed.stack_id(),
+        "the stack under review is the one created, not a second stack of the same name"
+    );
+}
