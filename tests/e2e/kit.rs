@@ -9,6 +9,7 @@ fn config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     let b = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
+        .http_client(gantry_kit::aws::http_client())
         .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()));
     match endpoint {
         Some(e) => b.endpoint_url(e).build(),
@@ -93,6 +94,7 @@ async fn unreachable_endpoint_is_a_network_fault_with_a_hint() {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
+        .http_client(gantry_kit::aws::http_client())
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
         .load()
         .await;

@@ -28,16 +28,51 @@ impl Default for AwsArgs {
 /// `fallback_region`), standard retries. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`
 /// are honoured by the SDK's own config loader.
 pub async fn sdk_config(args: &AwsArgs, fallback_region: Option<&'static str>) -> SdkConfig {
-    let region = match fallback_region {
-        Some(r) => RegionProviderChain::default_provider().or_else(r),
-        None => RegionProviderChain::default_provider(),
-    };
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(args.max_attempts))
         .timeout_config(timeouts())
-        .load()
-        .await
+        .http_client(http_client());
+    match fallback_region {
+        Some(r) => loader.region(region_chain().or_else(r)),
+        // The loader's own default chain, built with the loader's HTTP client.
+        None => loader,
+    }
+    .load()
+    .await
+}
+
+/// The SDK's default region chain — `AWS_REGION`/`AWS_DEFAULT_REGION`, the profile, then the
+/// instance metadata — built with [`http_client`]: `RegionProviderChain::default_provider()`
+/// would build its metadata client with the SDK's own HTTPS client, which gantry leaves out.
+fn region_chain() -> RegionProviderChain {
+    use aws_config::environment::region::EnvironmentVariableRegionProvider;
+    use aws_config::imds::region::ImdsRegionProvider;
+    use aws_config::profile::region::ProfileFileRegionProvider;
+    use aws_config::provider_config::ProviderConfig;
+    let conf = ProviderConfig::default().with_http_client(http_client());
+    RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(
+            ProfileFileRegionProvider::builder()
+                .configure(&conf)
+                .build(),
+        )
+        .or_else(ImdsRegionProvider::builder().configure(&conf).build())
+}
+
+/// The HTTPS client every AWS client of a process shares (one connection pool): hyper with
+/// rustls over ring, the TLS stack the GitHub and registry clients use too, and the machine's
+/// root certificates. Built once; cloning it is cheap.
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    static CLIENT: std::sync::OnceLock<aws_smithy_runtime_api::client::http::SharedHttpClient> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .build_https()
+        })
+        .clone()
 }
 
 /// How long one connection may take to open.

@@ -64,6 +64,7 @@ impl RolloutMoto {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&self.url)
+            .http_client(gantry_kit::aws::http_client())
             .credentials_provider(aws_sdk_ecs::config::Credentials::new(
                 "testing",
                 "testing",

@@ -411,6 +411,7 @@ fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
+        .http_client(gantry_kit::aws::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
         .force_path_style(true)
@@ -592,7 +593,7 @@ fn wall_table(
     Ok(())
 }
 
-pub async fn run(out: &mut dyn Write) -> BenchResult {
+pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     let tree_dir = tempfile::tempdir()?;
     let tree = tree_dir.path();
     let (files, bytes) = generate(tree)?;
