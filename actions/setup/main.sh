@@ -120,13 +120,23 @@ else
 fi
 command -v tar >/dev/null || bail "tar is required to unpack the release"
 
+# The manifest's entries for this target, read once (one jq, not three per binary):
+# "<binary> TAB <archive> TAB <sha256>" lines, empty fields where the manifest has none.
+entries=$(jq -r --arg t "$target" '(.binaries | objects // {}) | to_entries[]
+  | (.value | objects | .[$t] | objects // {}) as $e
+  | [.key, ($e.archive // "" | tostring), ($e.sha256 // "" | tostring)] | @tsv' "$manifest") ||
+  bail "manifest $manifest: cannot read its binaries"
+
 # The manifest's archive name and sha256 for binary $1 (sets archive, want).
 entry_of() {
-  local entry
-  entry=$(jq -c --arg b "$1" --arg t "$target" '.binaries[$b][$t] // empty' "$manifest")
-  [[ -n $entry ]] || bail "manifest has no gantry-$1 for $target (version $version)"
-  archive=$(jq -r '.archive // empty' <<<"$entry")
-  want=$(jq -r '.sha256 // empty' <<<"$entry")
+  local b a s
+  archive='' want=''
+  while IFS=$'\t' read -r b a s; do
+    [[ $b == "$1" ]] || continue
+    archive=$a want=$s
+    break
+  done <<<"$entries"
+  [[ -n $archive || -n $want ]] || bail "manifest has no gantry-$1 for $target (version $version)"
   [[ $archive == "gantry-$1-$version-$target.tar.gz" ]] ||
     bail "manifest names an unexpected archive for gantry-$1 $target: '$archive'"
   [[ $want =~ ^[0-9a-f]{64}$ ]] || bail "manifest has no valid sha256 for $archive"
@@ -140,35 +150,56 @@ unpack() {
   chmod 755 "$3/gantry-$1"
 }
 
+# Waits for the background jobs $@ (hashing and unpacking are CPU-bound, so each binary's runs
+# beside the others' on the runner's cores). Each job that failed has said why (::error::); then
+# the step fails.
+wait_all() {
+  local failed=0 p
+  for p in "$@"; do wait "$p" || failed=1; done
+  ((failed == 0)) || exit 1
+}
+
 mkdir -p "$(dirname "$cache_dir")"
 work=$(mktemp -d "$(dirname "$cache_dir")/.gantry-setup.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # A hit is re-verified every time: the cached archive against the manifest's sha256, the cached
-# binary against that archive's entry. Whatever fails is downloaded again.
+# binary against that archive's entry. Whatever fails is downloaded again (its name is left in
+# $work/again-BINARY).
+recheck() {
+  local cached got
+  entry_of "$1"
+  cached=$cache_dir/$archive
+  if [[ ! -f $cached || -L $cached ]]; then
+    : >"$work/again-$1"
+    return 0
+  fi
+  got=$(sha256 "$cached")
+  if [[ $got != "$want" ]]; then
+    echo "::warning::gantry setup: the cached $archive does not have the manifest's sha256 (expected $want, got $got); downloading it again" >&2
+    rm -f "$cached"
+    : >"$work/again-$1"
+    return 0
+  fi
+  unpack "$1" "$cached" "$work/cached-$1"
+  if ! cmp -s "$work/cached-$1/gantry-$1" "$cache_dir/gantry-$1"; then
+    echo "::warning::gantry setup: the cached gantry-$1 is not the one in its verified archive; replacing it" >&2
+    mv -f "$work/cached-$1/gantry-$1" "$cache_dir/gantry-$1"
+  fi
+  echo "verified cached $archive ($got)" >&2
+}
+
 missing=()
 if [[ -f $marker ]]; then
   group "Verifying the cached ${bins[*]} $version for $target"
+  pids=()
   for b in "${bins[@]}"; do
-    entry_of "$b"
-    cached=$cache_dir/$archive
-    if [[ ! -f $cached || -L $cached ]]; then
-      missing+=("$b")
-      continue
-    fi
-    got=$(sha256 "$cached")
-    if [[ $got != "$want" ]]; then
-      echo "::warning::gantry setup: the cached $archive does not have the manifest's sha256 (expected $want, got $got); downloading it again" >&2
-      rm -f "$cached"
-      missing+=("$b")
-      continue
-    fi
-    unpack "$b" "$cached" "$work/cached-$b"
-    if ! cmp -s "$work/cached-$b/gantry-$b" "$cache_dir/gantry-$b"; then
-      echo "::warning::gantry setup: the cached gantry-$b is not the one in its verified archive; replacing it" >&2
-      mv -f "$work/cached-$b/gantry-$b" "$cache_dir/gantry-$b"
-    fi
-    echo "verified cached $archive ($got)" >&2
+    recheck "$b" &
+    pids+=("$!")
+  done
+  wait_all "${pids[@]}"
+  for b in "${bins[@]}"; do
+    if [[ -e $work/again-$b ]]; then missing+=("$b"); fi
   done
   endgroup
   ((${#missing[@]})) || finish cache "$cache_dir" "$version"
@@ -194,15 +225,30 @@ curl_args+=(--retry 3 --connect-timeout 20 --max-time "${GANTRY_SETUP_MAX_TIME:-
 [[ ${GANTRY_SETUP_MAX_TIME:-300} =~ ^[1-9][0-9]{0,4}$ ]] ||
   bail "GANTRY_SETUP_MAX_TIME: '${GANTRY_SETUP_MAX_TIME//[$'\r\n']/ }' is not a whole number of seconds (1-99999)"
 
+# Every entry is checked before anything is downloaded; then one curl fetches the archives side
+# by side, and each is verified and unpacked.
 group "Downloading ${missing[*]} $version for $target"
+downloads=()
 for b in "${missing[@]}"; do
   entry_of "$b"
-  curl "${curl_args[@]}" -o "$work/$archive" "$base/$archive" || bail "download failed: $base/$archive"
+  downloads+=(-o "$work/$archive" "$base/$archive")
+done
+curl "${curl_args[@]}" --parallel --parallel-max 8 "${downloads[@]}" ||
+  bail "download failed: ${missing[*]} from $base"
+verify() {
+  local got
+  entry_of "$1"
   got=$(sha256 "$work/$archive")
   [[ $got == "$want" ]] || bail "sha256 mismatch for $archive: expected $want, got $got"
-  unpack "$b" "$work/$archive" "$work/$b"
+  unpack "$1" "$work/$archive" "$work/$1"
   echo "verified $archive ($got)" >&2
+}
+pids=()
+for b in "${missing[@]}"; do
+  verify "$b" &
+  pids+=("$!")
 done
+wait_all "${pids[@]}"
 endgroup
 
 # Only verified files enter the cache dir, each by an atomic rename; the marker comes last.

@@ -10,17 +10,16 @@ root=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 cd "$root"
 
 if command -v sha256sum >/dev/null; then
-  sha() { sha256sum "$@"; }
+  sha_cmd=(sha256sum)
 elif command -v shasum >/dev/null; then
-  sha() { shasum -a 256 "$@"; }
+  sha_cmd=(shasum -a 256)
 else
   echo "source-digest: neither sha256sum nor shasum is installed" >&2
   exit 1
 fi
 
+# One hashing process for all the files (not one per file): the same lines in the same order.
 {
-  printf '%s\n' Cargo.toml Cargo.lock rust-toolchain.toml
-  find crates -type f ! -path '*/target/*'
-} | LC_ALL=C sort | while IFS= read -r file; do
-  sha "$file"
-done | sha | cut -d' ' -f1
+  printf '%s\0' Cargo.toml Cargo.lock rust-toolchain.toml
+  find crates -type f ! -path '*/target/*' -print0
+} | LC_ALL=C sort -z | xargs -0 "${sha_cmd[@]}" | "${sha_cmd[@]}" | cut -d' ' -f1
