@@ -224,14 +224,19 @@ fn github(args: &GitHubArgs, env: Env<'_>) -> Result<GitHubConfig, Error> {
     Ok(GitHubConfig { api, repo })
 }
 
+/// The most a `--release @FILE` may hold (a release record is a few hundred bytes).
+const MAX_RELEASE_FILE: u64 = 1024 * 1024;
+
 /// Reads `--release`: inline JSON, or `@FILE`.
 fn release_input(v: &Option<String>) -> Result<Release, Error> {
     let hint = "pass the gantry.release/v1 JSON inline or as `@FILE` (the `release` output of `gantry-deployment release`)";
     let text = given(v).ok_or_else(|| Error::input("release: required").with_hint(hint))?;
     let text = match text.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            Error::input(format!("release: cannot read `{path}`: {e}")).with_hint(hint)
-        })?,
+        Some(path) => {
+            gantry_kit::cli::read_input_file(std::path::Path::new(path), MAX_RELEASE_FILE).map_err(
+                |e| Error::input(format!("release: cannot read `{path}`: {e}")).with_hint(hint),
+            )?
+        }
         None => text.to_owned(),
     };
     let doc: Value = serde_json::from_str(&text)

@@ -6,7 +6,6 @@ use crate::plan::{self, InvalidationPlan, Limits};
 use gantry_kit::Error;
 use gantry_kit::cli::split_list;
 use gantry_kit::poll::Schedule;
-use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -110,7 +109,7 @@ pub fn validate(args: &Cli) -> Result<Config, Error> {
 /// The longest distribution id accepted. CloudFront's ids are 13 or 14 characters today
 /// (`E2QWRUHAPOMQZL`); the margin keeps a longer future id working while a pasted blob,
 /// domain or ARN is refused before any call.
-pub const MAX_DISTRIBUTION_ID: usize = 20;
+pub(crate) const MAX_DISTRIBUTION_ID: usize = 20;
 
 /// Checks a (trimmed, non-empty) distribution id in CloudFront's format: an upper-case letter,
 /// then upper-case letters and digits, at most [`MAX_DISTRIBUTION_ID`] characters (exit 2).
@@ -139,25 +138,19 @@ pub fn check_distribution_id(id: &str) -> Result<(), Error> {
 
 /// The most `--paths-file` may hold. 16 MiB is ~4,000 paths of CloudFront's longest (4,000
 /// characters) and far more of ordinary ones; `/dev/zero` or a wrong file ends here.
-pub const MAX_PATHS_FILE: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_PATHS_FILE: u64 = 16 * 1024 * 1024;
 
 /// Reads `--paths-file`, at most [`MAX_PATHS_FILE`] bytes.
 fn read_paths_file(file: &Path) -> Result<String, Error> {
-    let cannot = |e: &dyn std::fmt::Display| {
-        Error::input(format!("paths-file: cannot read {}: {e}", file.display()))
-            .with_hint("give a readable file with one path per line")
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)
-        .and_then(|f| f.take(MAX_PATHS_FILE + 1).read_to_end(&mut bytes))
-        .map_err(|e| cannot(&e))?;
-    if bytes.len() as u64 > MAX_PATHS_FILE {
-        return Err(Error::input(format!(
+    use gantry_kit::cli::{InputFileError, read_input_file};
+    read_input_file(file, MAX_PATHS_FILE).map_err(|e| match e {
+        InputFileError::TooLarge(max) => Error::input(format!(
             "paths-file: {} is larger than {}, the most a paths file may hold",
             file.display(),
-            gantry_kit::fmt::human_bytes(MAX_PATHS_FILE)
+            gantry_kit::fmt::human_bytes(max)
         ))
-        .with_hint("give a file with one path per line; collapse many paths into a wildcard such as `/assets/*`"));
-    }
-    String::from_utf8(bytes).map_err(|_| cannot(&"it is not UTF-8 text"))
+        .with_hint("give a file with one path per line; collapse many paths into a wildcard such as `/assets/*`"),
+        e => Error::input(format!("paths-file: cannot read {}: {e}", file.display()))
+            .with_hint("give a readable file with one path per line"),
+    })
 }

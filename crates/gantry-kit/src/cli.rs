@@ -195,6 +195,39 @@ where
         .collect()
 }
 
+/// Why a file an input names could not be read ([`read_input_file`]).
+#[derive(Debug)]
+pub enum InputFileError {
+    Io(std::io::Error),
+    /// Larger than the limit it was read with.
+    TooLarge(u64),
+    NotUtf8,
+}
+
+impl std::fmt::Display for InputFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "{e}"),
+            Self::TooLarge(max) => write!(f, "it is larger than {}", crate::fmt::human_bytes(*max)),
+            Self::NotUtf8 => f.write_str("it is not UTF-8 text"),
+        }
+    }
+}
+
+/// Reads a text file an input names, at most `max` bytes: a wrong path (`/dev/zero`, a
+/// multi-gigabyte log) ends there instead of filling memory.
+pub fn read_input_file(file: &std::path::Path, max: u64) -> Result<String, InputFileError> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(InputFileError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(InputFileError::TooLarge(max));
+    }
+    String::from_utf8(bytes).map_err(|_| InputFileError::NotUtf8)
+}
+
 /// Parses a duration: a bare number is seconds (`90`), otherwise humantime (`90s`, `15m`,
 /// `1h30m`). Negative values are refused with a message saying what is accepted.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -520,5 +553,26 @@ mod tests {
             "poll-interval: `500ms` is too short",
             "the minimum is checked first"
         );
+    }
+
+    #[test]
+    fn input_files_are_read_up_to_their_limit() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("f");
+        std::fs::write(&f, "abcd").unwrap();
+        assert_eq!(read_input_file(&f, 4).unwrap(), "abcd");
+        let e = read_input_file(&f, 3).unwrap_err();
+        assert_eq!(e.to_string(), "it is larger than 3 B");
+        std::fs::write(&f, [0xff, 0xfe]).unwrap();
+        assert_eq!(
+            read_input_file(&f, 4).unwrap_err().to_string(),
+            "it is not UTF-8 text"
+        );
+        assert!(matches!(
+            read_input_file(&d.path().join("missing"), 4),
+            Err(InputFileError::Io(_))
+        ));
+        let zero = read_input_file(std::path::Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(matches!(zero, InputFileError::TooLarge(_)), "{zero}");
     }
 }

@@ -25,6 +25,10 @@ pub(crate) struct SourceConfig {
     pub(crate) overrides: Overrides,
 }
 
+/// The most an `--env-files` file may hold: ECS refuses a task definition over 64 KiB, whatever
+/// its variables are.
+const MAX_ENV_FILE: u64 = 64 * 1024;
+
 fn is_family(s: &str) -> bool {
     render::family_problem(s).is_none()
 }
@@ -172,9 +176,9 @@ pub(crate) fn validate_source(a: &SourceArgs) -> Result<SourceConfig, Error> {
     }
     for v in split_list(&a.env_files) {
         let (name, file) = pair("env-files", &v, ':', "NAME:FILE")?;
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let text = gantry_kit::cli::read_input_file(Path::new(file), MAX_ENV_FILE).map_err(|e| {
             Error::input(format!("env-files: cannot read `{file}`: {e}"))
-                .with_hint("give a readable file of KEY=VALUE lines")
+                .with_hint("give a readable file of KEY=VALUE lines; a task definition holds at most 64 KiB in all")
         })?;
         let vars =
             parse_env_file(&text).map_err(|e| Error::input(format!("env-files: `{file}` {e}")))?;

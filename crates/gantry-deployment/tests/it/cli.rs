@@ -99,6 +99,10 @@ fn an_invalid_payload_is_refused_naming_the_field() {
         "@/nonexistent/release.json",
         "release: cannot read `/nonexistent/release.json`",
     );
+    start_with(
+        "@/dev/zero",
+        "release: cannot read `/dev/zero`: it is larger than 1.0 MiB",
+    );
     rejected(&["start", "--environment", "staging"], "release: required");
 }
 

@@ -291,6 +291,10 @@ fn bad_overrides_are_exit_2() {
         ],
         "env-files: cannot read `/nonexistent/env`",
     );
+    rejected(
+        &["--task-definition", &td, "--env-file", "app:/dev/zero"],
+        "env-files: cannot read `/dev/zero`: it is larger than 64.0 KiB",
+    );
     let env = d.file("web.env", "LOG_LEVEL=debug\n");
     rejected(
         &[
