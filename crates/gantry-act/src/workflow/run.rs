@@ -29,7 +29,7 @@ use crate::expr::{Scope, Template, Value};
 use crate::runner::truthy_text;
 
 /// The events `--event` accepts.
-pub const EVENTS: [&str; 4] = ["push", "pull_request", "workflow_dispatch", "workflow_call"];
+pub(super) const EVENTS: [&str; 4] = ["push", "pull_request", "workflow_dispatch", "workflow_call"];
 
 /// GitHub's limit on distinct reusable workflows a run may call.
 const MAX_CALLED_WORKFLOWS: usize = 20;

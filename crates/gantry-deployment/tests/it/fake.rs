@@ -5,7 +5,7 @@ use super::repo_root;
 use std::process::Command;
 
 /// The project venv that `scripts/local-aws up` creates: `GANTRY_VENV`, else `<repo>/.venv`.
-pub fn venv_python() -> std::path::PathBuf {
+pub(crate) fn venv_python() -> std::path::PathBuf {
     let venv = std::env::var_os("GANTRY_VENV")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".venv"));

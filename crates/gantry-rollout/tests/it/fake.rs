@@ -19,15 +19,15 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use gantry_rollout::Clients;
 use std::time::SystemTime;
 
-pub const CLUSTER: &str = "prod";
-pub const SERVICE: &str = "web";
-pub const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:6";
-pub const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7";
-pub const OTHER: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:8";
-pub const SERVICE_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:service/prod/web";
+pub(crate) const CLUSTER: &str = "prod";
+pub(crate) const SERVICE: &str = "web";
+pub(crate) const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:6";
+pub(crate) const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7";
+pub(crate) const OTHER: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:8";
+pub(crate) const SERVICE_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:service/prod/web";
 
 /// One `service.deployments` entry.
-pub fn dep(id: &str, status: &str, td: &str, rollout: &str) -> Deployment {
+pub(crate) fn dep(id: &str, status: &str, td: &str, rollout: &str) -> Deployment {
     let done = rollout == "COMPLETED";
     Deployment::builder()
         .id(id)
@@ -48,7 +48,7 @@ pub fn dep(id: &str, status: &str, td: &str, rollout: &str) -> Deployment {
 }
 
 /// A service with these deployments (the PRIMARY's task definition is the service's) and events.
-pub fn svc(deps: Vec<Deployment>, events: &[(&str, &str)]) -> Service {
+pub(crate) fn svc(deps: Vec<Deployment>, events: &[(&str, &str)]) -> Service {
     let td = deps
         .iter()
         .find(|d| d.status() == Some("PRIMARY"))
@@ -76,7 +76,7 @@ pub fn svc(deps: Vec<Deployment>, events: &[(&str, &str)]) -> Service {
 }
 
 /// The steady service before a deploy: one COMPLETED PRIMARY of OLD.
-pub fn steady() -> Service {
+pub(crate) fn steady() -> Service {
     svc(
         vec![dep("ecs-svc/old", "PRIMARY", OLD, "COMPLETED")],
         &[("e0", "(service web) has reached a steady state.")],
@@ -84,7 +84,7 @@ pub fn steady() -> Service {
 }
 
 /// DescribeServices answering `services` in turn, the last one for ever.
-pub fn describe(services: Vec<Service>) -> Rule {
+pub(crate) fn describe(services: Vec<Service>) -> Rule {
     let mut seq = mock!(Client::describe_services).sequence();
     for s in services {
         seq = seq.output(move || {
@@ -96,7 +96,7 @@ pub fn describe(services: Vec<Service>) -> Rule {
     seq.repeatedly().build()
 }
 
-pub fn task_definition(status: TaskDefinitionStatus, containers: &[&str]) -> Rule {
+pub(crate) fn task_definition(status: TaskDefinitionStatus, containers: &[&str]) -> Rule {
     let containers: Vec<String> = containers.iter().map(|c| (*c).to_owned()).collect();
     mock!(Client::describe_task_definition).then_compute_output(move |req| {
         let mut td = TaskDefinition::builder()
@@ -119,7 +119,7 @@ pub fn task_definition(status: TaskDefinitionStatus, containers: &[&str]) -> Rul
 }
 
 /// DescribeAlarms answering these states in turn (the last for ever).
-pub fn alarms(states: Vec<Vec<(&'static str, StateValue)>>) -> Rule {
+pub(crate) fn alarms(states: Vec<Vec<(&'static str, StateValue)>>) -> Rule {
     let mut seq = mock!(aws_sdk_cloudwatch::Client::describe_alarms).sequence();
     for set in states {
         seq = seq.output(move || {
@@ -144,7 +144,7 @@ pub fn alarms(states: Vec<Vec<(&'static str, StateValue)>>) -> Rule {
 }
 
 /// The body of an awsJson1_1 error.
-pub fn json_error(
+pub(crate) fn json_error(
     status: u16,
     code: &'static str,
     message: &'static str,
@@ -161,7 +161,7 @@ pub fn json_error(
 }
 
 /// What an account without the ServiceDeployment API answers, and the calls every run makes.
-pub fn defaults() -> Vec<Rule> {
+pub(crate) fn defaults() -> Vec<Rule> {
     vec![
         mock!(Client::list_service_deployments).then_http_response(json_error(
             400,
@@ -180,7 +180,7 @@ pub fn defaults() -> Vec<Rule> {
 }
 
 /// The clients with these rules first, then [`defaults`]; credentials expiring at `expiry`.
-pub fn aws(ecs: &[&Rule], cw: &[&Rule], expiry: Option<SystemTime>) -> Clients {
+pub(crate) fn aws(ecs: &[&Rule], cw: &[&Rule], expiry: Option<SystemTime>) -> Clients {
     let d = defaults();
     let all: Vec<&Rule> = ecs.iter().copied().chain(d.iter()).collect();
     let no_alarms = alarms(vec![vec![]]);

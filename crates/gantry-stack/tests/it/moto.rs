@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-pub async fn aws() -> Aws {
+pub(crate) async fn aws() -> Aws {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "AWS_ENDPOINT_URL is not set: run through `make test`, or `eval \"$(scripts/local-aws env)\"` after `scripts/local-aws up`"
@@ -22,7 +22,7 @@ pub async fn aws() -> Aws {
 }
 
 /// A project name no other test (or earlier run against the same server) uses.
-pub fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -311,7 +311,10 @@ async fn a_new_stack_left_under_review_by_a_plan_is_created_by_a_later_deploy() 
     let cfn = aws.cloudformation.client(Some("eu-west-1"));
     let reviewed = cfn.describe_stacks().stack_name(&net).send().await.unwrap();
     let reviewed = &reviewed.stacks()[0];
-    assert_eq!(reviewed.stack_status().unwrap().as_str(), "REVIEW_IN_PROGRESS");
+    assert_eq!(
+        reviewed.stack_status().unwrap().as_str(),
+        "REVIEW_IN_PROGRESS"
+    );
 
     let d = deploy::run(&aws, &clock, &deploy_config(&env_args(&e)))
         .await

@@ -66,7 +66,7 @@ fn skopeo(src: &str, proxy: &ImageProxy, repo: &str) -> Result<Run, Box<dyn std:
     })
 }
 
-pub async fn run(out: &mut dyn Write) -> BenchResult {
+pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     gantry_tests::aws_endpoint();
     let dir = tempfile::tempdir()?;
     let mut layout = ImageLayout::new(dir.path());

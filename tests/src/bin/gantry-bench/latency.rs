@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-pub struct LatencyProxy {
+pub(crate) struct LatencyProxy {
     /// `http://127.0.0.1:PORT`: the proxy's own address, in front of the upstream.
     pub endpoint: String,
     stop: Option<oneshot::Sender<()>>,
@@ -22,7 +22,10 @@ pub struct LatencyProxy {
 
 impl LatencyProxy {
     /// A proxy in front of `upstream` (`http://127.0.0.1:PORT`) adding `one_way` each direction.
-    pub fn start(upstream: &str, one_way: Duration) -> Result<Self, Box<dyn std::error::Error>> {
+    pub(crate) fn start(
+        upstream: &str,
+        one_way: Duration,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let upstream: SocketAddr = upstream.trim_start_matches("http://").parse()?;
         if !upstream.ip().is_loopback() {
             return Err(format!("latency proxy: upstream {upstream} is not on loopback").into());

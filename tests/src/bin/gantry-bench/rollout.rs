@@ -292,7 +292,7 @@ async fn alarm_on_moto(runs: usize, rng: &mut Rng) -> Result<Vec<f64>, String> {
     Ok(out)
 }
 
-pub async fn run(out: &mut dyn Write) -> BenchResult {
+pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let draws = 10_000;
     let mut gantry = Vec::with_capacity(draws);

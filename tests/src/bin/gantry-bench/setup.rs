@@ -156,7 +156,7 @@ fn setup_once(
     Ok((took, source))
 }
 
-pub async fn run(out: &mut dyn Write) -> BenchResult {
+pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     let target = host_target()?;
     let names = shipped()?;
     let missing: Vec<&String> = names

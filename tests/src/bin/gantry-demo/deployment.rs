@@ -15,7 +15,7 @@ fn deployment(mode: &str) -> gantry_act::Runner {
         .log_to(std::io::sink())
 }
 
-pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let api = std::env::var("GITHUB_API_URL").unwrap_or_default();
     writeln!(
         out,

@@ -6,7 +6,7 @@ use super::{Ctx, DemoResult, action, failed, show};
 use gantry_tests::{image_example_layout, image_registry, unique_name};
 use std::io::Write;
 
-pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let registry = image_registry();
     let dir = tempfile::tempdir()?;
     let source = image_example_layout(dir.path(), "demo");

@@ -14,7 +14,7 @@ fn invalidate(dist: &str) -> gantry_act::Runner {
 }
 
 /// The distribution the site and invalidate parts share (created on first use).
-pub async fn distribution(ctx: &mut Ctx) -> String {
+pub(crate) async fn distribution(ctx: &mut Ctx) -> String {
     if ctx.distribution_id.is_empty() {
         let cf = cloudfront().await;
         ctx.distribution_id = create_distribution(&cf, &unique_name("demo")).await;
@@ -22,7 +22,7 @@ pub async fn distribution(ctx: &mut Ctx) -> String {
     ctx.distribution_id.clone()
 }
 
-pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let dist = distribution(ctx).await;
     writeln!(
         out,

@@ -55,7 +55,7 @@ fn push(c: &Caller) -> gantry_act::WorkflowRun {
         .approve("prod")
 }
 
-pub async fn run(out: &mut dyn Write) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write) -> DemoResult {
     let started = Instant::now();
     let sdk =
         gantry_kit::aws::sdk_config(&gantry_kit::aws::AwsArgs::default(), Some("us-east-1")).await;

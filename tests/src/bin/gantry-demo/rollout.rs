@@ -73,7 +73,7 @@ fn rollout(cluster: &str, service: &str, td: &str, alarm: &str, bake: &str) -> g
         .log_to(std::io::sink())
 }
 
-pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let name = unique_name("demo-rollout");
     let fx = ecs_fixture(&name);
     let sdk =

@@ -8,7 +8,7 @@ use gantry_tests::{
 use std::io::Write;
 use std::path::Path;
 
-pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let dist = super::invalidate::distribution(ctx).await;
     let s3 = site_s3().await;
     let bucket = unique_name("demo-site");

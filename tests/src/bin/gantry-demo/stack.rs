@@ -56,7 +56,7 @@ fn stack(dir: &Path, mode: &str) -> gantry_act::Runner {
         .log_to(std::io::sink())
 }
 
-pub async fn run(out: &mut dyn Write, _ctx: &mut super::Ctx) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write, _ctx: &mut super::Ctx) -> DemoResult {
     let dir = tempfile::tempdir()?;
     let project = unique_name("demo");
     let file = serde_json::json!({

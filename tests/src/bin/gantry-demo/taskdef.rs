@@ -8,7 +8,7 @@ use std::io::Write;
 /// Used when the image part did not run (or pushed nothing).
 const FALLBACK_IMAGE: &str = "public.ecr.aws/docker/library/busybox:stable";
 
-pub async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
+pub(crate) async fn run(out: &mut dyn Write, ctx: &mut Ctx) -> DemoResult {
     let file = repo_root().join("examples/app/task-definition.json");
     let image = ctx
         .image
