@@ -165,14 +165,7 @@ impl GitHubApi {
         body: &B,
         what: &str,
     ) -> Result<T, ApiError> {
-        let body = serde_json::to_value(body).map_err(|e| ApiError::Decode {
-            what: what.to_owned(),
-            message: e.to_string(),
-        })?;
-        let r = self
-            .send(Method::POST, &self.url(path), Some(&body), what)
-            .await?;
-        decode(&r.body, what)
+        self.send_json(Method::POST, path, body, what).await
     }
 
     /// `PATCH` a JSON body to a REST path (an update in place, e.g. of an issue comment).
@@ -182,13 +175,22 @@ impl GitHubApi {
         body: &B,
         what: &str,
     ) -> Result<T, ApiError> {
+        self.send_json(Method::PATCH, path, body, what).await
+    }
+
+    /// Sends a JSON body with `method` and decodes the answer.
+    async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<T, ApiError> {
         let body = serde_json::to_value(body).map_err(|e| ApiError::Decode {
             what: what.to_owned(),
             message: e.to_string(),
         })?;
-        let r = self
-            .send(Method::PATCH, &self.url(path), Some(&body), what)
-            .await?;
+        let r = self.send(method, &self.url(path), Some(&body), what).await?;
         decode(&r.body, what)
     }
 
