@@ -182,3 +182,28 @@ fn outside_a_pull_request_a_plan_writes_no_comment() {
     assert_eq!(r.outputs["comment-url"], "");
     assert!(comments(&repository, 3).is_empty());
 }
+
+#[test]
+fn comment_outside_plan_mode_is_a_warning_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = unique_name("stackd");
+    let repository = format!("gantry-e2e/{project}");
+    environment(dir.path(), &project, "dev");
+    write(
+        dir.path(),
+        "infra/templates/app.yaml",
+        &template(&["Alerts"]),
+    );
+    let r = action(dir.path(), &repository, 4, "62")
+        .input("mode", "deploy")
+        .input("environment", "dev")
+        .run()
+        .unwrap();
+    assert!(r.success, "{:?}", r.annotations);
+    let warned = r
+        .annotations
+        .iter()
+        .any(|a| format!("{a:?}").contains("only mode plan writes the pull request comment"));
+    assert!(warned, "{:?}", r.annotations);
+    assert!(comments(&repository, 4).is_empty());
+}
