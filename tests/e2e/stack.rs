@@ -161,17 +161,22 @@ fn plans_of_a_pull_request_keep_one_sticky_comment_per_environment() {
     assert!(comments(&repository, pr + 1).is_empty());
 }
 
-#[test]
-fn outside_a_pull_request_a_plan_writes_no_comment() {
+/// A workspace with a one-stack dev environment of a new project, and its repository's name.
+fn dev_environment(prefix: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let project = unique_name("stackn");
-    let repository = format!("gantry-e2e/{project}");
+    let project = unique_name(prefix);
     environment(dir.path(), &project, "dev");
     write(
         dir.path(),
         "infra/templates/app.yaml",
         &template(&["Alerts"]),
     );
+    (dir, format!("gantry-e2e/{project}"))
+}
+
+#[test]
+fn outside_a_pull_request_a_plan_writes_no_comment() {
+    let (dir, repository) = dev_environment("stackn");
     let r = action(dir.path(), &repository, 3, "61")
         .github("ref", "refs/heads/main")
         .github("event_name", "push")
@@ -185,15 +190,7 @@ fn outside_a_pull_request_a_plan_writes_no_comment() {
 
 #[test]
 fn comment_outside_plan_mode_is_a_warning_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = unique_name("stackd");
-    let repository = format!("gantry-e2e/{project}");
-    environment(dir.path(), &project, "dev");
-    write(
-        dir.path(),
-        "infra/templates/app.yaml",
-        &template(&["Alerts"]),
-    );
+    let (dir, repository) = dev_environment("stackd");
     let r = action(dir.path(), &repository, 4, "62")
         .input("mode", "deploy")
         .input("environment", "dev")
