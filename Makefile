@@ -58,7 +58,7 @@ demo: build up ## run every action, then the example pipeline (dev â†’ staging â
 	$(WITH_AWS) "$(CARGO_TARGET_DIR)/debug/gantry-demo"
 
 # Benchmarks time the binaries users run: release builds, in their own target dir so that a
-# release build never holds the lock of the debug one (the first build takes ~15 min on 2 cores).
+# release build never holds the lock of the debug one (the first build takes ~11 min on 2 cores).
 BENCH ?= all
 BENCH_TARGET_DIR ?= $(HOME)/.cache/gantry/release-target
 # Every shipped binary: the setup benchmark installs the root action's set and reports sizes.

@@ -190,7 +190,9 @@ impl GitHubApi {
             what: what.to_owned(),
             message: e.to_string(),
         })?;
-        let r = self.send(method, &self.url(path), Some(&body), what).await?;
+        let r = self
+            .send(method, &self.url(path), Some(&body), what)
+            .await?;
         decode(&r.body, what)
     }
 
