@@ -5,14 +5,11 @@
 // Helpers outside #[test] fns: a panic is the failure report here too.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gantry_tests::{bin, repo_root};
+use gantry_tests::{ReleaseServer, bin, repo_root};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -108,59 +105,6 @@ fn source_digest() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// A loopback HTTP server that serves the files of a directory and counts the requests.
-struct FileServer {
-    url: String,
-    requests: Arc<AtomicUsize>,
-}
-
-impl FileServer {
-    fn start(root: PathBuf) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                counter.fetch_add(1, Ordering::SeqCst);
-                let mut reader = BufReader::new(&stream);
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut header = String::new();
-                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                    header.clear();
-                }
-                let name = request_line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .trim_start_matches('/');
-                let body = (!name.contains('/') && !name.is_empty())
-                    .then(|| std::fs::read(root.join(name)).ok())
-                    .flatten();
-                let (status, body) = match body {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", b"not found".to_vec()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-            }
-        });
-        FileServer { url, requests }
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
 /// A fake release of version 9.9.9: for each name, `gantry-<name>-9.9.9-<target>.tar.gz` holding
 /// a shell script `gantry-<name>`, plus a manifest whose source digest is this checkout's.
 /// `sha256` decides each entry's sum from the archive's real sum (return None to leave it out).
@@ -223,7 +167,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn release_env<'a>(
     release: &'a FakeRelease,
-    server: &'a FileServer,
+    server: &'a ReleaseServer,
     tool_cache: &'a Path,
 ) -> Vec<(&'static str, &'a str)> {
     vec![
@@ -268,7 +212,7 @@ fn prebuilt_bin_dir_without_the_binary_fails() {
 #[test]
 fn release_download_is_verified_then_cached() {
     let release = fake_release(&["invalidate"], |real| Some(real.to_owned()));
-    let server = FileServer::start(release.files.clone());
+    let server = ReleaseServer::start(release.files.clone()).unwrap();
     let tool_cache = tempfile::tempdir().unwrap();
     let env = release_env(&release, &server, tool_cache.path());
 
@@ -307,7 +251,7 @@ fn release_download_is_verified_then_cached() {
 #[test]
 fn a_cache_hit_is_verified_again() {
     let release = fake_release(&["invalidate"], |real| Some(real.to_owned()));
-    let server = FileServer::start(release.files.clone());
+    let server = ReleaseServer::start(release.files.clone()).unwrap();
     let tool_cache = tempfile::tempdir().unwrap();
     let env = release_env(&release, &server, tool_cache.path());
     let first = setup("invalidate", &env, tool_cache.path());
@@ -432,7 +376,7 @@ fn tampered_archive_fails_closed_and_caches_nothing() {
     let mut bytes = std::fs::read(&archive).unwrap();
     bytes.extend_from_slice(b"tampered");
     std::fs::write(&archive, bytes).unwrap();
-    let server = FileServer::start(release.files.clone());
+    let server = ReleaseServer::start(release.files.clone()).unwrap();
     let tool_cache = tempfile::tempdir().unwrap();
 
     let run = setup(
@@ -459,7 +403,7 @@ fn tampered_archive_fails_closed_and_caches_nothing() {
 #[test]
 fn manifest_without_a_sha256_fails_closed() {
     let release = fake_release(&["invalidate"], |_| None);
-    let server = FileServer::start(release.files.clone());
+    let server = ReleaseServer::start(release.files.clone()).unwrap();
     let tool_cache = tempfile::tempdir().unwrap();
 
     let run = setup(
@@ -683,7 +627,7 @@ fn release_round_trip_package_manifest_then_setup_downloads() {
     let manifest = dir.path().join("manifest.json");
     std::fs::write(&manifest, &out.stdout).unwrap();
 
-    let server = FileServer::start(dist);
+    let server = ReleaseServer::start(dist).unwrap();
     let tool_cache = tempfile::tempdir().unwrap();
     let run = setup(
         &names.join(" "),

@@ -13,5 +13,6 @@ pub use support::image::{
 };
 pub use support::pipeline;
 pub use support::process::{json_command, json_output, json_parts, moto_fixture};
+pub use support::release_server::ReleaseServer;
 pub use support::rollout::{FaultProxy, RolloutMoto};
 pub use support::s3::{create_site_bucket, site_object, site_s3};

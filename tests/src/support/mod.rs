@@ -6,5 +6,6 @@ pub mod env;
 pub mod image;
 pub mod pipeline;
 pub mod process;
+pub mod release_server;
 pub mod rollout;
 pub mod s3;

@@ -9,14 +9,11 @@
 
 use super::BenchResult;
 use super::latency::LatencyProxy;
-use gantry_tests::{bin, repo_root};
+use gantry_tests::{ReleaseServer, bin, repo_root};
 use sha2::Digest;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The root action's set (action.yml's setup step).
@@ -44,73 +41,6 @@ fn shipped() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         .lines()
         .map(str::to_owned)
         .collect())
-}
-
-/// A loopback HTTP server for the files of one directory; stops when dropped.
-struct FileServer {
-    url: String,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl FileServer {
-    fn start(root: PathBuf) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(&stream);
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut header = String::new();
-                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                    header.clear();
-                }
-                let name = request_line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .trim_start_matches('/');
-                let body = (!name.contains('/') && !name.is_empty())
-                    .then(|| std::fs::read(root.join(name)).ok())
-                    .flatten();
-                let (status, body) = match body {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", b"not found".to_vec()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-            }
-        });
-        Ok(Self {
-            url: format!("http://{addr}"),
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for FileServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -253,7 +183,7 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
         mib(set_gz)
     )?;
 
-    let server = FileServer::start(dist.clone())?;
+    let server = ReleaseServer::start(dist.clone())?;
     writeln!(
         out,
         "\nactions/setup installing the root action's {} binaries ({}), median of {RUNS} runs:\n",
