@@ -197,10 +197,11 @@ fn comment_outside_plan_mode_is_a_warning_and_writes_nothing() {
         .run()
         .unwrap();
     assert!(r.success, "{:?}", r.annotations);
-    let warned = r
-        .annotations
-        .iter()
-        .any(|a| format!("{a:?}").contains("only mode plan writes the pull request comment"));
+    let warned = r.annotations.iter().any(|a| {
+        a.level == gantry_act::AnnotationLevel::Warning
+            && a.message
+                .contains("only mode plan writes the pull request comment")
+    });
     assert!(warned, "{:?}", r.annotations);
     assert!(comments(&repository, 4).is_empty());
 }
