@@ -6,7 +6,9 @@ pub mod support;
 
 pub use support::cloudfront::{cloudfront, create_distribution};
 pub use support::ecs::{EcsFixture, ecs_fixture};
-pub use support::env::{aws_endpoint, bin, bin_dir, repo_root, site_copy_dir, unique_name, venv};
+pub use support::env::{
+    aws_endpoint, bin, bin_dir, repo_root, sha256_hex, site_copy_dir, unique_name, venv,
+};
 pub use support::image::{
     ImageDesc, ImageFault, ImageLayout, ImageProxy, ImageRegistry, ImageRequest,
     image_example_layout, image_noise, image_registry,

@@ -349,12 +349,7 @@ impl ImageLayout {
 
     /// Stores bytes as a blob.
     pub fn blob(&self, media_type: &str, bytes: &[u8]) -> ImageDesc {
-        use sha2::Digest;
-        let hex: String = sha2::Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let digest = format!("sha256:{hex}");
+        let digest = format!("sha256:{}", super::env::sha256_hex(bytes));
         std::fs::write(self.blob_path(&digest), bytes).expect("blob");
         ImageDesc {
             media_type: media_type.into(),

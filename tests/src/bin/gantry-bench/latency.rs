@@ -21,6 +21,19 @@ pub(crate) struct LatencyProxy {
 }
 
 impl LatencyProxy {
+    /// `upstream` as a client `rtt_ms` away sees it: the address to use, and the proxy that
+    /// adds the round trip (none at 0 ms; keep it alive while the address is used).
+    pub(crate) fn in_front(
+        upstream: &str,
+        rtt_ms: u64,
+    ) -> Result<(String, Option<Self>), Box<dyn std::error::Error>> {
+        if rtt_ms == 0 {
+            return Ok((upstream.to_owned(), None));
+        }
+        let p = Self::start(upstream, Duration::from_millis(rtt_ms) / 2)?;
+        Ok((p.endpoint.clone(), Some(p)))
+    }
+
     /// A proxy in front of `upstream` (`http://127.0.0.1:PORT`) adding `one_way` each direction.
     pub(crate) fn start(
         upstream: &str,

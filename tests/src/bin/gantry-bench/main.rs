@@ -1,6 +1,7 @@
 //! `make bench`: each benchmark compares gantry with the tool a user would otherwise run, in the
 //! same run on the same machine, and prints a markdown table of figures and ratios
-//! (copied into docs/benchmarks.md). `gantry-bench [site|image|rollout|setup]…` (default: all).
+//! (copied into docs/benchmarks.md). `gantry-bench [site|image|rollout|setup]…` (default: all);
+//! `gantry-bench serve [RTT_MS]` runs the site benchmark's server alone, to time a tool by hand.
 
 mod image;
 mod latency;
@@ -22,6 +23,15 @@ async fn main() -> ExitCode {
             .to_vec();
     }
     let mut out = std::io::stdout().lock();
+    if names.first().is_some_and(|n| n == "serve") {
+        return match site::serve(names.get(1).map(String::as_str), &mut out).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(out, "bench serve failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut ok = true;
     for name in names {
         let r = match name.as_str() {

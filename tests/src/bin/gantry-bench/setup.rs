@@ -10,7 +10,6 @@
 use super::BenchResult;
 use super::latency::LatencyProxy;
 use gantry_tests::{ReleaseServer, bin, repo_root};
-use sha2::Digest;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -132,10 +131,7 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     for b in &names {
         let archive = format!("gantry-{b}-{VERSION}-{target}.tar.gz");
         let bytes = std::fs::read(dist.join(&archive))?;
-        let sha = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<String>();
+        let sha = gantry_tests::sha256_hex(&bytes);
         binaries.insert(
             b.clone(),
             serde_json::json!({ target: { "archive": archive, "sha256": sha } }),
@@ -196,12 +192,7 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     )?;
     writeln!(out, "| --- | ---: | ---: |")?;
     for rtt in [0u64, 20] {
-        let proxy = (rtt > 0)
-            .then(|| LatencyProxy::start(&server.url, Duration::from_millis(rtt) / 2))
-            .transpose()?;
-        let url = proxy
-            .as_ref()
-            .map_or(server.url.clone(), |p| p.endpoint.clone());
+        let (url, _proxy) = LatencyProxy::in_front(&server.url, rtt)?;
         let (mut cold, mut warm) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
             let cache = tempfile::tempdir()?;

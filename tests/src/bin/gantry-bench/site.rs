@@ -62,38 +62,97 @@ fn wait_ready(endpoint: &str) -> Result<(), Box<dyn std::error::Error>> {
     Err(format!("{endpoint} did not start listening").into())
 }
 
-/// s3s-fs from the cached tools root, installed there first when it is missing (minutes, once).
+/// s3s-fs's version, and its crate's sha256 (crates.io's index `cksum`).
+const S3S_FS: (&str, &str) = (
+    "0.14.1",
+    "aa2cc3c6802533066591b45ace771fbc30fa33fd393d5909f9a7efd2a75cb15b",
+);
+/// Where s3s-fs builds its listing page, and the lines added there: 0.14.1 leaves `ETag` out
+/// of ListObjectsV2, which S3 always returns (API_Object), so a sync tool that trusts listed
+/// ETags would HEAD what real S3 would have vouched for. The ETag comes from the same record
+/// HeadObject reads it from.
+const S3S_FS_ANCHOR: &str =
+    "        let contents = result_objects.is_empty().not().then_some(result_objects);";
+const S3S_FS_LIST_ETAGS: &str = "        // gantry-bench: ETags in listings, as S3 returns them.
+        for obj in &mut result_objects {
+            if let Some(key) = obj.key.as_deref() {
+                let info = self.load_internal_info(&input.bucket, key).await?;
+                obj.e_tag = info.as_ref().and_then(crate::checksum::load_e_tag).map(ETag::Strong);
+            }
+        }
+";
+
+/// s3s-fs, with ETags in its listings, from the cached tools root; built there first when it is
+/// missing (minutes, once): the crate is downloaded from crates.io, its sha256 checked, the
+/// listing patched ([`S3S_FS_LIST_ETAGS`]), and installed with its own Cargo.lock.
 fn s3s_fs_binary() -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let (version, sha256) = S3S_FS;
     let tools = std::env::var_os("GANTRY_TOOLS_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/gantry/tools")))
         .ok_or("HOME is not set")?;
-    let b = tools.join("bin/s3s-fs");
+    let root = tools.join(format!("s3s-fs-{version}-list-etags"));
+    let b = root.join("bin/s3s-fs");
     if b.exists() {
         return Ok(b);
     }
     let _ = writeln!(
         std::io::stderr(),
-        "bench site: installing s3s-fs 0.14.1 into {} (once)",
-        tools.display()
+        "bench site: building s3s-fs {version} (listings with ETags) into {} (once)",
+        root.display()
     );
+    let src = tools.join("src");
+    std::fs::create_dir_all(&src)?;
+    let krate = src.join(format!("s3s-fs-{version}.crate"));
+    let url = format!("https://static.crates.io/crates/s3s-fs/s3s-fs-{version}.crate");
+    let got = Command::new("curl")
+        .args(["-fsSL", "--retry", "3", "-o"])
+        .arg(&krate)
+        .arg(&url)
+        .status()?;
+    if !got.success() {
+        return Err(format!("could not download {url} ({got})").into());
+    }
+    let digest = gantry_tests::sha256_hex(&std::fs::read(&krate)?);
+    if digest != sha256 {
+        return Err(format!("{url}: sha256 {digest}, expected {sha256}").into());
+    }
+    let dir = src.join(format!("s3s-fs-{version}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let unpacked = Command::new("tar")
+        .arg("-xzf")
+        .arg(&krate)
+        .arg("-C")
+        .arg(&src)
+        .status()?;
+    if !unpacked.success() {
+        return Err(format!("could not unpack {} ({unpacked})", krate.display()).into());
+    }
+    let s3_rs = dir.join("src/s3.rs");
+    let code = std::fs::read_to_string(&s3_rs)?;
+    if code.matches(S3S_FS_ANCHOR).count() != 1 {
+        return Err(format!(
+            "{}: the listing's anchor line is not there once; the patch fits s3s-fs {version} only",
+            s3_rs.display()
+        )
+        .into());
+    }
+    std::fs::write(
+        &s3_rs,
+        code.replace(
+            S3S_FS_ANCHOR,
+            &format!("{S3S_FS_LIST_ETAGS}{S3S_FS_ANCHOR}"),
+        ),
+    )?;
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args([
-            "install",
-            "--locked",
-            "s3s-fs@0.14.1",
-            "--features",
-            "binary",
-            "--root",
-        ])
-        .arg(&tools)
+        .args(["install", "--locked", "--features", "binary", "--path"])
+        .arg(&dir)
+        .arg("--root")
+        .arg(&root)
         .env("CARGO_TARGET_DIR", tools.join("build"))
         .status()?;
     if !status.success() || !b.exists() {
-        return Err(format!(
-            "could not install s3s-fs ({status}): CARGO_TARGET_DIR=$HOME/.cache/gantry/tools/build cargo install --locked s3s-fs@0.14.1 --features binary --root $HOME/.cache/gantry/tools"
-        )
-        .into());
+        return Err(format!("could not build s3s-fs from {} ({status})", dir.display()).into());
     }
     Ok(b)
 }
@@ -593,6 +652,33 @@ fn wall_table(
     Ok(())
 }
 
+/// `gantry-bench serve [RTT_MS]`: the site benchmark's server (s3s-fs, behind the latency proxy
+/// when a round trip is given), with a `bench` bucket, until stdin closes — to time one tool by
+/// hand (`hyperfine`, `GANTRY_LOG=debug`) against what the benchmark sees.
+pub(crate) async fn serve(rtt_ms: Option<&str>, out: &mut dyn Write) -> BenchResult {
+    let rtt: u64 = match rtt_ms {
+        None => 0,
+        Some(v) => v.parse().map_err(|_| {
+            format!("serve: round trip '{v}' is not a whole number of milliseconds")
+        })?,
+    };
+    let tree = tempfile::tempdir()?;
+    let (files, bytes) = generate(tree.path())?;
+    let server = start_s3s_fs()?;
+    create_bucket(&s3_client(&server.endpoint), "bench").await?;
+    let (endpoint, proxy) = LatencyProxy::in_front(&server.endpoint, rtt)?;
+    writeln!(
+        out,
+        "AWS_ENDPOINT_URL={endpoint} (s3s-fs, {rtt} ms round trip, bucket bench)\ntree {} ({files} files, {bytes} bytes); close stdin to stop",
+        tree.path().display()
+    )?;
+    out.flush()?;
+    let mut sink = String::new();
+    while std::io::stdin().read_line(&mut sink)? > 0 {}
+    drop(proxy);
+    Ok(())
+}
+
 pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     let tree_dir = tempfile::tempdir()?;
     let tree = tree_dir.path();
@@ -619,12 +705,7 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     let server = start_s3s_fs()?;
     let direct = s3_client(&server.endpoint);
     for rtt in ROUND_TRIPS_MS {
-        let proxy = (rtt > 0)
-            .then(|| LatencyProxy::start(&server.endpoint, Duration::from_millis(rtt) / 2))
-            .transpose()?;
-        let endpoint = proxy
-            .as_ref()
-            .map_or(server.endpoint.clone(), |p| p.endpoint.clone());
+        let (endpoint, proxy) = LatencyProxy::in_front(&server.endpoint, rtt)?;
         let mut times: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
         for &tool in &tools {
             let bucket = format!("bench-{rtt}ms-{}", format!("{tool:?}").to_lowercase());
