@@ -81,7 +81,7 @@ pub struct PublishArgs {
     #[arg(long, env = "GANTRY_DRY_RUN")]
     pub dry_run: bool,
 
-    /// Copies or uploads in flight at once: `auto` (start at 32, grow while throughput grows,
+    /// Copies or uploads in flight at once: `auto` (start at 64, grow while throughput grows,
     /// halve on S3's 503 SlowDown; at most 256) or a number from 1 to 512, which pins it.
     #[arg(long, env = "GANTRY_CONCURRENCY", default_value = "auto")]
     pub concurrency: String,

@@ -30,6 +30,8 @@ pub(crate) struct PublishConfig {
     pub(crate) cdn: Option<Cdn>,
     pub(crate) dry_run: bool,
     pub(crate) concurrency: Concurrency,
+    /// Keys per listing range ([`crate::plan::LIST_RANGE`]).
+    pub(crate) list_range: usize,
 }
 
 /// A validated deploy.
@@ -44,6 +46,15 @@ pub struct DeployConfig {
     pub(crate) multipart: Multipart,
 }
 
+impl DeployConfig {
+    /// The same deploy, its listing split after every `keys` keys instead of
+    /// [`crate::plan::LIST_RANGE`]: a small tree listed in several ranges, for tests.
+    pub fn with_list_range(mut self, keys: usize) -> Self {
+        self.publish.list_range = keys.max(1);
+        self
+    }
+}
+
 /// A validated rollback.
 #[derive(Debug, Clone)]
 pub struct RollbackConfig {
@@ -52,6 +63,15 @@ pub struct RollbackConfig {
     /// In Actions, the step doing this rollback (`repository/run-id/job/step`; not the attempt),
     /// recorded in the pointer so "Re-run failed jobs" finds the rollback done.
     pub run: Option<String>,
+}
+
+impl RollbackConfig {
+    /// The same rollback, its listing split after every `keys` keys (see
+    /// [`DeployConfig::with_list_range`]).
+    pub fn with_list_range(mut self, keys: usize) -> Self {
+        self.publish.list_range = keys.max(1);
+        self
+    }
 }
 
 /// The Actions step this process runs as, stable across re-runs; `None` outside Actions.
@@ -135,6 +155,7 @@ fn validate_publish(a: &PublishArgs) -> Result<PublishConfig, Error> {
         cdn,
         dry_run: a.dry_run,
         concurrency,
+        list_range: crate::plan::LIST_RANGE,
     })
 }
 

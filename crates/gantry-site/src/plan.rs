@@ -75,6 +75,27 @@ pub(crate) struct Listing {
     pub(crate) etags: BTreeMap<String, String>,
 }
 
+/// Keys per listing range: a listing is read as ranges side by side, split after every this
+/// many keys the bucket is expected to hold, so that each range is one page (S3 returns 1,000
+/// keys a page) with room for what else the bucket holds (release records, stale files).
+pub(crate) const LIST_RANGE: usize = 900;
+
+/// Where a listing splits: every `per_range`-th of the `expected` keys (relative to the
+/// prefix), in the order S3 lists them (UTF-8 bytes), never the last; none when they fit one
+/// range.
+pub(crate) fn list_splits<'a>(
+    expected: impl IntoIterator<Item = &'a str>,
+    per_range: usize,
+) -> Vec<String> {
+    let keys: BTreeSet<&str> = expected.into_iter().collect();
+    let per = per_range.max(1);
+    keys.iter()
+        .enumerate()
+        .filter(|&(i, _)| (i + 1) % per == 0 && i + 1 < keys.len())
+        .map(|(_, k)| (*k).to_owned())
+        .collect()
+}
+
 /// What one object says of itself (a HEAD): the SHA-256 gantry stored with it and its headers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ObjectHead {
@@ -752,6 +773,19 @@ pub(crate) fn plan_rollback(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_splits_after_every_range_of_expected_keys_in_s3_order() {
+        let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
+        let splits = |per| list_splits(keys.iter().map(String::as_str), per);
+        assert_eq!(splits(3), ["k2", "k5", "k8"]);
+        assert_eq!(splits(5), ["k4"], "never after the last key");
+        assert!(splits(10).is_empty(), "one range");
+        assert!(list_splits([], LIST_RANGE).is_empty());
+        // S3's order is by UTF-8 bytes ("Z" < "a" < "é"), whatever order the keys came in;
+        // duplicates count once.
+        assert_eq!(list_splits(["é", "a", "Z", "a", "b"], 1), ["Z", "a", "b"]);
+    }
 
     fn entry(sha: &str, ct: &str, immutable: bool) -> Entry {
         Entry {

@@ -30,10 +30,14 @@ pub async fn deploy<C: Clock>(
     // The tree and its names are checked before any call; hashing then overlaps the two reads.
     let found = scan::walk(&cfg.dir).map_err(config::dir_refused)?;
     scan::check_names(&found, &site.prefix).map_err(config::dir_refused)?;
+    // The listing is read in ranges split on the tree's own keys (what the bucket will
+    // mostly hold), side by side.
+    let splits = plan::list_splits(found.iter().map(|f| f.key.as_str()), cfg.publish.list_range);
+    let fixed = cfg.publish.concurrency.fixed();
     let (local, live, listing) = tokio::join!(
         hash_files(found, &cfg.rules),
         s3::read_pointer(s3, site),
-        s3::list(s3, site)
+        s3::list(s3, site, &splits, fixed)
     );
     let local = local?;
     let (live, listing) = (live?, listing?);
@@ -59,13 +63,7 @@ pub async fn deploy<C: Clock>(
     }
     inputs.manifests = &manifests;
     // Objects the listing cannot vouch for say what they hold themselves.
-    let heads = s3::heads(
-        s3,
-        site,
-        plan::heads_to_read(&inputs),
-        cfg.publish.concurrency.fixed(),
-    )
-    .await?;
+    let heads = s3::heads(s3, site, plan::heads_to_read(&inputs), fixed).await?;
     inputs.heads = &heads;
     let p = plan::plan(&inputs).map_err(config::plan_refused)?;
 

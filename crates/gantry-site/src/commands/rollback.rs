@@ -42,10 +42,18 @@ pub async fn rollback<C: Clock>(
         }
         Err(e) => return Err(config::to_refused(e)),
     };
-    let listing = s3::list(s3, site).await?;
-    let target = s3::read_manifest(s3, site, &target_id)
-        .await?
-        .ok_or_else(|| config::to_manifest_gone(&target_id))?;
+    // The listing (in ranges split on the live release's keys) and the target's manifest are
+    // read side by side.
+    let splits = plan::list_splits(
+        live.manifest.files.keys().map(String::as_str),
+        cfg.publish.list_range,
+    );
+    let (listing, target) = tokio::join!(
+        s3::list(s3, site, &splits, cfg.publish.concurrency.fixed()),
+        s3::read_manifest(s3, site, &target_id)
+    );
+    let listing = listing?;
+    let target = target?.ok_or_else(|| config::to_manifest_gone(&target_id))?;
     let rb = plan::plan_rollback(live, &target, &listing.sizes, &listing.etags).map_err(|e| {
         Error::failed(e.to_string()).with_hint(
             "turn on versioning on the bucket: rollback restores overwritten files from their versions",

@@ -1225,3 +1225,118 @@ async fn an_explicit_release_id_with_other_content_is_refused_before_any_write()
         .unwrap();
     assert_eq!(live_release(&s3, &b, "web").await.as_deref(), Some("v3"));
 }
+
+/// 40 pages and scripts of release `n` (release 2 changes one page).
+fn wide_app(dir: &Path, n: u32) {
+    let files: Vec<(String, String)> = (0..20)
+        .flat_map(|i| {
+            let page = if i == 7 { n } else { 1 };
+            [
+                (
+                    format!("p/{i:02}/index.html"),
+                    format!("<!doctype html><p>page {i} of release {page}</p>"),
+                ),
+                (
+                    format!("assets/s-{i:02}ab12.js"),
+                    format!("console.log({i})"),
+                ),
+            ]
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    write_tree(dir, &refs);
+}
+
+#[tokio::test]
+async fn a_listing_read_in_ranges_side_by_side_sees_every_object() {
+    let s3 = client().await;
+    let b = bucket(&s3, true).await;
+    let args = |d: &tempfile::TempDir| {
+        deploy_config(&["--dir", dir_arg(d), "--bucket", &b, "--prefix", "web"]).with_list_range(4)
+    };
+    let first = tempfile::tempdir().unwrap();
+    wide_app(first.path(), 1);
+    let r1 = gantry_site::deploy(&s3, None, &SystemClock::new(), &args(&first))
+        .await
+        .unwrap();
+    assert_eq!(r1.outputs.get("uploaded").unwrap(), 40);
+    // Objects the splits do not expect: inside the prefix (between ranges and after the last)
+    // and outside it.
+    for key in ["web/p/05/zz.txt", "web/zz-late.txt", "outside.txt"] {
+        s3.put_object()
+            .bucket(&b)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // A fresh checkout, listed in ten ranges (a split after every 4th of 40 keys).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let fresh = tempfile::tempdir().unwrap();
+    wide_app(fresh.path(), 1);
+    let rec = Recorder::default();
+    let counted = recording(&rec).await;
+    let r2 = gantry_site::deploy(&counted, None, &SystemClock::new(), &args(&fresh))
+        .await
+        .unwrap();
+    assert_eq!(
+        r2.outputs.get("uploaded").unwrap(),
+        0,
+        "{:?}",
+        rec.requests()
+    );
+    assert_eq!(r2.outputs.get("skipped").unwrap(), 40);
+    let lists: Vec<String> = rec
+        .requests()
+        .into_iter()
+        .filter(|(v, p)| v == "GET" && p.contains("list-type=2"))
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(lists.len(), 10, "one page per range: {lists:?}");
+    assert_eq!(
+        lists.iter().filter(|p| p.contains("start-after=")).count(),
+        9,
+        "{lists:?}"
+    );
+    assert_eq!(
+        rec.by_verb(),
+        BTreeMap::from([("GET".to_owned(), 11)]),
+        "the pointer and ten LISTs, nothing else: {:?}",
+        rec.requests()
+    );
+
+    // Release 2 changes one page; its rollback lists in ranges of the live release's keys and
+    // finds every object it restores against.
+    let second = tempfile::tempdir().unwrap();
+    wide_app(second.path(), 2);
+    let r3 = gantry_site::deploy(&s3, None, &SystemClock::new(), &args(&second))
+        .await
+        .unwrap();
+    assert_eq!(r3.outputs.get("uploaded").unwrap(), 1);
+    let rb = gantry_site::rollback(
+        &s3,
+        None,
+        &SystemClock::new(),
+        &rollback_config(&["--bucket", &b, "--prefix", "web"]).with_list_range(4),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rb.outputs.get("uploaded").unwrap(), 1, "{rb:?}");
+    assert_eq!(rb.outputs.get("release-id"), r1.outputs.get("release-id"));
+    assert!(
+        read(&s3, &b, "web/p/07/index.html")
+            .await
+            .unwrap()
+            .contains("release 1")
+    );
+    // The objects gantry did not write are all still there.
+    let left = keys(&s3, &b).await;
+    for key in ["web/p/05/zz.txt", "web/zz-late.txt", "outside.txt"] {
+        assert!(left.iter().any(|k| k == key), "{key}: {left:?}");
+    }
+}
