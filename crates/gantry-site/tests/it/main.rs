@@ -35,10 +35,10 @@ pub fn rollback_config(args: &[&str]) -> RollbackConfig {
 }
 
 /// Writes `files` (path → content) under `dir`.
-pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+pub fn write_tree<K: AsRef<str>, V: AsRef<str>>(dir: &Path, files: &[(K, V)]) {
     for (p, content) in files {
-        let path = dir.join(p);
+        let path = dir.join(p.as_ref());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
+        std::fs::write(path, content.as_ref()).unwrap();
     }
 }

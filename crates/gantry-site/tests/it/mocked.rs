@@ -195,11 +195,7 @@ async fn slowdowns_under_auto_concurrency_are_retried_and_every_file_lands() {
     let files: Vec<(String, String)> = (0..64)
         .map(|i| (format!("assets/chunk-{i:02}-aBcDeF9.js"), format!("x({i})")))
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    write_tree(d.path(), &refs);
+    write_tree(d.path(), &files);
     write_tree(d.path(), &[("index.html", "<p>hi</p>")]);
     let no_pointer = mock!(Client::get_object)
         .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));

@@ -228,13 +228,14 @@ pub(crate) fn app(dir: &Path, n: u32) {
         &[
             (
                 "index.html",
-                &format!("<!doctype html><script src=\"/{js}\"></script><p>release {n}</p>"),
+                format!("<!doctype html><script src=\"/{js}\"></script><p>release {n}</p>")
+                    .as_str(),
             ),
             (
                 "docs/index.html",
-                &format!("<!doctype html><script src=\"/{js}\"></script><p>docs {n}</p>"),
+                format!("<!doctype html><script src=\"/{js}\"></script><p>docs {n}</p>").as_str(),
             ),
-            (&js, &format!("console.log({n})")),
+            (js.as_str(), format!("console.log({n})").as_str()),
             (
                 "assets/logo.svg",
                 "<svg xmlns='http://www.w3.org/2000/svg'/>",
@@ -1036,11 +1037,7 @@ async fn uploads_run_in_parallel_within_the_concurrency_bound() {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    write_tree(d.path(), &refs);
+    write_tree(d.path(), &files);
     write_tree(d.path(), &[("index.html", "<p>hi</p>")]);
     let counter = InFlight::default();
     let counted = Client::from_conf(sdk().await.interceptor(counter.clone()).build());
@@ -1243,11 +1240,7 @@ fn wide_app(dir: &Path, n: u32) {
             ]
         })
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    write_tree(dir, &refs);
+    write_tree(dir, &files);
 }
 
 #[tokio::test]
