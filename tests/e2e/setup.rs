@@ -11,7 +11,6 @@ use std::process::Command;
 
 use gantry_tests::{ReleaseServer, bin, repo_root};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 /// What one `gantry-act actions/setup --json` run gave.
@@ -137,9 +136,7 @@ fn fake_release(names: &[&str], sha256: impl Fn(&str) -> Option<String>) -> Fake
             .status()
             .unwrap();
         assert!(status.success(), "tar failed");
-        let real = hex(&Sha256::digest(
-            std::fs::read(files.join(&archive)).unwrap(),
-        ));
+        let real = gantry_tests::sha256_hex(&std::fs::read(files.join(&archive)).unwrap());
         let mut entry = serde_json::json!({ "archive": archive });
         if let Some(sum) = sha256(&real) {
             entry["sha256"] = Value::String(sum);
@@ -159,10 +156,6 @@ fn fake_release(names: &[&str], sha256: impl Fn(&str) -> Option<String>) -> Fake
         files,
         manifest,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn release_env<'a>(
@@ -620,7 +613,7 @@ fn release_round_trip_package_manifest_then_setup_downloads() {
             let entry = &doc["binaries"][name][target];
             let archive = format!("gantry-{name}-{VERSION}-{target}.tar.gz");
             assert_eq!(entry["archive"], archive.as_str(), "{doc}");
-            let sum = hex(&Sha256::digest(std::fs::read(dist.join(&archive)).unwrap()));
+            let sum = gantry_tests::sha256_hex(&std::fs::read(dist.join(&archive)).unwrap());
             assert_eq!(entry["sha256"], sum.as_str(), "{archive}");
         }
     }

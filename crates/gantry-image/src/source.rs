@@ -3,6 +3,7 @@
 //! (`docker-archive:FILE`). Loading reads only the manifests (verified against their digests);
 //! blobs stay on disk as [`Location`]s, read when they are verified or uploaded.
 
+use gantry_kit::fmt::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
@@ -236,10 +237,6 @@ pub fn parse_source(s: &str) -> Result<Source, SourceError> {
 /// sha256 of bytes as `sha256:<hex>`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(bytes)))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `d` is a well-formed sha256 digest.

@@ -51,12 +51,7 @@ pub(crate) fn caller_reference(
         h.update(p.as_bytes());
         h.update([b'\n']);
     }
-    let digest: String = h
-        .finalize()
-        .iter()
-        .take(10)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = gantry_kit::fmt::hex(&h.finalize()[..10]);
     match &id.run_id {
         Some(run) => format!("gantry-{run}-{digest}"),
         None => format!("gantry-local-{nonce}-{digest}"),

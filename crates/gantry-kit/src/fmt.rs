@@ -1,8 +1,18 @@
-//! How gantry writes numbers, durations, table cells and names from outside for humans: one
-//! way for every action.
+//! How gantry writes numbers, durations, digests, table cells and names from outside: one way
+//! for every action.
 
 use std::borrow::Cow;
 use std::time::Duration;
+
+/// `bytes` in lowercase hex, two digits a byte: how digests (SHA-256, MD5) are written.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
 
 /// A size in IEC binary units (`999 B`, `1.5 KiB`, `100.0 MiB`): powers of 1024, one decimal.
 pub fn human_bytes(n: u64) -> String {
@@ -73,6 +83,12 @@ pub fn log_safe(name: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0a, 0xff, 0x5c]), "000aff5c");
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn bytes_are_binary_units() {

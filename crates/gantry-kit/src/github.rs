@@ -185,7 +185,7 @@ pub fn random_delimiter() -> String {
     getrandom::fill(&mut b).unwrap_or_else(|e| panic!("no OS randomness for a delimiter: {e}"));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let h = crate::fmt::hex(&b);
     format!(
         "ghadelimiter_{}-{}-{}-{}-{}",
         &h[0..8],
@@ -407,11 +407,7 @@ impl RunIdentity {
         let Some(dir) = runner_temp else {
             return Ok(());
         };
-        let digest: String = Sha256::digest(key.as_bytes())
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = crate::fmt::hex(&Sha256::digest(key.as_bytes())[..8]);
         let file = dir.join(format!("{prefix}-{digest}.count"));
         let seen: u32 = std::fs::read_to_string(&file)
             .ok()

@@ -108,11 +108,7 @@ pub(crate) fn content_id(files: &BTreeMap<String, Entry>) -> String {
         }
         h.update([b'\n']);
     }
-    h.finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    gantry_kit::fmt::hex(&h.finalize()[..8])
 }
 
 /// `live.json`: which release is live, the history of releases (newest first) and the live

@@ -3,6 +3,7 @@
 //! links are inside it; anything but files and directories (a FIFO, a socket, a device) is
 //! refused. Names that could not be published or invalidated are refused here, before any call.
 
+use gantry_kit::fmt::hex;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -296,10 +297,6 @@ pub(crate) fn sha256_range(path: &Path, offset: u64, len: u64) -> std::io::Resul
         left -= n as u64;
     }
     Ok(h.finalize().into())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hashes every file on the blocking pool, `parallel` at a time.

@@ -50,9 +50,7 @@ pub enum TemplateError {
 
 /// `sha256:<hex>` of `bytes`.
 pub fn digest(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", gantry_kit::fmt::hex(&Sha256::digest(bytes)))
 }
 
 /// Parses a template body (YAML, which includes JSON).

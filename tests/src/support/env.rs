@@ -79,8 +79,5 @@ pub fn site_copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 /// The sha256 of `bytes` in lowercase hex, as digests and checksum files write it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    gantry_kit::fmt::hex(&sha2::Sha256::digest(bytes))
 }

@@ -834,10 +834,7 @@ async fn large_files_go_multipart_with_sha256_parts_and_stream_from_disk() {
     let body = o.body.collect().await.unwrap().to_vec();
     assert_eq!(body, big);
     use sha2::Digest;
-    let hex: String = sha2::Sha256::digest(&big)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = gantry_kit::fmt::hex(&sha2::Sha256::digest(&big));
     assert_eq!(meta, hex, "the full-object SHA-256 is kept in the metadata");
 }
 
