@@ -12,8 +12,9 @@
 
 use std::time::Duration;
 
-/// The adaptive limit's starting point: twice the 32 that was fixed before it adapted (a
-/// 20 ms link gained ~6 % from it in `make bench`, loopback nothing and lost nothing).
+/// The adaptive limit's starting point: twice the 32 that was fixed before it adapted (timed
+/// by hand against the site benchmark's server, docs/benchmarks.md: ~6 % faster at a 20 ms
+/// round trip, the same on loopback).
 pub(crate) const START: usize = 64;
 /// The adaptive limit's ceiling (s5cmd's default worker count).
 pub(crate) const MAX: usize = 256;

@@ -182,12 +182,11 @@ pub(crate) async fn list(
 ) -> Result<Listing, Error> {
     use futures::{StreamExt, TryStreamExt};
     let full: Vec<String> = splits.iter().map(|k| t.key(k)).collect();
-    let ranges: Vec<(Option<&str>, Option<&str>)> = (0..=full.len())
-        .map(|i| {
-            let after = i.checked_sub(1).map(|j| full[j].as_str());
-            (after, full.get(i).map(String::as_str))
-        })
-        .collect();
+    // (after, last) of each range: None before the first split and after the last.
+    let bounds = || full.iter().map(|k| Some(k.as_str()));
+    let ranges = std::iter::once(None)
+        .chain(bounds())
+        .zip(bounds().chain(std::iter::once(None)));
     let parts: Vec<Listing> = futures::stream::iter(ranges)
         .map(|(after, last)| list_range(client, t, after, last))
         .buffer_unordered(concurrency.max(1))

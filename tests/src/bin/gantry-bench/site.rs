@@ -68,9 +68,9 @@ const S3S_FS: (&str, &str) = (
     "aa2cc3c6802533066591b45ace771fbc30fa33fd393d5909f9a7efd2a75cb15b",
 );
 /// Where s3s-fs builds its listing page, and the lines added there: 0.14.1 leaves `ETag` out
-/// of ListObjectsV2, which S3 always returns (API_Object), so a sync tool that trusts listed
-/// ETags would HEAD what real S3 would have vouched for. The ETag comes from the same record
-/// HeadObject reads it from.
+/// of ListObjectsV2, which S3 always returns, so a sync tool that trusts listed ETags would
+/// HEAD what real S3 would have vouched for (docs/benchmarks.md, "s3s-fs with ETags in its
+/// listings"). The ETag comes from the same record HeadObject reads it from.
 const S3S_FS_ANCHOR: &str =
     "        let contents = result_objects.is_empty().not().then_some(result_objects);";
 const S3S_FS_LIST_ETAGS: &str = "        // gantry-bench: ETags in listings, as S3 returns them.
@@ -705,8 +705,7 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     let server = start_s3s_fs()?;
     let direct = s3_client(&server.endpoint);
     // One untimed publish first, so that the first tool timed does not also pay for a server
-    // that has just started (in one run gantry, first in line, took 1.16 s cold where by hand,
-    // alternated with its pinned run, it took the same 0.72 s as that run).
+    // that has just started (docs/benchmarks.md, the 22:53 UTC run).
     create_bucket(&direct, "bench-warm-up").await?;
     put_loop(&direct, tree, "bench-warm-up", CONCURRENCY).await?;
     for rtt in ROUND_TRIPS_MS {
