@@ -127,7 +127,8 @@ impl Watcher {
         let arn = match self.sd_arns.iter().find(|(id, _)| id == deployment_id) {
             Some((_, arn)) => arn.clone(),
             None => {
-                let briefs = match ecs::list_service_deployments(aws, cluster, service).await {
+                let briefs = match ecs::list_service_deployments(aws, cluster, service, None).await
+                {
                     Ok(b) => b,
                     Err(f) => {
                         self.fall_back(&f);
@@ -216,16 +217,21 @@ pub struct FollowSettings<'a> {
     pub rollback_config: DeploymentConfiguration,
 }
 
-/// Polls at a fixed interval and acts on [`decide::decide`] until a verdict, starting in
-/// `stage`.
+/// Follows the deployment `id` that UpdateService started: polls at a fixed interval and acts
+/// on [`decide::decide`] until a verdict; the deployment must settle by `deadline`.
 pub async fn drive<C: Clock>(
     aws: &Clients,
     clock: &C,
     w: &mut Watcher,
     f: &FollowSettings<'_>,
     ctx: &Intent,
-    mut stage: Stage,
+    id: &str,
+    deadline: Duration,
 ) -> Result<(Verdict, Timeline), Error> {
+    let mut stage = Stage::Deploying {
+        id: id.to_owned(),
+        deadline,
+    };
     let mut tl = Timeline {
         started: clock.elapsed(),
         ..Timeline::default()

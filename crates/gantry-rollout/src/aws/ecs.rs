@@ -443,19 +443,23 @@ pub struct ServiceDeploymentBrief {
     pub arn: Option<String>,
     /// Seconds since the epoch.
     pub created_at: Option<i64>,
+    /// The service revision the deployment went to.
+    pub target_revision: Option<String>,
 }
 
-/// ListServiceDeployments of the service (one attempt).
+/// ListServiceDeployments of the service (one attempt), of every status or of one.
 pub async fn list_service_deployments(
     aws: &Clients,
     cluster: &str,
     service: &str,
+    status: Option<ServiceDeploymentStatus>,
 ) -> Result<Vec<ServiceDeploymentBrief>, AwsFault> {
     let out = aws
         .ecs
         .list_service_deployments()
         .cluster(cluster)
         .service(service)
+        .set_status(status.map(|s| vec![s]))
         .customize()
         .config_override(once())
         .send()
@@ -467,6 +471,7 @@ pub async fn list_service_deployments(
         .map(|b| ServiceDeploymentBrief {
             arn: b.service_deployment_arn().map(str::to_owned),
             created_at: b.created_at().map(|c| c.secs()),
+            target_revision: b.target_service_revision_arn().map(str::to_owned),
         })
         .collect())
 }
@@ -507,22 +512,17 @@ pub async fn previous_from_history(
     service: &str,
     current: &str,
 ) -> Result<Option<String>, AwsFault> {
-    let out = aws
-        .ecs
-        .list_service_deployments()
-        .cluster(cluster)
-        .service(service)
-        .status(ServiceDeploymentStatus::Successful)
-        .customize()
-        .config_override(once())
-        .send()
-        .await
-        .map_err(|e| classify(&e))?;
-    let mut briefs = out.service_deployments().to_vec();
-    briefs.sort_by_key(|b| std::cmp::Reverse(b.created_at().map(|c| c.secs())));
+    let mut briefs = list_service_deployments(
+        aws,
+        cluster,
+        service,
+        Some(ServiceDeploymentStatus::Successful),
+    )
+    .await?;
+    briefs.sort_by_key(|b| std::cmp::Reverse(b.created_at));
     let revisions: Vec<String> = briefs
-        .iter()
-        .filter_map(|b| b.target_service_revision_arn().map(str::to_owned))
+        .into_iter()
+        .filter_map(|b| b.target_revision)
         .take(20)
         .collect();
     if revisions.is_empty() {

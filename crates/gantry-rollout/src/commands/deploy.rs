@@ -6,7 +6,7 @@ use crate::aws::cloudwatch::alarm_states;
 use crate::aws::ecs::{self, MigrationTask, Service, ServiceUpdate};
 use crate::checks::{self, CredentialCheck, Refusal};
 use crate::config::{DeployConfig, PreDeploy, ServiceRef};
-use crate::decide::{Intent, Stage, Verdict};
+use crate::decide::{Intent, Verdict};
 use crate::follow::{self, FollowSettings, Watcher};
 use crate::report::{self, Followed, with_error_outputs, with_failed_outputs};
 use gantry_kit::fmt::format_duration;
@@ -85,28 +85,27 @@ async fn deploy_steps<C: Clock>(
     );
     let id = {
         let _g = gantry_kit::report::group("Update service");
-        let update = ecs::update(
+        let update = ServiceUpdate {
+            cluster: &cfg.cluster,
+            service: &cfg.service,
+            task_definition: td,
+            desired_count: cfg.desired_count,
+            force_new_deployment: cfg.force_new_deployment,
+            configuration: config.clone(),
+        };
+        let deadline = clock.elapsed() + cfg.timeout;
+        let hint = format!("check the service; to put it back: {back}");
+        super::update_service(
             aws,
-            ServiceUpdate {
-                cluster: &cfg.cluster,
-                service: &cfg.service,
-                task_definition: td,
-                desired_count: cfg.desired_count,
-                force_new_deployment: cfg.force_new_deployment,
-                configuration: config.clone(),
-            },
-        );
-        // The update was sent: past the deadline its effect is not known (exit 4).
-        gantry_kit::poll::until(clock, clock.elapsed() + cfg.timeout, update)
-            .await
-            .unwrap_or_else(|| {
-                Err(Error::deadline(format!(
-                    "ECS UpdateService did not answer within the timeout ({}); the deployment may have started",
-                    format_duration(cfg.timeout)
-                ))
-                .with_hint(format!("check the service; to put it back: {back}")))
-            })
-            .map_err(|e| with_error_outputs(e, td, &pre.previous))?
+            clock,
+            update,
+            deadline,
+            cfg.timeout,
+            "deployment",
+            hint,
+        )
+        .await
+        .map_err(|e| with_error_outputs(e, td, &pre.previous))?
     };
     let started = clock.elapsed();
     let f = FollowSettings {
@@ -124,23 +123,13 @@ async fn deploy_steps<C: Clock>(
         roll_back_on_failure: cfg.roll_back_on_failure,
         ecs_rolls_back: ecs::ecs_rolls_back(&f.rollback_config),
     };
-    let (v, tl) = follow::drive(
-        aws,
-        clock,
-        &mut w,
-        &f,
-        &ctx,
-        Stage::Deploying {
-            id: id.clone(),
-            deadline: started + cfg.timeout,
-        },
-    )
-    .await
-    // AWS stopped answering mid-way: the deployment goes on in ECS; say which one it is.
-    .map_err(|e| {
-        let ran = clock.elapsed().saturating_sub(started);
-        with_failed_outputs(e, &id, td, &pre.previous, ran)
-    })?;
+    let (v, tl) = follow::drive(aws, clock, &mut w, &f, &ctx, &id, started + cfg.timeout)
+        .await
+        // AWS stopped answering mid-way: the deployment goes on in ECS; say which one it is.
+        .map_err(|e| {
+            let ran = clock.elapsed().saturating_sub(started);
+            with_failed_outputs(e, &id, td, &pre.previous, ran)
+        })?;
     // An ECS rollback is a rollback to the recorded target too (ECS goes back to the last
     // COMPLETED deployment, which is what the service ran when we started).
     let rolled_back_to = if v.rolled_back() {

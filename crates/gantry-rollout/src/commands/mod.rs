@@ -5,15 +5,41 @@ pub mod rollback;
 pub mod status;
 
 use crate::aws::Clients;
+use crate::aws::ecs::{self, ServiceUpdate};
 use crate::cli::{Cli, Command};
 use crate::config::{self, DeployConfig, RollbackConfig, RollbackTo, ServiceRef};
 use crate::report::with_error_outputs;
 use gantry_kit::action::Action;
+use gantry_kit::fmt::format_duration;
+use gantry_kit::poll::Clock;
 use gantry_kit::{Error, Report};
+use std::time::Duration;
 
 pub use deploy::deploy;
 pub use rollback::rollback;
 pub use status::status;
+
+/// UpdateService, bounded by `deadline`. The update was sent: past the deadline its effect is
+/// not known, so that is exit 4, saying that the `what` (deployment, rollback) may have started.
+async fn update_service<C: Clock>(
+    aws: &Clients,
+    clock: &C,
+    update: ServiceUpdate<'_>,
+    deadline: Duration,
+    timeout: Duration,
+    what: &str,
+    hint: String,
+) -> Result<String, Error> {
+    gantry_kit::poll::until(clock, deadline, ecs::update(aws, update))
+        .await
+        .unwrap_or_else(|| {
+            Err(Error::deadline(format!(
+                "ECS UpdateService did not answer within the timeout ({}); the {what} may have started",
+                format_duration(timeout)
+            ))
+            .with_hint(hint))
+        })
+}
 
 /// A checked command.
 enum Checked {

@@ -4,7 +4,7 @@ use crate::aws::ecs::{self, Service, ServiceUpdate};
 use crate::aws::{Clients, fault_label};
 use crate::checks;
 use crate::config::{RollbackConfig, RollbackTo};
-use crate::decide::{self, Intent, Stage, Verdict};
+use crate::decide::{self, Intent, Verdict};
 use crate::follow::{self, FollowSettings, Watcher};
 use crate::report::{self, Followed, with_error_outputs};
 use gantry_kit::fmt::format_duration;
@@ -60,26 +60,17 @@ async fn rollback_steps<C: Clock>(
     let mut w = Watcher::default();
     w.baseline(&service);
     w.mark_start();
-    let update = ecs::update(
-        aws,
-        ServiceUpdate {
-            cluster: &cfg.cluster,
-            service: &cfg.service,
-            task_definition: &target,
-            desired_count: None,
-            force_new_deployment: false,
-            configuration: config.clone(),
-        },
-    );
-    let id = gantry_kit::poll::until(clock, deadline, update)
+    let update = ServiceUpdate {
+        cluster: &cfg.cluster,
+        service: &cfg.service,
+        task_definition: &target,
+        desired_count: None,
+        force_new_deployment: false,
+        configuration: config.clone(),
+    };
+    let hint = "check the service; re-running the rollback is safe".to_owned();
+    let id = super::update_service(aws, clock, update, deadline, cfg.timeout, "rollback", hint)
         .await
-        .unwrap_or_else(|| {
-            Err(Error::deadline(format!(
-                "ECS UpdateService did not answer within the timeout ({}); the rollback may have started",
-                format_duration(cfg.timeout)
-            ))
-            .with_hint("check the service; re-running the rollback is safe"))
-        })
         .map_err(|e| with_error_outputs(e, &target, &current))?;
     let started = clock.elapsed();
     let f = FollowSettings {
@@ -98,19 +89,9 @@ async fn rollback_steps<C: Clock>(
         roll_back_on_failure: false,
         ecs_rolls_back: ecs::ecs_rolls_back(&f.rollback_config),
     };
-    let (v, tl) = follow::drive(
-        aws,
-        clock,
-        &mut w,
-        &f,
-        &ctx,
-        Stage::Deploying {
-            id: id.clone(),
-            deadline: started + cfg.timeout,
-        },
-    )
-    .await
-    .map_err(|e| with_error_outputs(e, &target, &current))?;
+    let (v, tl) = follow::drive(aws, clock, &mut w, &f, &ctx, &id, started + cfg.timeout)
+        .await
+        .map_err(|e| with_error_outputs(e, &target, &current))?;
     // A successful rollback is exit 0; ECS undoing it is a failure of the rollback.
     let v = decide::rollback_verdict(v, &target);
     if v == Verdict::Completed {
