@@ -233,6 +233,101 @@ pub struct Step {
     pub kind: StepKind,
 }
 
+/// Whether `id` is a valid job or step id: a letter or `_`, then letters, digits, `-` and `_`.
+pub(crate) fn is_valid_id(id: &str) -> bool {
+    id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// How a step is named in messages: by its `id`, else its `name:`, else its 1-based number.
+pub(crate) fn step_label(id: Option<&str>, name: Option<&str>, index: usize) -> String {
+    match (id, name) {
+        (Some(id), _) => format!("step '{id}'"),
+        (None, Some(name)) => format!("step '{name}'"),
+        (None, None) => format!("step {}", index + 1),
+    }
+}
+
+/// The id of a step: the author's, checked and not used by an `earlier` step (ignoring case),
+/// or one generated like the runner's: `__run`, `__run_2`, … (`__uses…` for a `uses:` step),
+/// numbered by `generated`, the count of ids generated so far. The error is the message
+/// without the step's label.
+pub(crate) fn step_id<'a>(
+    id: Option<String>,
+    uses: bool,
+    generated: &mut usize,
+    mut earlier: impl Iterator<Item = &'a str>,
+) -> Result<String, String> {
+    match id {
+        Some(id) => {
+            if !is_valid_id(&id) || id.starts_with("__") {
+                return Err(
+                    "the id must start with a letter or '_' and contain only letters, \
+                     digits, '-' and '_' (ids starting with '__' are reserved)"
+                        .to_owned(),
+                );
+            }
+            if earlier.any(|e| e.eq_ignore_ascii_case(&id)) {
+                return Err("the id is used twice".to_owned());
+            }
+            Ok(id)
+        }
+        None => {
+            *generated += 1;
+            let base = if uses { "__uses" } else { "__run" };
+            if *generated == 1 {
+                Ok(base.to_owned())
+            } else {
+                Ok(format!("{base}_{generated}"))
+            }
+        }
+    }
+}
+
+/// The name a step shows when `name:` is absent: `Run <first non-blank line>` or `Run <uses>`.
+pub(crate) fn default_step_name(run: Option<&str>, uses: Option<&str>) -> String {
+    match (run, uses) {
+        (Some(run), _) => format!(
+            "Run {}",
+            run.lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+        ),
+        (None, Some(uses)) => format!("Run {}", uses.trim()),
+        (None, None) => String::new(),
+    }
+}
+
+/// What a step runs, by its keys: a `run:` script or a `uses:` reference (trimmed).
+pub(crate) enum StepBody {
+    Run(String),
+    Uses(String),
+}
+
+/// Picks a step's body, refusing one with both `run:` and `uses:` or neither, `with:` on a
+/// `run:` step, and `shell:` or `working-directory:` on a `uses:` step. The error is the
+/// message without the step's label.
+pub(crate) fn step_body(
+    run: Option<String>,
+    uses: Option<String>,
+    has_with: bool,
+    has_shell_or_working_directory: bool,
+) -> Result<StepBody, String> {
+    match (run, uses) {
+        (Some(_), Some(_)) => Err("has both 'run' and 'uses'".to_owned()),
+        (None, None) => Err("needs 'run' or 'uses'".to_owned()),
+        (Some(_), None) if has_with => Err("'with' is only for 'uses' steps".to_owned()),
+        (Some(run), None) => Ok(StepBody::Run(run)),
+        (None, Some(_)) if has_shell_or_working_directory => {
+            Err("'shell' and 'working-directory' are only for 'run' steps".to_owned())
+        }
+        (None, Some(uses)) => Ok(StepBody::Uses(uses.trim().to_owned())),
+    }
+}
+
 /// The repository a `$/path` reference resolves in: the git top level above `dir`.
 pub fn repository_of(dir: &Path) -> Option<PathBuf> {
     let out = std::process::Command::new("git")
@@ -257,17 +352,27 @@ pub fn find_action_file(dir: &Path) -> Result<PathBuf, ActError> {
         })
 }
 
-/// Loads, checks and compiles the composite action in `dir`.
-pub fn load(dir: &Path) -> Result<Action, ActError> {
-    let dir = std::path::absolute(dir).map_err(|source| ActError::Io {
-        what: format!("resolving {}", dir.display()),
+/// `path` made absolute (against the current directory, links left as they are).
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf, ActError> {
+    std::path::absolute(path).map_err(|source| ActError::Io {
+        what: format!("resolving {}", path.display()),
         source,
-    })?;
-    let file = find_action_file(&dir)?;
-    let text = std::fs::read_to_string(&file).map_err(|source| ActError::Io {
+    })
+}
+
+/// The text of `file`.
+pub(crate) fn read_text(file: &Path) -> Result<String, ActError> {
+    std::fs::read_to_string(file).map_err(|source| ActError::Io {
         what: format!("reading {}", file.display()),
         source,
-    })?;
+    })
+}
+
+/// Loads, checks and compiles the composite action in `dir`.
+pub fn load(dir: &Path) -> Result<Action, ActError> {
+    let dir = absolute(dir)?;
+    let file = find_action_file(&dir)?;
+    let text = read_text(&file)?;
     let raw: RawAction = serde_yaml_ng::from_str(&text).map_err(|source| ActError::Yaml {
         file: file.clone(),
         source,
@@ -360,43 +465,15 @@ fn compile(raw: RawAction, dir: PathBuf, file: PathBuf) -> Result<Action, ActErr
     let mut steps: Vec<Step> = Vec::new();
     let mut generated = 0;
     for (index, step) in runs.steps.into_iter().enumerate() {
-        let label = match (&step.id, &step.name) {
-            (Some(id), _) => format!("step '{id}'"),
-            (None, Some(name)) => format!("step '{name}'"),
-            (None, None) => format!("step {}", index + 1),
-        };
+        let label = step_label(step.id.as_deref(), step.name.as_deref(), index);
         let has_id = step.id.is_some();
-        let id = match step.id {
-            Some(id) => {
-                let valid = id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                    && id
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                if !valid || id.starts_with("__") {
-                    return Err(invalid(format!(
-                        "{label}: the id must start with a letter or '_' and contain only \
-                         letters, digits, '-' and '_' (ids starting with '__' are reserved)"
-                    )));
-                }
-                if steps.iter().any(|s| s.id.eq_ignore_ascii_case(&id)) {
-                    return Err(invalid(format!("{label}: the id is used twice")));
-                }
-                id
-            }
-            None => {
-                generated += 1;
-                let base = if step.uses.is_some() {
-                    "__uses"
-                } else {
-                    "__run"
-                };
-                if generated == 1 {
-                    base.to_owned()
-                } else {
-                    format!("{base}_{generated}")
-                }
-            }
-        };
+        let id = step_id(
+            step.id,
+            step.uses.is_some(),
+            &mut generated,
+            steps.iter().map(|s| s.id.as_str()),
+        )
+        .map_err(|m| invalid(format!("{label}: {m}")))?;
         let env = step
             .env
             .into_iter()
@@ -405,26 +482,16 @@ fn compile(raw: RawAction, dir: PathBuf, file: PathBuf) -> Result<Action, ActErr
                 Ok((k, t))
             })
             .collect::<Result<IndexMap<_, _>, ActError>>()?;
-        let default_name = match (&step.run, &step.uses) {
-            (Some(run), _) => format!(
-                "Run {}",
-                run.lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("")
-                    .trim()
-            ),
-            (None, Some(uses)) => format!("Run {}", uses.trim()),
-            (None, None) => String::new(),
-        };
-        let kind = match (step.run, step.uses) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(format!("{label}: has both 'run' and 'uses'")));
-            }
-            (None, None) => return Err(invalid(format!("{label}: needs 'run' or 'uses'"))),
-            (Some(run), None) => {
-                if step.with.is_some() {
-                    return Err(invalid(format!("{label}: 'with' is only for 'uses' steps")));
-                }
+        let default_name = default_step_name(step.run.as_deref(), step.uses.as_deref());
+        let body = step_body(
+            step.run,
+            step.uses,
+            step.with.is_some(),
+            step.shell.is_some() || step.working_directory.is_some(),
+        )
+        .map_err(|m| invalid(format!("{label}: {m}")))?;
+        let kind = match body {
+            StepBody::Run(run) => {
                 let Some(shell) = step.shell else {
                     return Err(ActError::MissingShell {
                         file: file.clone(),
@@ -442,13 +509,7 @@ fn compile(raw: RawAction, dir: PathBuf, file: PathBuf) -> Result<Action, ActErr
                         .map_err(expr(format!("{label} working-directory")))?,
                 }
             }
-            (None, Some(uses)) => {
-                if step.shell.is_some() || step.working_directory.is_some() {
-                    return Err(invalid(format!(
-                        "{label}: 'shell' and 'working-directory' are only for 'run' steps"
-                    )));
-                }
-                let uses = uses.trim().to_owned();
+            StepBody::Uses(uses) => {
                 if !uses.starts_with("./") && !uses.starts_with("$/") {
                     return Err(ActError::RemoteAction {
                         file: file.clone(),

@@ -210,6 +210,15 @@ pub struct Masker {
 }
 
 impl Masker {
+    /// A masker holding `values` (each registered as [`Masker::add`] does).
+    pub(crate) fn with_values(values: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
+        let mut masker = Self::default();
+        for v in values {
+            masker.add(v.as_ref());
+        }
+        masker
+    }
+
     pub fn add(&mut self, value: &str) {
         if !value.trim().is_empty() && !self.values.iter().any(|v| v == value) {
             self.values.push(value.to_owned());

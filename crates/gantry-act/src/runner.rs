@@ -16,7 +16,7 @@ use crate::commands::{
 use crate::env_vars as ev;
 use crate::error::ActError;
 use crate::expr::eval::string_map;
-use crate::expr::{Scope, Value};
+use crate::expr::{Scope, Template, Value};
 
 /// How a step ended, as in the `steps.<id>.outcome` and `.conclusion` contexts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -132,11 +132,7 @@ impl RunResult {
 
     /// Replaces masked values by `***` in `text`, as the runner does in what it prints.
     pub fn mask(&self, text: &str) -> String {
-        let mut masker = Masker::default();
-        for m in &self.masks {
-            masker.add(m);
-        }
-        masker.mask(text)
+        Masker::with_values(&self.masks).mask(text)
     }
 }
 
@@ -449,10 +445,7 @@ fn host_arch() -> &'static str {
 
 impl Job {
     pub(crate) fn new(setup: JobSetup) -> Self {
-        let mut masker = Masker::default();
-        for m in &setup.masks {
-            masker.add(m);
-        }
+        let mut masker = Masker::with_values(&setup.masks);
         // The runner registers the job token as a secret.
         if let Some(token) = setup.github.get("token") {
             masker.add(token);
@@ -772,10 +765,9 @@ impl Job {
                     Ok(s) => s,
                     Err(e) => return Ok(self.eval_failed("run", &e)),
                 };
-                let cwd = match working_directory.as_ref().map(|w| w.eval_string(&scope)) {
-                    None => self.workspace.clone(),
-                    Some(Ok(w)) => self.workspace.join(w),
-                    Some(Err(e)) => return Ok(self.eval_failed("working-directory", &e)),
+                let cwd = match self.working_dir(working_directory.as_ref(), &scope) {
+                    Ok(dir) => dir,
+                    Err(failed) => return Ok(failed),
                 };
                 Ok(self.exec(
                     Some(&action.dir),
@@ -827,7 +819,23 @@ impl Job {
         }
     }
 
-    fn eval_failed(&mut self, field: &str, e: &crate::expr::ExprError) -> StepRun {
+    /// Where a `run:` step runs: its `working-directory` evaluated, under the workspace (the
+    /// workspace itself without one). An error fails the step, as [`Job::eval_failed`] does.
+    pub(crate) fn working_dir(
+        &self,
+        working_directory: Option<&Template>,
+        scope: &Scope,
+    ) -> Result<PathBuf, StepRun> {
+        match working_directory.map(|w| w.eval_string(scope)) {
+            None => Ok(self.workspace.clone()),
+            Some(Ok(w)) => Ok(self.workspace.join(w)),
+            Some(Err(e)) => Err(self.eval_failed("working-directory", &e)),
+        }
+    }
+
+    /// Raises the error of a step field (`run`, `env.X`, …) that could not be evaluated, and
+    /// fails the step.
+    pub(crate) fn eval_failed(&self, field: &str, e: &crate::expr::ExprError) -> StepRun {
         lock(&self.shared).annotate(
             AnnotationLevel::Error,
             &format!("The step's '{field}' could not be evaluated: {e}"),

@@ -113,8 +113,7 @@ impl Run<'_> {
                 outputs: IndexMap::new(),
             });
         };
-        let vars = self.settings.repository.vars.clone();
-        let mut scope = self.job_scope(job, frame, needs, &vars);
+        let mut scope = self.job_scope(job, frame, needs);
         scope.set("matrix", matrix_value(combo.as_ref()));
         scope.set("strategy", strategy);
         let name = display_name(job, &scope, combo.as_ref());

@@ -271,10 +271,6 @@ impl WorkflowResult {
 
     /// Replaces secrets and masked values by `***`.
     pub fn mask(&self, text: &str) -> String {
-        let mut masker = crate::commands::Masker::default();
-        for m in &self.masks {
-            masker.add(m);
-        }
-        masker.mask(text)
+        crate::commands::Masker::with_values(&self.masks).mask(text)
     }
 }

@@ -8,7 +8,10 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
 
-use crate::action::{Scalar, Shell, scalar, scalar_text};
+use crate::action::{
+    Scalar, Shell, StepBody, absolute, default_step_name, is_valid_id, read_text, scalar,
+    scalar_text, step_body, step_id, step_label,
+};
 use crate::error::ActError;
 use crate::expr::{Condition, Dialect, ExprError, Template};
 
@@ -386,14 +389,8 @@ pub struct Step {
 
 /// Loads, checks and compiles a workflow file.
 pub fn load(file: &Path) -> Result<Workflow, ActError> {
-    let file = std::path::absolute(file).map_err(|source| ActError::Io {
-        what: format!("resolving {}", file.display()),
-        source,
-    })?;
-    let text = std::fs::read_to_string(&file).map_err(|source| ActError::Io {
-        what: format!("reading {}", file.display()),
-        source,
-    })?;
+    let file = absolute(file)?;
+    let text = read_text(&file)?;
     parse(&text, file)
 }
 
@@ -445,6 +442,23 @@ impl Compiler {
     fn condition(&self, place: &str, text: Option<&str>) -> Result<Condition, ActError> {
         Condition::parse_in(text.unwrap_or(""), true, Dialect::WORKFLOW)
             .map_err(|e| self.expr_err(place, e))
+    }
+
+    /// A scalar as text; `place` names it in the error.
+    fn scalar(&self, place: &str, v: &Yaml) -> Result<String, ActError> {
+        scalar_text(v.clone()).map_err(|e| self.invalid(format!("'{place}': {e}")))
+    }
+
+    /// The scalar under `key` of the mapping at `place`, as text, if it is there.
+    fn mapping_text(
+        &self,
+        place: &str,
+        m: &serde_yaml_ng::Mapping,
+        key: &str,
+    ) -> Result<Option<String>, ActError> {
+        m.get(key)
+            .map(|v| self.scalar(&format!("{place}.{key}"), v))
+            .transpose()
     }
 
     fn templates(
@@ -599,8 +613,7 @@ impl Compiler {
             }
             let text = |k: &str| -> Result<Option<String>, ActError> {
                 get(k)
-                    .cloned()
-                    .map(|v| scalar_text(v).map_err(|m| self.invalid(format!("'{at}.{k}': {m}"))))
+                    .map(|v| self.scalar(&format!("{at}.{k}"), v))
                     .transpose()
             };
             let required = match text("required")?.as_deref() {
@@ -623,10 +636,7 @@ impl Compiler {
                             self.invalid(format!("'{at}': a choice input needs 'options'"))
                         })?
                         .iter()
-                        .map(|o| {
-                            scalar_text(o.clone())
-                                .map_err(|m| self.invalid(format!("'{at}.options': {m}")))
-                        })
+                        .map(|o| self.scalar(&format!("{at}.options"), o))
                         .collect::<Result<Vec<_>, _>>()?;
                     InputKind::Choice(options)
                 }
@@ -696,10 +706,8 @@ impl Compiler {
                 let value = self
                     .mapping(&at, o)?
                     .and_then(|m| m.get("value"))
-                    .cloned()
                     .ok_or_else(|| self.invalid(format!("'{at}' has no 'value'")))?;
-                let value =
-                    scalar_text(value).map_err(|m| self.invalid(format!("'{at}.value': {m}")))?;
+                let value = self.scalar(&format!("{at}.value"), value)?;
                 spec.outputs
                     .insert(name, self.template(&format!("{at}.value"), &value)?);
             }
@@ -765,14 +773,7 @@ impl Compiler {
     fn concurrency(&self, place: &str, v: &Yaml) -> Result<Concurrency, ActError> {
         match v {
             Yaml::Mapping(m) => {
-                let text = |k: &str| {
-                    m.get(k)
-                        .cloned()
-                        .map(|v| {
-                            scalar_text(v).map_err(|e| self.invalid(format!("'{place}.{k}': {e}")))
-                        })
-                        .transpose()
-                };
+                let text = |k: &str| self.mapping_text(place, m, k);
                 let group = text("group")?
                     .ok_or_else(|| self.invalid(format!("'{place}' needs a 'group'")))?;
                 Ok(Concurrency {
@@ -784,8 +785,7 @@ impl Compiler {
                 })
             }
             other => {
-                let group = scalar_text(other.clone())
-                    .map_err(|e| self.invalid(format!("'{place}': {e}")))?;
+                let group = self.scalar(place, other)?;
                 Ok(Concurrency {
                     group: self.template(place, &group)?,
                     cancel_in_progress: None,
@@ -796,11 +796,7 @@ impl Compiler {
 
     fn job(&self, id: &str, raw: RawJob) -> Result<Job, ActError> {
         let at = format!("jobs.{id}");
-        let valid_id = id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid_id {
+        if !is_valid_id(id) {
             return Err(self.invalid(format!(
                 "job id '{id}' must start with a letter or '_' and contain only letters, digits, '-' and '_'"
             )));
@@ -896,8 +892,7 @@ impl Compiler {
                         let mut out = IndexMap::new();
                         for (k, v) in m {
                             let k = k.as_str().unwrap_or_default().to_owned();
-                            let v = scalar_text(v.clone())
-                                .map_err(|e| self.invalid(format!("'{at}.secrets.{k}': {e}")))?;
+                            let v = self.scalar(&format!("{at}.secrets.{k}"), v)?;
                             out.insert(k.clone(), self.template(&format!("{at}.secrets.{k}"), &v)?);
                         }
                         CallSecrets::Map(out)
@@ -953,14 +948,7 @@ impl Compiler {
                         return Err(self.invalid(format!("'{place}': unknown key '{k}'")));
                     }
                 }
-                let text = |k: &str| {
-                    m.get(k)
-                        .cloned()
-                        .map(|v| {
-                            scalar_text(v).map_err(|e| self.invalid(format!("'{place}.{k}': {e}")))
-                        })
-                        .transpose()
-                };
+                let text = |k: &str| self.mapping_text(place, m, k);
                 let name = text("name")?
                     .ok_or_else(|| self.invalid(format!("'{place}' needs a 'name'")))?;
                 Ok(EnvironmentSpec {
@@ -969,8 +957,7 @@ impl Compiler {
                 })
             }
             other => {
-                let name = scalar_text(other.clone())
-                    .map_err(|e| self.invalid(format!("'{place}': {e}")))?;
+                let name = self.scalar(place, other)?;
                 Ok(EnvironmentSpec {
                     name: self.template(place, &name)?,
                     url: None,
@@ -986,65 +973,29 @@ impl Compiler {
         let mut steps: Vec<Step> = Vec::new();
         let mut generated = 0;
         for (index, step) in raw.into_iter().enumerate() {
-            let label = match (&step.id, &step.name) {
-                (Some(id), _) => format!("{at} step '{id}'"),
-                (None, Some(name)) => format!("{at} step '{name}'"),
-                (None, None) => format!("{at} step {}", index + 1),
-            };
+            let label = format!(
+                "{at} {}",
+                step_label(step.id.as_deref(), step.name.as_deref(), index)
+            );
             let has_id = step.id.is_some();
-            let id = match step.id {
-                Some(id) => {
-                    let valid = id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                        && id
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                    if !valid || id.starts_with("__") {
-                        return Err(self.invalid(format!(
-                            "{label}: the id must start with a letter or '_' and contain only letters, digits, '-' and '_' (ids starting with '__' are reserved)"
-                        )));
-                    }
-                    if steps.iter().any(|s| s.id.eq_ignore_ascii_case(&id)) {
-                        return Err(self.invalid(format!("{label}: the id is used twice")));
-                    }
-                    id
-                }
-                None => {
-                    generated += 1;
-                    let base = if step.uses.is_some() {
-                        "__uses"
-                    } else {
-                        "__run"
-                    };
-                    if generated == 1 {
-                        base.to_owned()
-                    } else {
-                        format!("{base}_{generated}")
-                    }
-                }
-            };
-            let default_name = match (&step.run, &step.uses) {
-                (Some(run), _) => format!(
-                    "Run {}",
-                    run.lines()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("")
-                        .trim()
-                ),
-                (None, Some(uses)) => format!("Run {}", uses.trim()),
-                (None, None) => String::new(),
-            };
+            let id = step_id(
+                step.id,
+                step.uses.is_some(),
+                &mut generated,
+                steps.iter().map(|s| s.id.as_str()),
+            )
+            .map_err(|m| self.invalid(format!("{label}: {m}")))?;
+            let default_name = default_step_name(step.run.as_deref(), step.uses.as_deref());
             let uses = step.uses.as_ref().map(|u| u.trim().to_owned());
-            let kind = match (step.run, step.uses) {
-                (Some(_), Some(_)) => {
-                    return Err(self.invalid(format!("{label}: has both 'run' and 'uses'")));
-                }
-                (None, None) => return Err(self.invalid(format!("{label}: needs 'run' or 'uses'"))),
-                (Some(run), None) => {
-                    if step.with.is_some() {
-                        return Err(
-                            self.invalid(format!("{label}: 'with' is only for 'uses' steps"))
-                        );
-                    }
+            let body = step_body(
+                step.run,
+                step.uses,
+                step.with.is_some(),
+                step.shell.is_some() || step.working_directory.is_some(),
+            )
+            .map_err(|m| self.invalid(format!("{label}: {m}")))?;
+            let kind = match body {
+                StepBody::Run(run) => {
                     let shell = step
                         .shell
                         .as_deref()
@@ -1060,13 +1011,7 @@ impl Compiler {
                         )?,
                     }
                 }
-                (None, Some(uses)) => {
-                    if step.shell.is_some() || step.working_directory.is_some() {
-                        return Err(self.invalid(format!(
-                            "{label}: 'shell' and 'working-directory' are only for 'run' steps"
-                        )));
-                    }
-                    let uses = uses.trim().to_owned();
+                StepBody::Uses(uses) => {
                     let with =
                         self.templates(&format!("{label} with"), step.with.unwrap_or_default())?;
                     if uses.starts_with("./") {

@@ -64,10 +64,7 @@ pub fn run(opts: &WorkflowRun) -> Result<WorkflowResult, ActError> {
 
     let artifacts = private.path().join("artifacts");
     std::fs::create_dir_all(&artifacts).map_err(io("creating the artifact store"))?;
-    let mut masker = Masker::default();
-    for s in settings.all_secrets() {
-        masker.add(&s);
-    }
+    let mut masker = Masker::with_values(settings.all_secrets());
     if let Some(t) = github.get("token") {
         masker.add(t);
     }
@@ -541,14 +538,7 @@ impl Run<'_> {
                         .get(n)
                         .copied()
                         .unwrap_or(JobStatus::Skipped);
-                    let outputs = outcome.outputs.get(n).cloned().unwrap_or_default();
-                    let entry: Value = [
-                        ("result".to_owned(), Value::from(result.as_str())),
-                        ("outputs".to_owned(), string_map(&outputs)),
-                    ]
-                    .into_iter()
-                    .collect();
-                    (n.clone(), entry)
+                    (n.clone(), job_entry(result, outcome.outputs.get(n)))
                 })
                 .collect();
             let (status, outputs) = self.job(wf, job, frame, &needs_ctx, up)?;
@@ -558,18 +548,13 @@ impl Run<'_> {
         Ok(outcome)
     }
 
-    /// The contexts of a job outside its steps: `github`, `needs`, `vars`, `inputs`.
-    pub(super) fn job_scope(
-        &self,
-        job: &Job,
-        frame: &Frame,
-        needs: &Value,
-        vars: &IndexMap<String, String>,
-    ) -> Scope {
+    /// The contexts of a job outside its steps: `github`, `needs`, the repository's `vars`,
+    /// `inputs`.
+    pub(super) fn job_scope(&self, job: &Job, frame: &Frame, needs: &Value) -> Scope {
         Scope::new()
             .with("github", self.github_for(Some(&job.id)))
             .with("needs", needs.clone())
-            .with("vars", string_map(vars))
+            .with("vars", string_map(&self.settings.repository.vars))
             .with("inputs", json_map(&frame.inputs))
     }
 
@@ -590,6 +575,22 @@ impl Run<'_> {
         });
     }
 
+    /// A job that failed before it ran anything: `message` raised as an error on `jobs.<id>`,
+    /// and a report with no steps.
+    fn failed_job(
+        &mut self,
+        job: &Job,
+        label: &str,
+        message: &str,
+    ) -> (JobStatus, IndexMap<String, String>) {
+        self.annotate(
+            AnnotationLevel::Error,
+            &format!("jobs.{}: {message}", job.id),
+        );
+        self.skipped_report(label, job.id.clone(), JobStatus::Failure);
+        (JobStatus::Failure, IndexMap::new())
+    }
+
     pub(super) fn annotate(&mut self, level: AnnotationLevel, message: &str) {
         let a = self
             .masker
@@ -607,8 +608,7 @@ impl Run<'_> {
         up: Upstream,
     ) -> Result<(JobStatus, IndexMap<String, String>), ActError> {
         let label = format!("{}{}", frame.prefix, job.id);
-        let vars = self.settings.repository.vars.clone();
-        let mut scope = self.job_scope(job, frame, needs, &vars);
+        let mut scope = self.job_scope(job, frame, needs);
         scope.failed = up.failed;
         scope.blocked = up.blocked;
         let plain_name = job
@@ -668,14 +668,7 @@ impl Run<'_> {
         self.say(&format!("gantry-act: job '{label}' calls {uses}"));
         let mut scope = scope.clone();
         scope.set("secrets", string_map(&frame.secrets));
-        let fail = |r: &mut Self, message: String| {
-            r.annotate(
-                AnnotationLevel::Error,
-                &format!("jobs.{}: {message}", job.id),
-            );
-            r.skipped_report(label, job.id.clone(), JobStatus::Failure);
-            Ok((JobStatus::Failure, IndexMap::new()))
-        };
+        let fail = |r: &mut Self, message: String| Ok(r.failed_job(job, label, &message));
         let mut given = IndexMap::new();
         for (k, t) in with {
             match t.eval(&scope) {
@@ -779,16 +772,7 @@ impl Run<'_> {
         let jobs: Value = outcome
             .statuses
             .iter()
-            .map(|(id, status)| {
-                let outputs = outcome.outputs.get(id).cloned().unwrap_or_default();
-                let entry: Value = [
-                    ("result".to_owned(), Value::from(status.as_str())),
-                    ("outputs".to_owned(), string_map(&outputs)),
-                ]
-                .into_iter()
-                .collect();
-                (id.clone(), entry)
-            })
+            .map(|(id, status)| (id.clone(), job_entry(*status, outcome.outputs.get(id))))
             .collect();
         let scope = Scope::new()
             .with("github", self.github_for(None))
@@ -818,20 +802,12 @@ impl Run<'_> {
         needs: &Value,
         label: &str,
     ) -> Result<(JobStatus, IndexMap<String, String>), ActError> {
-        let vars = self.settings.repository.vars.clone();
-        let scope = self.job_scope(job, frame, needs, &vars);
+        let scope = self.job_scope(job, frame, needs);
         let Some(strategy) = &job.strategy else {
             let i = self.instance(wf, job, frame, needs, label, None, Value::object())?;
             return Ok((i.status, i.outputs));
         };
-        let fail = |r: &mut Self, message: String| {
-            r.annotate(
-                AnnotationLevel::Error,
-                &format!("jobs.{}: {message}", job.id),
-            );
-            r.skipped_report(label, job.id.clone(), JobStatus::Failure);
-            Ok((JobStatus::Failure, IndexMap::new()))
-        };
+        let fail = |r: &mut Self, message: String| Ok(r.failed_job(job, label, &message));
         let definition = match eval_json(&strategy.matrix, &scope) {
             Ok(d) => d,
             Err(e) => return fail(self, format!("strategy.matrix could not be evaluated: {e}")),
@@ -895,6 +871,18 @@ impl Run<'_> {
         }
         Ok((status, outputs))
     }
+}
+
+/// A job's entry in the `needs` and `jobs` contexts: its `result` and its `outputs` (empty when
+/// none were recorded).
+fn job_entry(result: JobStatus, outputs: Option<&IndexMap<String, String>>) -> Value {
+    let outputs = outputs.cloned().unwrap_or_default();
+    [
+        ("result".to_owned(), Value::from(result.as_str())),
+        ("outputs".to_owned(), string_map(&outputs)),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Evaluates the expressions inside a matrix definition (a lone `${{ }}` keeps its type).

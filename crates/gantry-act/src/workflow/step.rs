@@ -34,7 +34,7 @@ impl Run<'_> {
                 Ok(v) => {
                     step_env.insert(k.clone(), v);
                 }
-                Err(e) => return eval_failed(runner, &format!("env.{k}"), &e),
+                Err(e) => return runner.eval_failed(&format!("env.{k}"), &e),
             }
         }
         scope.set("env", string_map(&step_env));
@@ -48,7 +48,7 @@ impl Run<'_> {
                 Ok(v) => {
                     with.insert(k.clone(), v);
                 }
-                Err(e) => return eval_failed(runner, &format!("with.{k}"), &e),
+                Err(e) => return runner.eval_failed(&format!("with.{k}"), &e),
             }
         }
         match &step.kind {
@@ -59,7 +59,7 @@ impl Run<'_> {
             } => {
                 let script = match script.eval_string(&scope) {
                     Ok(s) => s,
-                    Err(e) => return eval_failed(runner, "run", &e),
+                    Err(e) => return runner.eval_failed("run", &e),
                 };
                 let shell = match shell_for(shell.as_ref(), job, wf) {
                     Ok(s) => s,
@@ -72,10 +72,9 @@ impl Run<'_> {
                     .as_ref()
                     .or(job.defaults.working_directory.as_ref())
                     .or(wf.defaults.working_directory.as_ref());
-                let cwd = match wd.map(|w| w.eval_string(&scope)) {
-                    None => runner.workspace.clone(),
-                    Some(Ok(w)) => runner.workspace.join(w),
-                    Some(Err(e)) => return eval_failed(runner, "working-directory", &e),
+                let cwd = match runner.working_dir(wd, &scope) {
+                    Ok(dir) => dir,
+                    Err(failed) => return failed,
                 };
                 runner.exec(None, &step.id, &shell, &script, &cwd, &step_env)
             }
@@ -123,14 +122,6 @@ impl Run<'_> {
             },
         }
     }
-}
-
-fn eval_failed(runner: &runner::Job, field: &str, e: &crate::expr::ExprError) -> StepRun {
-    runner.annotate(
-        AnnotationLevel::Error,
-        &format!("The step's '{field}' could not be evaluated: {e}"),
-    );
-    StepRun::failed()
 }
 
 /// The shell of a `run:` step: its own, the job's default, the workflow's, else GitHub's
