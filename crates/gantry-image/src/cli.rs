@@ -49,6 +49,14 @@ pub struct RepositoryArgs {
     pub lifecycle_keep: String,
 }
 
+/// The deadline of push and promote, and what passing it means.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeadlineArgs {
+    /// Deadline for the whole run: past it, exit 1 when nothing was written yet, else 4.
+    #[arg(long, env = "GANTRY_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct PushArgs {
     /// The image on disk: `oci:DIR[:TAG]`, `oci-archive:FILE` or `docker-archive:FILE`.
@@ -84,9 +92,8 @@ pub struct PushArgs {
     #[arg(long, env = "GANTRY_DRY_RUN")]
     pub dry_run: bool,
 
-    /// Deadline for the whole run: past it, exit 1 when nothing was written yet, else 4.
-    #[arg(long, env = "GANTRY_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
-    pub timeout: Duration,
+    #[command(flatten)]
+    pub deadline: DeadlineArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -125,9 +132,8 @@ pub struct PromoteArgs {
     #[arg(long, env = "GANTRY_DRY_RUN")]
     pub dry_run: bool,
 
-    /// Deadline for the whole run: past it, exit 1 when nothing was written yet, else 4.
-    #[arg(long, env = "GANTRY_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
-    pub timeout: Duration,
+    #[command(flatten)]
+    pub deadline: DeadlineArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -173,7 +173,7 @@ pub(crate) fn validate_push(a: &PushArgs) -> Result<PushConfig, Error> {
         concurrency: concurrency(&a.concurrency)?,
         repo: repo_config(&a.repo)?,
         dry_run: a.dry_run,
-        timeout: timeout(a.timeout)?,
+        timeout: timeout(a.deadline.timeout)?,
     })
 }
 
@@ -226,7 +226,7 @@ pub(crate) fn validate_promote(a: &PromoteArgs) -> Result<PromoteConfig, Error> 
         concurrency: concurrency(&a.concurrency)?,
         repo: repo_config(&a.repo)?,
         dry_run: a.dry_run,
-        timeout: timeout(a.timeout)?,
+        timeout: timeout(a.deadline.timeout)?,
     })
 }
 

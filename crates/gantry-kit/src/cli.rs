@@ -1,6 +1,6 @@
 //! The input ⇔ flag ⇔ env contract (docs/contracts.md): parsing that every binary shares.
 
-use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -18,13 +18,7 @@ where
     I: IntoIterator<Item = A>,
     A: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cmd = command_without_empty_env::<T>(&env);
-    let matches = match cmd.clone().try_get_matches_from(&args) {
-        Ok(m) => m,
-        Err(e) => named_error(e, &cmd, &args, &env).exit(),
-    };
-    from_matches(&matches)
+    try_parse_from(args, env).unwrap_or_else(|e| e.exit())
 }
 
 /// Like [`parse_from`] but returns clap's error instead of exiting (tests).
@@ -126,10 +120,6 @@ fn non_utf8_inputs(
     }
     walk(cmd, env, &mut out);
     out
-}
-
-fn from_matches<T: FromArgMatches>(m: &ArgMatches) -> T {
-    T::from_arg_matches(m).unwrap_or_else(|e| e.exit())
 }
 
 fn command_without_empty_env<T: CommandFactory>(

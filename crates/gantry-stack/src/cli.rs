@@ -35,6 +35,18 @@ pub enum Command {
     Status(StatusArgs),
 }
 
+/// Where environment files live: for the stacks of plan, apply and deploy, and for status.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EnvironmentsArgs {
+    /// Where environment files live.
+    #[arg(
+        long,
+        env = "GANTRY_ENVIRONMENTS_DIR",
+        default_value = "infra/environments"
+    )]
+    pub environments_dir: PathBuf,
+}
+
 /// Which stacks: an environment file, or one stack given by flags.
 #[derive(Args, Debug, Clone, Default)]
 pub struct StackArgs {
@@ -43,13 +55,8 @@ pub struct StackArgs {
     #[arg(long, env = "GANTRY_ENVIRONMENT", conflicts_with_all = ["stack_name", "template"])]
     pub environment: Option<String>,
 
-    /// Where environment files live.
-    #[arg(
-        long,
-        env = "GANTRY_ENVIRONMENTS_DIR",
-        default_value = "infra/environments"
-    )]
-    pub environments_dir: PathBuf,
+    #[command(flatten)]
+    pub environments: EnvironmentsArgs,
 
     /// Where the layers' templates (`LAYER.yaml`) live. Default: `templates` beside the
     /// environment file's directory (`infra/templates`).
@@ -200,13 +207,8 @@ pub struct StatusArgs {
     #[arg(long, env = "GANTRY_ENVIRONMENT", conflicts_with = "stack_name")]
     pub environment: Option<String>,
 
-    /// Where environment files live.
-    #[arg(
-        long,
-        env = "GANTRY_ENVIRONMENTS_DIR",
-        default_value = "infra/environments"
-    )]
-    pub environments_dir: PathBuf,
+    #[command(flatten)]
+    pub environments: EnvironmentsArgs,
 
     /// Only these layers of the environment. Repeatable.
     #[arg(long = "layers", alias = "layer", env = "GANTRY_LAYERS")]

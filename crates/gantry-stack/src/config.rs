@@ -247,7 +247,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ApplyConfig, Error> {
 
 pub fn status(args: &StatusArgs) -> Result<StatusConfig, Error> {
     if let Some(env) = &args.environment {
-        let (file, _) = read_environment(env, &args.environments_dir)?;
+        let (file, _) = read_environment(env, &args.environments.environments_dir)?;
         let only = layers(&args.layers, &file)?;
         let stacks = file
             .stacks
@@ -308,7 +308,7 @@ fn stacks(args: &StackArgs) -> Result<StacksConfig, Error> {
     let template_bucket = nonempty(&args.template_bucket);
     let (stacks, only, environment) = match (&args.environment, &args.stack_name) {
         (Some(env), _) => {
-            let (file, path) = read_environment(env, &args.environments_dir)?;
+            let (file, path) = read_environment(env, &args.environments.environments_dir)?;
             let templates_dir = match &args.templates_dir {
                 Some(d) => d.clone(),
                 None => path
