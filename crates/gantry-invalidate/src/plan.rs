@@ -4,6 +4,7 @@
 //! wildcard are dropped, the set is collapsed to wildcard prefixes when it would exceed the
 //! budget, and what is left is split into batches that respect CloudFront's in-progress limits.
 
+use gantry_kit::fmt::{push_percent_encoded, url_unsafe};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -81,11 +82,7 @@ impl PathError {
 /// has it raw) and `*` is the wildcard. A `%` that starts a valid escape is kept as it is, so
 /// already-encoded paths are not encoded twice.
 fn needs_encoding(c: char) -> bool {
-    !c.is_ascii()
-        || matches!(
-            c,
-            ' ' | '<' | '>' | '"' | '#' | '{' | '}' | '|' | '\\' | '^' | '[' | ']' | '`'
-        )
+    !c.is_ascii() || url_unsafe(c)
 }
 
 fn encode_path(p: &str) -> String {
@@ -102,10 +99,7 @@ fn encode_path(p: &str) -> String {
                 out.push_str("%25");
             }
         } else if needs_encoding(c) {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
-            }
+            push_percent_encoded(&mut out, c);
         } else {
             out.push(c);
         }

@@ -46,6 +46,23 @@ pub fn markdown_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', "<br>")
 }
 
+/// Pushes `c` percent-encoded: `%XX` (uppercase hex) for each of its UTF-8 bytes.
+pub fn push_percent_encoded(out: &mut String, c: char) {
+    let mut buf = [0u8; 4];
+    for b in c.encode_utf8(&mut buf).bytes() {
+        out.push_str(&format!("%{b:02X}"));
+    }
+}
+
+/// RFC 1738's unsafe characters, which a URL path carries percent-encoded: space,
+/// `<>"#{}|\^[]` and the backtick.
+pub fn url_unsafe(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '<' | '>' | '"' | '#' | '{' | '}' | '|' | '\\' | '^' | '[' | ']' | '`'
+    )
+}
+
 /// A name that came from outside (a file name, an object key, a tag) made safe for one log
 /// line, so that it can neither end the line nor start a workflow command: `%`, CR and LF are
 /// escaped as the runner's command data is (`%25`, `%0D`, `%0A`), every other control character
@@ -60,10 +77,7 @@ pub fn log_safe(name: &str) -> Cow<'_, str> {
     let escape = |out: &mut String, text: &str| {
         for c in text.chars() {
             if c == '%' || c.is_control() {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
-                }
+                push_percent_encoded(out, c);
             } else {
                 out.push(c);
             }

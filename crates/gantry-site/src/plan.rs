@@ -3,6 +3,7 @@
 //! skips, the new manifest and pointer, the prune set, the invalidation paths). No AWS.
 
 use crate::manifest::{self, Entry, Pointer, ReleaseManifest};
+use gantry_kit::fmt::{push_percent_encoded, url_unsafe};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -430,30 +431,8 @@ pub(crate) fn paths_for(key: &str) -> Vec<String> {
 pub(crate) fn url_path(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for c in key.chars() {
-        let encode = !c.is_ascii()
-            || c.is_ascii_control()
-            || matches!(
-                c,
-                '%' | ' '
-                    | '?'
-                    | '<'
-                    | '>'
-                    | '"'
-                    | '#'
-                    | '{'
-                    | '}'
-                    | '|'
-                    | '\\'
-                    | '^'
-                    | '['
-                    | ']'
-                    | '`'
-            );
-        if encode {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
-            }
+        if !c.is_ascii() || c.is_ascii_control() || matches!(c, '%' | '?') || url_unsafe(c) {
+            push_percent_encoded(&mut out, c);
         } else {
             out.push(c);
         }

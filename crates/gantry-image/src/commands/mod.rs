@@ -3,9 +3,11 @@
 pub(crate) mod promote;
 pub(crate) mod push;
 
+use crate::aws::ecr::Ecr;
 use crate::cli::{Cli, Command};
 use crate::config;
-use crate::registry::RunDeadline;
+use crate::reference::RegistryAddr;
+use crate::registry::{Registry, RunDeadline};
 use gantry_kit::action::Action;
 use gantry_kit::fmt::format_duration;
 use gantry_kit::{Error, Report};
@@ -36,6 +38,23 @@ pub(crate) async fn by_deadline<T>(
             })
         }
     }
+}
+
+/// The registry client for `addr` (`input` names the flag that gave it): its ECR token is
+/// fetched by the run's deadline, and every request it makes is bounded by that deadline.
+pub(crate) async fn registry(
+    ecr: &mut Ecr,
+    deadline: &RunDeadline,
+    addr: Option<&RegistryAddr>,
+    input: &str,
+) -> Result<Registry, Error> {
+    let reg = by_deadline(
+        deadline,
+        "ECR GetAuthorizationToken",
+        ecr.registry(addr, input),
+    )
+    .await?;
+    Ok(reg.with_deadline(deadline))
 }
 
 impl Action for Cli {

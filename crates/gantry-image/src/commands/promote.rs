@@ -1,7 +1,7 @@
 //! `promote`: copy an image by digest (manifests, then the blobs the destination lacks —
 //! mounted within one registry, streamed across two), then tag it there.
 
-use super::by_deadline;
+use super::{by_deadline, registry};
 use crate::aws::ecr::Ecr;
 use crate::config::PromoteConfig;
 use crate::plan::BlobOutcome;
@@ -20,20 +20,20 @@ use gantry_kit::{Error, Report};
 pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report, Error> {
     let deadline = RunDeadline::after(cfg.timeout);
     let mut ecr = Ecr::connect(aws, cfg.to_registry.as_ref()).await;
-    let src = by_deadline(
+    let src = registry(
+        &mut ecr,
         &deadline,
-        "ECR GetAuthorizationToken",
-        ecr.registry(cfg.from_registry.as_ref(), "--from-registry"),
+        cfg.from_registry.as_ref(),
+        "--from-registry",
     )
-    .await?
-    .with_deadline(&deadline);
-    let dst = by_deadline(
+    .await?;
+    let dst = registry(
+        &mut ecr,
         &deadline,
-        "ECR GetAuthorizationToken",
-        ecr.registry(cfg.to_registry.as_ref(), "--to-registry"),
+        cfg.to_registry.as_ref(),
+        "--to-registry",
     )
-    .await?
-    .with_deadline(&deadline);
+    .await?;
     let from = cfg.from_repo.as_str();
     let to = cfg.to_repo.as_str();
     let top = src

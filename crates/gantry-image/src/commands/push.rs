@@ -1,7 +1,7 @@
 //! `push`: load the image from disk, ask the registry what it has, verify what would be sent,
 //! then upload (or mount) the missing blobs, put the manifests and write the tags.
 
-use super::by_deadline;
+use super::{by_deadline, registry};
 use crate::aws::ecr::Ecr;
 use crate::config::{PushConfig, source_rejected};
 use crate::plan::{self, BlobOutcome};
@@ -33,13 +33,7 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
         human_bytes(image.total_bytes())
     );
     let mut ecr = Ecr::connect(aws, cfg.registry.as_ref()).await;
-    let reg = by_deadline(
-        &deadline,
-        "ECR GetAuthorizationToken",
-        ecr.registry(cfg.registry.as_ref(), "--registry"),
-    )
-    .await?
-    .with_deadline(&deadline);
+    let reg = registry(&mut ecr, &deadline, cfg.registry.as_ref(), "--registry").await?;
     let repo = cfg.repository.as_str();
     // The ECR API (repository settings) and the registry (is the image there?) are asked at
     // once: a re-run is these few round trips.
