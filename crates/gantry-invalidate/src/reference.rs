@@ -83,16 +83,7 @@ pub(crate) fn references(cfg: &Config, id: &RunIdentity, nonce: u128) -> Vec<Str
 mod tests {
     use super::*;
 
-    fn run(id: &str) -> RunIdentity {
-        RunIdentity {
-            repository: Some("acme/shop".into()),
-            run_id: Some(id.into()),
-            job: Some("deploy".into()),
-            step: Some("invalidate".into()),
-            purpose: None,
-            occurrence: 1,
-        }
-    }
+    use gantry_kit::testing::run_identity as run;
 
     fn reference(id: &RunIdentity, paths: &[&str]) -> String {
         let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();

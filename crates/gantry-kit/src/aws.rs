@@ -462,14 +462,7 @@ mod tests {
 
     #[test]
     fn endpoint_override_precedence() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::testing::env_of;
         assert_eq!(endpoint_override_from("S3", env(&[])), None);
         assert_eq!(
             endpoint_override_from("s3", env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")])),

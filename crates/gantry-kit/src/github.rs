@@ -549,16 +549,7 @@ mod tests {
         assert!(!none.set_outputs([("a", "1".to_string())]).unwrap());
     }
 
-    fn run(id: &str) -> RunIdentity {
-        RunIdentity {
-            repository: Some("acme/shop".into()),
-            run_id: Some(id.into()),
-            job: Some("deploy".into()),
-            step: Some("invalidate".into()),
-            purpose: None,
-            occurrence: 1,
-        }
-    }
+    use crate::testing::run_identity as run;
 
     #[test]
     fn run_identity_from_the_runner() {

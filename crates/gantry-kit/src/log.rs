@@ -238,14 +238,7 @@ mod tests {
 
     #[test]
     fn gantry_log_wins_over_rust_log() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::testing::env_of;
         assert_eq!(filter_directive(env(&[])), "info");
         assert_eq!(filter_directive(env(&[("RUST_LOG", "debug")])), "debug");
         assert_eq!(

@@ -1,5 +1,7 @@
-//! Test support (feature `testing`, for dev-dependencies only): a gantry binary run in isolation.
+//! Test support (feature `testing`, for dev-dependencies only): a gantry binary run in isolation,
+//! an environment given as pairs, a run's identity.
 
+use crate::github::RunIdentity;
 use std::path::Path;
 use std::process::Command;
 
@@ -80,6 +82,28 @@ impl Drop for StalledEndpoint {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// An environment of just `pairs`, as the lookup function the kit's readers of variables take.
+pub fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+/// The identity of run `id` of `acme/shop`, job `deploy`, step `invalidate`, first occurrence.
+pub fn run_identity(id: &str) -> RunIdentity {
+    RunIdentity {
+        repository: Some("acme/shop".into()),
+        run_id: Some(id.into()),
+        job: Some("deploy".into()),
+        step: Some("invalidate".into()),
+        purpose: None,
+        occurrence: 1,
     }
 }
 
