@@ -3,9 +3,10 @@
 pub(crate) mod promote;
 pub(crate) mod push;
 
-use crate::aws::ecr::Ecr;
+use crate::aws::ecr::{Ecr, RepositoryState};
 use crate::cli::{Cli, Command};
 use crate::config;
+use crate::config::RepoConfig;
 use crate::reference::RegistryAddr;
 use crate::registry::{Registry, RunDeadline};
 use gantry_kit::action::Action;
@@ -55,6 +56,23 @@ pub(crate) async fn registry(
     )
     .await?;
     Ok(reg.with_deadline(deadline))
+}
+
+/// Creates the repository `repo` when `state` says it is missing (that is a write: from then on
+/// the deadline is exit 4), by the run's deadline.
+pub(crate) async fn create_missing(
+    ecr: &Ecr,
+    deadline: &RunDeadline,
+    reg: &RegistryAddr,
+    repo: &str,
+    rc: &RepoConfig,
+    state: &RepositoryState,
+) -> Result<(), Error> {
+    if state.create {
+        deadline.wrote();
+    }
+    let create = ecr.create_missing(reg, repo, rc, state);
+    by_deadline(deadline, "ECR CreateRepository", create).await
 }
 
 impl Action for Cli {

@@ -1,7 +1,7 @@
 //! `promote`: copy an image by digest (manifests, then the blobs the destination lacks —
 //! mounted within one registry, streamed across two), then tag it there.
 
-use super::{by_deadline, registry};
+use super::{by_deadline, create_missing, registry};
 use crate::aws::ecr::Ecr;
 use crate::config::PromoteConfig;
 use crate::plan::BlobOutcome;
@@ -88,15 +88,7 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
             state.create,
         ));
     }
-    if state.create {
-        deadline.wrote();
-    }
-    by_deadline(
-        &deadline,
-        "ECR CreateRepository",
-        ecr.create_missing(&dst.addr, to, &cfg.repo, &state),
-    )
-    .await?;
+    create_missing(&ecr, &deadline, &dst.addr, to, &cfg.repo, &state).await?;
     let results: Vec<(usize, BlobOutcome)> =
         futures::stream::iter(missing.iter().enumerate().map(|(i, b)| {
             let (src, dst) = (&src, &dst);

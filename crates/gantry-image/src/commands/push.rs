@@ -1,7 +1,7 @@
 //! `push`: load the image from disk, ask the registry what it has, verify what would be sent,
 //! then upload (or mount) the missing blobs, put the manifests and write the tags.
 
-use super::{by_deadline, registry};
+use super::{by_deadline, create_missing, registry};
 use crate::aws::ecr::Ecr;
 use crate::config::{PushConfig, source_rejected};
 use crate::plan::{self, BlobOutcome};
@@ -87,15 +87,7 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
         ));
     }
 
-    if state.create {
-        deadline.wrote();
-    }
-    by_deadline(
-        &deadline,
-        "ECR CreateRepository",
-        ecr.create_missing(&reg.addr, repo, &cfg.repo, &state),
-    )
-    .await?;
+    create_missing(&ecr, &deadline, &reg.addr, repo, &cfg.repo, &state).await?;
     {
         let _g = gantry_kit::report::group("Upload");
         let results: Vec<(usize, BlobOutcome)> =
