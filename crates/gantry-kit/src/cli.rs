@@ -186,22 +186,15 @@ where
 }
 
 /// Why a file an input names could not be read ([`read_input_file`]).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum InputFileError {
+    #[error("{0}")]
     Io(std::io::Error),
     /// Larger than the limit it was read with.
+    #[error("it is larger than {}", crate::fmt::human_bytes(*.0))]
     TooLarge(u64),
+    #[error("it is not UTF-8 text")]
     NotUtf8,
-}
-
-impl std::fmt::Display for InputFileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Io(e) => write!(f, "{e}"),
-            Self::TooLarge(max) => write!(f, "it is larger than {}", crate::fmt::human_bytes(*max)),
-            Self::NotUtf8 => f.write_str("it is not UTF-8 text"),
-        }
-    }
 }
 
 /// Reads a text file an input names, at most `max` bytes: a wrong path (`/dev/zero`, a
