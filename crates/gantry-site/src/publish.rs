@@ -4,7 +4,7 @@
 //! `pace`'s answer, told of every completion and of every 503 the server sent (seen by an
 //! interceptor on each attempt, the ones the SDK retries included).
 
-use crate::aws::s3::{self, Multipart, Written};
+use crate::aws::s3::{self, Multipart, Source, Written};
 use crate::config::PublishConfig;
 use crate::manifest::{Entry, ReleaseManifest};
 use crate::pace::Pace;
@@ -18,7 +18,6 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use gantry_kit::Error;
 use gantry_kit::fmt::human_bytes;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -56,8 +55,11 @@ impl Intercept for Throttles {
 /// One object a publish puts in place.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Put<'a> {
-    /// A file of the tree, uploaded from disk.
-    Upload { upload: &'a Upload, path: &'a Path },
+    /// A file of the tree, uploaded from the bytes its hashing held, or from disk.
+    Upload {
+        upload: &'a Upload,
+        source: &'a Source,
+    },
     /// A stored version, copied back inside S3 (no bytes travel through the runner).
     Restore(&'a Restore),
 }
@@ -94,8 +96,8 @@ impl Put<'_> {
     ) -> Result<Written, Error> {
         let site = &cfg.location;
         match self {
-            Put::Upload { upload, path } => {
-                s3::upload(client, site, &upload.key, path, entry, multipart).await
+            Put::Upload { upload, source } => {
+                s3::upload(client, site, &upload.key, source, entry, multipart).await
             }
             Put::Restore(r) => s3::restore(client, site, &r.key, &r.version_id, entry).await,
         }

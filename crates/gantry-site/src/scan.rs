@@ -27,7 +27,18 @@ pub(crate) struct Hashed {
     pub(crate) found: Found,
     /// Hex SHA-256.
     pub(crate) sha256: String,
+    /// The bytes that were hashed, for a file under [`HOLD_BELOW`] while the tree's held bytes
+    /// stay within [`HOLD_TOTAL`]: its upload sends these instead of reading the file again.
+    pub(crate) held: Option<bytes::Bytes>,
 }
+
+/// Files smaller than this are read whole when hashed, and their bytes held for the upload.
+pub(crate) const HOLD_BELOW: u64 = 1 << 20;
+/// The most a tree holds in memory that way (larger trees read the rest again from disk).
+pub(crate) const HOLD_TOTAL: u64 = 256 << 20;
+/// Files hashed per trip to the blocking pool: one trip per file costs more than hashing a
+/// small file does.
+const HASH_BATCH: usize = 32;
 
 /// Why the directory was refused (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -299,32 +310,76 @@ pub(crate) fn sha256_range(path: &Path, offset: u64, len: u64) -> std::io::Resul
     Ok(h.finalize().into())
 }
 
-/// Hashes every file on the blocking pool, `parallel` at a time.
+/// The first `len` bytes of a file, whole in memory (an error if the file is shorter now).
+fn read_exact_len(path: &Path, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::fs::File::open(path)?.take(len).read_to_end(&mut buf)?;
+    if (buf.len() as u64) < len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "file shrank while reading",
+        ));
+    }
+    Ok(buf)
+}
+
+/// Hashes one file: whole in memory (the bytes kept) if `hold`, else 64 KiB at a time.
+fn hash_one(f: Found, hold: bool) -> Result<Hashed, ScanError> {
+    let io = |error| ScanError::Io {
+        path: f.path.clone(),
+        error,
+    };
+    let (digest, held) = if hold {
+        let bytes = read_exact_len(&f.path, f.size).map_err(io)?;
+        (
+            Sha256::digest(&bytes).into(),
+            Some(bytes::Bytes::from(bytes)),
+        )
+    } else {
+        (sha256_range(&f.path, 0, f.size).map_err(io)?, None)
+    };
+    Ok(Hashed {
+        sha256: hex(&digest),
+        found: f,
+        held,
+    })
+}
+
+/// Hashes every file on the blocking pool, [`HASH_BATCH`] files a trip and `parallel` trips at
+/// a time, holding the bytes of small files (in walk order, within [`HOLD_TOTAL`]).
 pub(crate) async fn hash_all(found: Vec<Found>, parallel: usize) -> Result<Vec<Hashed>, ScanError> {
     use futures::StreamExt;
-    let results: Vec<Result<Hashed, ScanError>> = futures::stream::iter(found)
-        .map(|f| async move {
-            let path = f.path.clone();
-            let size = f.size;
-            let digest = tokio::task::spawn_blocking(move || sha256_range(&path, 0, size))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))
-                .and_then(|r| r);
-            match digest {
-                Ok(d) => Ok(Hashed {
-                    sha256: hex(&d),
-                    found: f,
-                }),
-                Err(error) => Err(ScanError::Io {
-                    path: f.path,
-                    error,
-                }),
-            }
+    let mut budget = HOLD_TOTAL;
+    let mut batches: Vec<Vec<(Found, bool)>> = Vec::new();
+    for f in found {
+        let hold = f.size < HOLD_BELOW && f.size <= budget;
+        if hold {
+            budget -= f.size;
+        }
+        match batches.last_mut() {
+            Some(b) if b.len() < HASH_BATCH => b.push((f, hold)),
+            _ => batches.push(vec![(f, hold)]),
+        }
+    }
+    let results: Vec<Result<Vec<Hashed>, ScanError>> = futures::stream::iter(batches)
+        .map(|batch| async move {
+            tokio::task::spawn_blocking(move || {
+                batch
+                    .into_iter()
+                    .map(|(f, hold)| hash_one(f, hold))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
         })
         .buffered(parallel.max(1))
         .collect()
         .await;
-    results.into_iter().collect()
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
 }
 
 #[cfg(test)]
@@ -464,7 +519,54 @@ mod tests {
             h[0].sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+        assert_eq!(
+            h[0].held.as_deref(),
+            Some(&b"abc"[..]),
+            "a small file's bytes are held"
+        );
         let part = sha256_range(&d.path().join("a"), 1, 1).unwrap();
         assert_eq!(hex(&part), hex(&Sha256::digest(b"b")));
+    }
+
+    #[tokio::test]
+    async fn holds_small_files_within_the_budget_and_hashes_every_file_in_order() {
+        let d = tempfile::tempdir().unwrap();
+        // More files than one batch, so batches are joined back in walk order.
+        for i in 0..(HASH_BATCH * 2 + 3) {
+            std::fs::write(d.path().join(format!("f{i:03}")), format!("file {i}")).unwrap();
+        }
+        let big = vec![7u8; HOLD_BELOW as usize];
+        std::fs::write(d.path().join("z-big"), &big).unwrap();
+        let h = hash_all(walk(d.path()).unwrap(), 3).await.unwrap();
+        assert_eq!(h.len(), HASH_BATCH * 2 + 4);
+        for (i, f) in h.iter().take(HASH_BATCH * 2 + 3).enumerate() {
+            assert_eq!(f.found.key, format!("f{i:03}"));
+            let want = format!("file {i}");
+            assert_eq!(f.sha256, hex(&Sha256::digest(want.as_bytes())));
+            assert_eq!(f.held.as_deref(), Some(want.as_bytes()));
+        }
+        let last = h.last().unwrap();
+        assert_eq!(last.sha256, hex(&Sha256::digest(&big)));
+        assert_eq!(
+            last.held, None,
+            "a file of HOLD_BELOW bytes is read again from disk"
+        );
+    }
+
+    #[test]
+    fn a_file_that_shrank_since_the_walk_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a");
+        std::fs::write(&p, "abcdef").unwrap();
+        let f = walk(d.path()).unwrap().remove(0);
+        std::fs::write(&p, "abc").unwrap();
+        for hold in [true, false] {
+            match hash_one(f.clone(), hold) {
+                Err(ScanError::Io { error, .. }) => {
+                    assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof, "{hold}")
+                }
+                other => panic!("{hold}: {other:?}"),
+            }
+        }
     }
 }

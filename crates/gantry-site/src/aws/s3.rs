@@ -15,7 +15,7 @@ use base64::Engine;
 use gantry_kit::Error;
 use gantry_kit::aws::aws_error;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where the site lives: a bucket and a key prefix (no leading or trailing `/`; may be empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,23 +291,35 @@ pub(crate) struct Written {
     pub(crate) etag: Option<String>,
 }
 
-/// Uploads one file from disk: a single streaming PUT below the multipart threshold, else a
-/// multipart upload whose parts stream from their offsets.
+/// Where an upload's bytes come from.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub(crate) path: PathBuf,
+    /// The file's bytes as hashed, when the hashing held them (small files).
+    pub(crate) held: Option<bytes::Bytes>,
+}
+
+/// Uploads one file: a single PUT below the multipart threshold, of the held bytes or streamed
+/// from disk, else a multipart upload whose parts stream from their offsets.
 pub(crate) async fn upload(
     client: &Client,
     t: &SiteLocation,
     rel: &str,
-    path: &Path,
+    source: &Source,
     e: &Entry,
     mp: Multipart,
 ) -> Result<Written, Error> {
     let key = t.key(rel);
+    let path = source.path.as_path();
     if e.size >= mp.threshold {
         return upload_multipart(client, t, &key, path, e, mp).await;
     }
-    let body = ByteStream::from_path(path)
-        .await
-        .map_err(|err| Error::failed(format!("reading {}: {err}", path.display())))?;
+    let body = match &source.held {
+        Some(bytes) => ByteStream::from(bytes.clone()),
+        None => ByteStream::from_path(path)
+            .await
+            .map_err(|err| Error::failed(format!("reading {}: {err}", path.display())))?,
+    };
     let out = client
         .put_object()
         .bucket(&t.bucket)

@@ -3,7 +3,7 @@
 //! (the pointer only if no other publish moved it), prune, and wait for the invalidation.
 
 use super::site_url;
-use crate::aws::s3;
+use crate::aws::s3::{self, Source};
 use crate::config::{self, DeployConfig};
 use crate::invalidation;
 use crate::manifest::{self, Entry, Pointer};
@@ -17,7 +17,6 @@ use aws_sdk_s3::Client as S3;
 use gantry_kit::poll::Clock;
 use gantry_kit::{Error, Report};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// Deploys `cfg.dir` as a new release (or finds it live already).
 pub async fn deploy<C: Clock>(
@@ -42,7 +41,7 @@ pub async fn deploy<C: Clock>(
     let local = local?;
     let (live, listing) = (live?, listing?);
     let files: Vec<LocalFile> = local.iter().map(|(f, _)| f.clone()).collect();
-    let paths: BTreeMap<&str, &PathBuf> = local.iter().map(|(f, p)| (f.key.as_str(), p)).collect();
+    let sources: BTreeMap<&str, &Source> = local.iter().map(|(f, s)| (f.key.as_str(), s)).collect();
     let (no_manifests, no_heads) = (BTreeMap::new(), BTreeMap::new());
     let mut inputs = Inputs {
         local: &files,
@@ -93,7 +92,7 @@ pub async fn deploy<C: Clock>(
         .iter()
         .map(|u| Put::Upload {
             upload: u,
-            path: paths[u.key.as_str()],
+            source: sources[u.key.as_str()],
         })
         .collect();
     puts.sort_by_key(|put| std::cmp::Reverse(put.bytes()));
@@ -179,7 +178,7 @@ pub async fn deploy<C: Clock>(
 async fn hash_files(
     found: Vec<scan::Found>,
     rules: &Rules,
-) -> Result<Vec<(LocalFile, PathBuf)>, Error> {
+) -> Result<Vec<(LocalFile, Source)>, Error> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
     let hashed = scan::hash_all(found, parallel)
         .await
@@ -202,7 +201,10 @@ async fn hash_files(
                         etag: None,
                     },
                 },
-                h.found.path,
+                Source {
+                    path: h.found.path,
+                    held: h.held,
+                },
             )
         })
         .collect())
