@@ -27,6 +27,9 @@ const CONCURRENCY: usize = 32;
 const LOOP_CONCURRENCY: [usize; 2] = [CONCURRENCY, 128];
 /// Added round trips, in milliseconds: loopback as it is, and a runner in another region.
 const ROUND_TRIPS_MS: [u64; 2] = [0, 20];
+/// Runs of every tool's three scenarios (each in a bucket of its own, the tools taking turns
+/// to go first) and of each PUT loop, per round trip: the tables give the median.
+const REPEATS: usize = 3;
 /// The page changed in scenario (c).
 const CHANGED: &str = "docs/page-0007/index.html";
 
@@ -593,14 +596,29 @@ fn ms(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+/// The median of some runs (the upper one of an even count).
+fn median(mut d: Vec<Duration>) -> Duration {
+    d.sort();
+    d[d.len() / 2]
+}
+
+/// Runs as `0.70/0.71/0.75`, in the order they ran.
+fn spread(d: &[Duration]) -> String {
+    let v: Vec<String> = d
+        .iter()
+        .map(|d| format!("{:.2}", d.as_secs_f64()))
+        .collect();
+    v.join("/")
+}
+
 /// One round trip's wall times: every tool in every scenario, the fastest peer and gantry's
 /// ratio to it, then the PUT loops.
 fn wall_table(
     out: &mut dyn Write,
     rtt: u64,
     tools: &[Tool],
-    times: &BTreeMap<Tool, Vec<Duration>>,
-    floors: &[(usize, Duration)],
+    runs: &BTreeMap<Tool, Vec<Vec<Duration>>>,
+    loops: &BTreeMap<usize, Vec<Duration>>,
 ) -> BenchResult {
     let link = if rtt == 0 {
         "loopback, no added latency".to_owned()
@@ -609,8 +627,20 @@ fn wall_table(
     };
     writeln!(
         out,
-        "\nWall time against s3s-fs 0.14.1, {link} (2 cores shared by client and server):\n"
+        "\nWall time against s3s-fs 0.14.1, {link} (2 cores shared by client and server; median of {REPEATS} runs):\n"
     )?;
+    let scenario = |t: &Tool, i: usize| -> Vec<Duration> { runs[t].iter().map(|r| r[i]).collect() };
+    let times: BTreeMap<Tool, Vec<Duration>> = tools
+        .iter()
+        .map(|t| {
+            (
+                *t,
+                (0..SCENARIOS.len())
+                    .map(|i| median(scenario(t, i)))
+                    .collect(),
+            )
+        })
+        .collect();
     let mut head = String::from("| scenario |");
     for t in tools {
         head.push_str(&format!(" {} |", t.name()));
@@ -630,7 +660,7 @@ fn wall_table(
             .min_by_key(|(_, d)| *d);
         match (fastest, times.get(&Tool::Gantry)) {
             (Some((t, d)), Some(g)) => row.push_str(&format!(
-                " {} | {:.1}× |",
+                " {} | {:.2}× |",
                 t.name(),
                 d.as_secs_f64() / g[i].as_secs_f64()
             )),
@@ -639,16 +669,30 @@ fn wall_table(
         writeln!(out, "{row}")?;
     }
     if let Some(g) = times.get(&Tool::Gantry) {
-        for (n, floor) in floors {
+        for (n, floor) in loops {
+            let floor = median(floor.clone());
             writeln!(
                 out,
                 "| plain keep-alive PUT loop, {n} in flight (cold only) | {} | gantry-site (a) ÷ loop: {:.2}× |{}",
-                ms(*floor),
+                ms(floor),
                 g[0].as_secs_f64() / floor.as_secs_f64(),
                 " |".repeat(tools.len())
             )?;
         }
     }
+    writeln!(out, "\nEvery run, in seconds, in the order they ran:\n")?;
+    for (i, s) in SCENARIOS.iter().enumerate() {
+        let cells: Vec<String> = tools
+            .iter()
+            .map(|t| format!("{} {}", t.name(), spread(&scenario(t, i))))
+            .collect();
+        writeln!(out, "- {s}: {}", cells.join("; "))?;
+    }
+    let cells: Vec<String> = loops
+        .iter()
+        .map(|(n, d)| format!("{n} in flight {}", spread(d)))
+        .collect();
+    writeln!(out, "- PUT loop: {}", cells.join("; "))?;
     Ok(())
 }
 
@@ -710,21 +754,29 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
     put_loop(&direct, tree, "bench-warm-up", CONCURRENCY).await?;
     for rtt in ROUND_TRIPS_MS {
         let (endpoint, proxy) = LatencyProxy::in_front(&server.endpoint, rtt)?;
-        let mut times: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
-        for &tool in &tools {
-            let bucket = format!("bench-{rtt}ms-{}", format!("{tool:?}").to_lowercase());
-            create_bucket(&direct, &bucket).await?;
-            times.insert(tool, scenarios(tool, tree, &bucket, &endpoint, |_| {})?);
-        }
         let via = s3_client(&endpoint);
-        let mut floors = Vec::new();
-        for n in LOOP_CONCURRENCY {
-            let bucket = format!("bench-{rtt}ms-loop-{n}");
-            create_bucket(&direct, &bucket).await?;
-            floors.push((n, put_loop(&via, tree, &bucket, n).await?));
+        let mut runs: BTreeMap<Tool, Vec<Vec<Duration>>> = BTreeMap::new();
+        let mut loops: BTreeMap<usize, Vec<Duration>> = BTreeMap::new();
+        for rep in 0..REPEATS {
+            // Each run a different tool goes first, so none always meets the server fresh.
+            for k in 0..tools.len() {
+                let tool = tools[(k + rep) % tools.len()];
+                let bucket = format!("bench-{rtt}ms-{}-{rep}", format!("{tool:?}").to_lowercase());
+                create_bucket(&direct, &bucket).await?;
+                let t = scenarios(tool, tree, &bucket, &endpoint, |_| {})?;
+                runs.entry(tool).or_default().push(t);
+            }
+            for n in LOOP_CONCURRENCY {
+                let bucket = format!("bench-{rtt}ms-loop-{n}-{rep}");
+                create_bucket(&direct, &bucket).await?;
+                loops
+                    .entry(n)
+                    .or_default()
+                    .push(put_loop(&via, tree, &bucket, n).await?);
+            }
         }
         drop(proxy);
-        wall_table(out, rtt, &tools, &times, &floors)?;
+        wall_table(out, rtt, &tools, &runs, &loops)?;
     }
     let s3s_log = std::fs::read_to_string(&server.log).unwrap_or_default();
     drop(server);
