@@ -38,7 +38,28 @@ struct Server {
     child: Child,
     endpoint: String,
     log: PathBuf,
+    /// s3s-fs's root directory (its buckets, and a metadata file per object beside them).
+    root: Option<PathBuf>,
     _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Removes every bucket and object the server holds, so each run meets a server as empty
+    /// as the first run did (nothing of the earlier runs in its directory or the page cache).
+    fn empty(&self) -> std::io::Result<()> {
+        let Some(root) = &self.root else {
+            return Ok(());
+        };
+        for entry in std::fs::read_dir(root)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Server {
@@ -160,8 +181,17 @@ fn s3s_fs_binary() -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(b)
 }
 
+/// s3s-fs keeps its objects in memory (tmpfs, `/dev/shm`) where the machine has one, so that
+/// what is timed is the server's requests, not this machine's disk writing them back.
 fn start_s3s_fs() -> Result<Server, Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::Builder::new()
+            .prefix("gantry-bench-s3s-fs")
+            .tempdir_in(shm)?
+    } else {
+        tempfile::tempdir()?
+    };
     let port = free_port()?;
     let log = dir.path().join("server.log");
     let root = dir.path().join("root");
@@ -179,6 +209,7 @@ fn start_s3s_fs() -> Result<Server, Box<dyn std::error::Error>> {
         child,
         endpoint,
         log,
+        root: Some(root),
         _dir: dir,
     };
     wait_ready(&s.endpoint)?;
@@ -199,6 +230,7 @@ fn start_moto() -> Result<Server, Box<dyn std::error::Error>> {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),
         log,
+        root: None,
         _dir: dir,
     };
     wait_ready(&s.endpoint)?;
@@ -762,12 +794,14 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
             for k in 0..tools.len() {
                 let tool = tools[(k + rep) % tools.len()];
                 let bucket = format!("bench-{rtt}ms-{}-{rep}", format!("{tool:?}").to_lowercase());
+                server.empty()?;
                 create_bucket(&direct, &bucket).await?;
                 let t = scenarios(tool, tree, &bucket, &endpoint, |_| {})?;
                 runs.entry(tool).or_default().push(t);
             }
             for n in LOOP_CONCURRENCY {
                 let bucket = format!("bench-{rtt}ms-loop-{n}-{rep}");
+                server.empty()?;
                 create_bucket(&direct, &bucket).await?;
                 loops
                     .entry(n)
