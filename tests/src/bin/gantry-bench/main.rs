@@ -14,6 +14,12 @@ use std::process::ExitCode;
 
 pub type BenchResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The median of some runs (the upper one of an even count).
+pub(crate) fn median(mut d: Vec<std::time::Duration>) -> std::time::Duration {
+    d.sort();
+    d[d.len() / 2]
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut names: Vec<String> = std::env::args().skip(1).collect();

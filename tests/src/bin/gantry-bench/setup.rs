@@ -7,8 +7,8 @@
 //! figure is the median of `RUNS` runs of `actions/setup/main.sh`, the script the action runs.
 //! Also prints each binary's stripped size and its archive's.
 
-use super::BenchResult;
 use super::latency::LatencyProxy;
+use super::{BenchResult, median};
 use gantry_tests::{ReleaseServer, bin, repo_root};
 use std::io::Write;
 use std::path::Path;
@@ -40,11 +40,6 @@ fn shipped() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         .lines()
         .map(str::to_owned)
         .collect())
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn mib(bytes: u64) -> String {

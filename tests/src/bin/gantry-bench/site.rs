@@ -8,8 +8,8 @@
 //! server's own limit on this machine. Request counts by verb against a moto started here,
 //! read from its request log.
 
-use super::BenchResult;
 use super::latency::LatencyProxy;
+use super::{BenchResult, median};
 use futures::StreamExt;
 use gantry_tests::{bin, site_copy_dir, venv};
 use std::collections::BTreeMap;
@@ -626,12 +626,6 @@ fn count_requests(
 
 fn ms(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
-}
-
-/// The median of some runs (the upper one of an even count).
-fn median(mut d: Vec<Duration>) -> Duration {
-    d.sort();
-    d[d.len() / 2]
 }
 
 /// Runs as `0.70/0.71/0.75`, in the order they ran.
