@@ -13,6 +13,8 @@
 //! - [`arn`]: the task definition reference one action emits and the next accepts.
 //! - [`aws`]: `SdkConfig` set-up and the SDK-error mapping.
 //! - [`poll`]: the deadline-bounded fixed-interval poll loop.
+//! - [`pace`]: how many transfers are in flight (pinned, or adapted to the link) and the loop
+//!   that runs them by it.
 //! - [`log`]: tracing to stderr.
 //! - `github_api` (feature `github-api`): GitHub's REST and GraphQL APIs, rate limits included.
 //! - `testing` (feature `testing`): running a binary isolated from the caller's environment.
@@ -29,6 +31,7 @@ pub mod github;
 pub mod github_api;
 pub mod log;
 pub mod outputs;
+pub mod pace;
 pub mod poll;
 pub mod report;
 #[cfg(any(test, feature = "testing"))]

@@ -8,7 +8,6 @@ mod commands;
 mod config;
 mod invalidation;
 mod manifest;
-mod pace;
 mod plan;
 mod publish;
 mod report;

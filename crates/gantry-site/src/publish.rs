@@ -1,26 +1,23 @@
 //! Putting a release's objects in place, phase by phase — deploy's uploads and rollback's
 //! restores alike. A phase starts only when the one before it is complete, so a publish stopped
 //! anywhere never leaves live HTML referencing a missing file. How many are in flight is
-//! `pace`'s answer, told of every completion and of every 503 the server sent (seen by an
+//! gantry-kit's `pace`'s answer, told of every completion and of every 503 the server sent (seen by an
 //! interceptor on each attempt, the ones the SDK retries included).
 
 use crate::aws::s3::{self, Multipart, Source, Written};
 use crate::config::PublishConfig;
 use crate::manifest::{Entry, ReleaseManifest};
-use crate::pace::Pace;
 use crate::plan::{PublishPhase, Restore, Upload};
 use crate::report::PublishTally;
 use aws_sdk_s3::Client as S3;
 use aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use gantry_kit::Error;
 use gantry_kit::fmt::human_bytes;
+use gantry_kit::pace::{self, Pace};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 /// Counts the attempts S3 answered with 503 (SlowDown, or Service Unavailable): throttling,
 /// whether or not the SDK's retry then succeeded.
@@ -150,7 +147,7 @@ pub(crate) async fn publish_phases(
             .build(),
     );
     let mut pace = Pace::new(cfg.concurrency);
-    let origin = Instant::now();
+    let origin = tokio::time::Instant::now();
     let mut manifest = release.clone();
     let mut unversioned = false;
     for ph in PublishPhase::ALL {
@@ -171,52 +168,44 @@ pub(crate) async fn publish_phases(
             format!("Restore {}: {} file(s)", ph.name(), phase.len())
         });
         let (mut files_done, mut bytes_done) = (0usize, 0u64);
-        let (from, mut peak) = (pace.limit(), pace.limit());
-        let mut waiting = phase.into_iter();
-        let mut running = FuturesUnordered::new();
-        pace.begin(origin.elapsed());
-        loop {
-            while running.len() < pace.limit() {
-                let Some(put) = waiting.next() else { break };
+        let paced = pace::drive(
+            &mut pace,
+            origin,
+            phase,
+            |put| {
                 let entry = &release.files[put.key()];
-                running.push(async move {
-                    let version = put.send(client, cfg, multipart, entry).await?;
-                    Ok::<_, Error>((put, version))
-                });
-            }
-            let Some(done) = running.next().await else {
-                break;
-            };
-            let (put, written) = done.map_err(|e| tally.attach(e))?;
-            let now = origin.elapsed();
-            if throttles.take() > 0 {
-                pace.throttled(now);
-            }
-            // Only while the queue is full: a phase's tail says nothing about the link.
-            if !waiting.as_slice().is_empty() {
-                pace.done(now, put.bytes());
-            }
-            peak = peak.max(pace.limit());
-            if let Put::Upload { upload, .. } = put {
-                tracing::debug!(
-                    "uploaded {} ({:?})",
-                    gantry_kit::fmt::log_safe(&upload.key),
-                    upload.reason
-                );
-                unversioned |= written.version_id.is_none();
-            }
-            if let Some(e) = manifest.files.get_mut(put.key()) {
-                put.record(e, written);
-            }
-            tally.uploaded += 1;
-            tally.bytes += put.bytes();
-            files_done += 1;
-            bytes_done += put.bytes();
-        }
+                async move {
+                    let written = put.send(client, cfg, multipart, entry).await?;
+                    Ok::<_, Error>(((put, written), put.bytes()))
+                }
+            },
+            || throttles.take() > 0,
+            |(put, written)| {
+                if let Put::Upload { upload, .. } = put {
+                    tracing::debug!(
+                        "uploaded {} ({:?})",
+                        gantry_kit::fmt::log_safe(&upload.key),
+                        upload.reason
+                    );
+                    unversioned |= written.version_id.is_none();
+                }
+                if let Some(e) = manifest.files.get_mut(put.key()) {
+                    put.record(e, written);
+                }
+                tally.uploaded += 1;
+                tally.bytes += put.bytes();
+                files_done += 1;
+                bytes_done += put.bytes();
+            },
+        )
+        .await;
+        let paced = paced.map_err(|e| tally.attach(e))?;
         tracing::debug!(
-            "{}: concurrency {from} → {} (peak {peak})",
+            "{}: concurrency {} → {} (peak {})",
             ph.name(),
-            pace.limit()
+            paced.from,
+            paced.to,
+            paced.peak
         );
         if uploads {
             tracing::info!(
