@@ -432,6 +432,79 @@ fn a_5xx_on_one_blob_upload_is_retried() {
 }
 
 #[test]
+fn blob_uploads_adapt_to_a_slow_registry_and_a_number_pins_them() {
+    // 40 small layers and a config, each upload held 40 ms: round trips, not bytes, so more at
+    // once is faster and `auto` grows past where it starts (4).
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, m) = layout(dir.path(), 7, &[2_000; 40]);
+    let src = format!("oci:{}", dir.path().display());
+    let slow = ImageFault::Slow {
+        delay_ms: 40,
+        throttle_first: 0,
+    };
+    let pinned = ImageProxy::start(&image_registry(), slow);
+    let (code, out, stderr) = push(
+        &src,
+        &unique_name("img/pinned"),
+        "v1",
+        &pinned.url,
+        &["--concurrency", "3"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["pushed-blobs"], 41);
+    assert_eq!(pinned.peak_uploads(), 3, "a number pins it");
+
+    let auto = ImageProxy::start(&image_registry(), slow);
+    let repo = unique_name("img/auto");
+    let (code, out, stderr) = push(&src, &repo, "v1", &auto.url, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["pushed-blobs"], 41);
+    let peak = auto.peak_uploads();
+    assert!(
+        (8..=32).contains(&peak),
+        "auto grew from 4 by doubling: {peak}"
+    );
+    assert_eq!(
+        remote_digest(&image_registry(), &repo, "v1").as_deref(),
+        Some(m.digest.as_str())
+    );
+}
+
+#[test]
+fn a_throttling_registry_halves_the_blob_uploads_and_the_push_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, m) = layout(dir.path(), 8, &[2_000; 12]);
+    let proxy = ImageProxy::start(
+        &image_registry(),
+        ImageFault::Slow {
+            delay_ms: 20,
+            throttle_first: 3,
+        },
+    );
+    let repo = unique_name("img/throttled");
+    let (code, out, stderr) = push(
+        &format!("oci:{}", dir.path().display()),
+        &repo,
+        "v1",
+        &proxy.url,
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(proxy.throttled(), 3);
+    assert!(stderr.contains("TOOMANYREQUESTS"), "{stderr}");
+    assert!(
+        stderr.contains("throttling: 2 at once from now on (was 4)"),
+        "{stderr}"
+    );
+    assert_eq!(out["pushed-blobs"], 13);
+    assert_eq!(proxy.blob_uploads(), 13 + 3, "each throttled upload again");
+    assert_eq!(
+        remote_digest(&image_registry(), &repo, "v1").as_deref(),
+        Some(m.digest.as_str())
+    );
+}
+
+#[test]
 fn a_killed_push_rerun_uploads_only_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let (_l, m) = layout(dir.path(), 7, &[3_000_000, 20_000, 10_000]);
@@ -624,6 +697,15 @@ async fn bad_input_is_exit_2_and_nothing_is_pushed() {
                 "0".into(),
             ],
             "concurrency: `0`",
+        ),
+        (
+            vec![
+                "--source".into(),
+                ok.clone(),
+                "--concurrency".into(),
+                "fast".into(),
+            ],
+            "concurrency: `fast` is neither `auto` nor a number from 1 to 64",
         ),
         (
             vec!["--source".into(), ok.clone(), "--tags".into(), long],

@@ -81,8 +81,10 @@ pub struct PushArgs {
     #[arg(long = "mount-from", env = "GANTRY_MOUNT_FROM", value_name = "REPOS")]
     pub mount_from: Vec<String>,
 
-    /// Blobs uploaded (and verified) at once.
-    #[arg(long, env = "GANTRY_CONCURRENCY", default_value = "4")]
+    /// Blobs uploaded at once: `auto` (start at 4, double while throughput grows, halve when
+    /// the registry answers 429 or 503; at most 32) or a number from 1 to 64, which pins it.
+    /// Blobs are verified `auto`'s 4 (or the pinned number) at a time.
+    #[arg(long, env = "GANTRY_CONCURRENCY", default_value = "auto")]
     pub concurrency: String,
 
     #[command(flatten)]
@@ -121,8 +123,9 @@ pub struct PromoteArgs {
     #[arg(long, env = "GANTRY_TO_REGISTRY")]
     pub to_registry: Option<String>,
 
-    /// Blobs copied at once.
-    #[arg(long, env = "GANTRY_CONCURRENCY", default_value = "4")]
+    /// Blobs copied at once: `auto` (start at 4, double while throughput grows, halve when
+    /// either registry answers 429 or 503; at most 32) or a number from 1 to 64, which pins it.
+    #[arg(long, env = "GANTRY_CONCURRENCY", default_value = "auto")]
     pub concurrency: String,
 
     #[command(flatten)]

@@ -7,6 +7,7 @@ use crate::reference::{self, REPOSITORY_RULE, Reference, RegistryAddr, TAG_RULE}
 use crate::source::{self, Source, SourceError};
 use gantry_kit::Error;
 use gantry_kit::cli::{split_list, split_unique};
+use gantry_kit::pace::{Auto, Concurrency};
 
 /// Untagged images expire after this many days under the lifecycle policy `--create-repository` sets.
 pub(crate) const UNTAGGED_DAYS: u32 = 7;
@@ -26,7 +27,7 @@ pub(crate) struct PushConfig {
     pub(crate) tags: Vec<String>,
     pub(crate) registry: Option<RegistryAddr>,
     pub(crate) mount_from: Vec<String>,
-    pub(crate) concurrency: usize,
+    pub(crate) concurrency: Concurrency,
     pub(crate) repo: RepoConfig,
     pub(crate) dry_run: bool,
     /// Deadline of the whole run.
@@ -42,7 +43,7 @@ pub(crate) struct PromoteConfig {
     pub(crate) tags: Vec<String>,
     pub(crate) from_registry: Option<RegistryAddr>,
     pub(crate) to_registry: Option<RegistryAddr>,
-    pub(crate) concurrency: usize,
+    pub(crate) concurrency: Concurrency,
     pub(crate) repo: RepoConfig,
     pub(crate) dry_run: bool,
     /// Deadline of the whole run.
@@ -90,15 +91,24 @@ fn registry_opt(s: Option<&str>, input: &str) -> Result<Option<RegistryAddr>, Er
         .transpose()
 }
 
-fn concurrency(s: &str) -> Result<usize, Error> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (1..=64).contains(&n) => Ok(n),
-        _ => Err(Error::input(format!(
-            "concurrency: `{}` is not a number from 1 to 64",
+/// Where `concurrency: auto` starts and the bounds it moves within (docs/actions/image.md,
+/// "How many at once").
+pub(crate) const AUTO: Auto = Auto {
+    // What was fixed before it adapted: an image's few blobs are mostly bytes, not round trips.
+    start: 4,
+    max: 32,
+    min: 1,
+};
+
+/// `auto`, or a number from 1 to 64 that pins it.
+fn concurrency(s: &str) -> Result<Concurrency, Error> {
+    Concurrency::parse(s, AUTO, 64).ok_or_else(|| {
+        Error::input(format!(
+            "concurrency: `{}` is neither `auto` nor a number from 1 to 64",
             s.trim()
         ))
-        .with_hint("use e.g. `4` (blobs transferred at once)")),
-    }
+        .with_hint("use `auto` (the default: adapts to the link) or a number of blobs to pin it")
+    })
 }
 
 fn repo_config(a: &RepositoryArgs) -> Result<RepoConfig, Error> {

@@ -18,6 +18,14 @@ impl BlobOutcome {
             Self::Uploaded => "uploaded",
         }
     }
+
+    /// The bytes a blob of `size` sent to end this way (a mount sends none).
+    pub(crate) fn bytes_sent(self, size: u64) -> u64 {
+        match self {
+            Self::Uploaded => size,
+            Self::Present | Self::Mounted => 0,
+        }
+    }
 }
 
 /// What to do with one tag, given where it points now.

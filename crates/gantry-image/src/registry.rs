@@ -172,6 +172,9 @@ pub(crate) struct Registry {
     pub(crate) chunk: u64,
     /// The run's deadline; `None`: the requests' own limits only.
     deadline: Option<RunDeadline>,
+    /// Attempts answered 429 or 503 (the registry throttling), retried or not, since
+    /// [`throttled`](Self::throttled) last asked; shared by clones.
+    throttles: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The deadline of one run (`--timeout` from its start), shared by its registry clients, and
@@ -254,6 +257,7 @@ impl Registry {
             backoff: Duration::from_millis(500),
             chunk: DEFAULT_CHUNK,
             deadline: None,
+            throttles: Default::default(),
         })
     }
 
@@ -262,6 +266,12 @@ impl Registry {
     pub(crate) fn with_deadline(mut self, deadline: &RunDeadline) -> Self {
         self.deadline = Some(deadline.clone());
         self
+    }
+
+    /// Whether the registry throttled an attempt (429 Too Many Requests, 503 Service
+    /// Unavailable) since the last call.
+    pub(crate) fn throttled(&self) -> bool {
+        self.throttles.swap(0, std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     /// The error of `what` when the deadline has passed.
@@ -330,7 +340,16 @@ impl Registry {
             if let Some(e) = self.deadline_error(what) {
                 return Err(e);
             }
-            match f().await {
+            let r = f().await;
+            if let Err(RegistryError {
+                status: Some(429 | 503),
+                ..
+            }) = &r
+            {
+                self.throttles
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            match r {
                 Err(e) if e.retryable && attempt < self.attempts => {
                     let wait = self.backoff * 2u32.pow(attempt - 1);
                     tracing::warn!(

@@ -17,6 +17,24 @@ pub enum ImageFault {
     /// manifest `PUT` by tag is refused as ECR refuses it in an immutable repository (400
     /// `TAG_INVALID … already exists`), without reaching the registry.
     TagRace,
+    /// A registry far away: every blob upload request that carries data is held `delay_ms`
+    /// before it is passed on (counted as in flight meanwhile: [`ImageProxy::peak_uploads`]),
+    /// and the first `throttle_first` of them are answered 429 `TOOMANYREQUESTS` (the
+    /// distribution spec's throttling error, which ECR sends too) after the delay.
+    Slow {
+        delay_ms: u64,
+        throttle_first: usize,
+    },
+}
+
+/// What the proxy's connections share.
+#[derive(Default)]
+struct ProxyState {
+    seen: std::sync::Mutex<Vec<ImageRequest>>,
+    failed: std::sync::atomic::AtomicBool,
+    in_flight: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    throttled: std::sync::atomic::AtomicUsize,
 }
 
 /// One request the [`ImageProxy`] saw: method, target, Content-Length.
@@ -46,19 +64,19 @@ impl ImageRequest {
 /// per connection (it asks the registry to close), which keeps it a plain byte relay.
 pub struct ImageProxy {
     pub url: String,
-    requests: std::sync::Arc<std::sync::Mutex<Vec<ImageRequest>>>,
+    state: std::sync::Arc<ProxyState>,
 }
 
 impl ImageProxy {
     /// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`) on a free loopback port.
     pub fn start(upstream: &str, fault: ImageFault) -> Self {
-        use std::sync::{Arc, Mutex};
+        use std::sync::Arc;
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_owned();
-        let requests: Arc<Mutex<Vec<ImageRequest>>> = Arc::default();
-        let seen = requests.clone();
+        let state: Arc<ProxyState> = Arc::default();
+        let shared = state.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -70,23 +88,34 @@ impl ImageProxy {
                 .expect("proxy runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
                         continue;
                     };
-                    let (upstream, seen, failed) = (upstream.clone(), seen.clone(), failed.clone());
+                    let (upstream, shared) = (upstream.clone(), shared.clone());
                     tokio::spawn(async move {
-                        let _ = image_proxy_conn(client, &upstream, fault, &seen, &failed).await;
+                        let _ = image_proxy_conn(client, &upstream, fault, &shared).await;
                     });
                 }
             });
         });
-        Self { url, requests }
+        Self { url, state }
     }
 
     pub fn requests(&self) -> Vec<ImageRequest> {
-        self.requests.lock().expect("lock").clone()
+        self.state.seen.lock().expect("lock").clone()
+    }
+
+    /// The most blob upload requests held at once ([`ImageFault::Slow`]).
+    pub fn peak_uploads(&self) -> usize {
+        self.state.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Blob upload requests answered 429 ([`ImageFault::Slow`]).
+    pub fn throttled(&self) -> usize {
+        self.state
+            .throttled
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Blob uploads completed or attempted (`PUT …?digest=`).
@@ -110,7 +139,7 @@ impl ImageProxy {
     }
 
     pub fn clear(&self) {
-        self.requests.lock().expect("lock").clear();
+        self.state.seen.lock().expect("lock").clear();
     }
 }
 
@@ -118,9 +147,9 @@ async fn image_proxy_conn(
     mut client: tokio::net::TcpStream,
     upstream: &str,
     fault: ImageFault,
-    seen: &std::sync::Mutex<Vec<ImageRequest>>,
-    failed: &std::sync::atomic::AtomicBool,
+    state: &ProxyState,
 ) -> std::io::Result<()> {
+    use std::sync::atomic::Ordering::SeqCst;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = Vec::new();
     let head_end = loop {
@@ -169,7 +198,7 @@ async fn image_proxy_conn(
         len,
     };
     let first_time = {
-        let mut seen = seen.lock().expect("lock");
+        let mut seen = state.seen.lock().expect("lock");
         let first = !seen
             .iter()
             .any(|r| r.method == req.method && r.target == req.target);
@@ -185,9 +214,7 @@ async fn image_proxy_conn(
         && len > 0;
     let buffered = (buf.len() - head_end) as u64;
     match fault {
-        ImageFault::FailFirstUpload
-            if upload && !failed.swap(true, std::sync::atomic::Ordering::SeqCst) =>
-        {
+        ImageFault::FailFirstUpload if upload && !state.failed.swap(true, SeqCst) => {
             image_proxy_drain(&mut client, len.saturating_sub(buffered)).await?;
             client
                 .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -215,6 +242,32 @@ async fn image_proxy_conn(
             );
             client.write_all(resp.as_bytes()).await?;
             return client.shutdown().await;
+        }
+        ImageFault::Slow {
+            delay_ms,
+            throttle_first,
+        } if upload => {
+            // In flight from here until the answer starts: the client cannot have sent the
+            // next request of this slot before that.
+            let now = state.in_flight.fetch_add(1, SeqCst) + 1;
+            state.peak.fetch_max(now, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            state.in_flight.fetch_sub(1, SeqCst);
+            let throttle = state
+                .throttled
+                .fetch_update(SeqCst, SeqCst, |n| (n < throttle_first).then_some(n + 1))
+                .is_ok();
+            if throttle {
+                image_proxy_drain(&mut client, len.saturating_sub(buffered)).await?;
+                let body =
+                    r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"too many requests"}]}"#;
+                let resp = format!(
+                    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                client.write_all(resp.as_bytes()).await?;
+                return client.shutdown().await;
+            }
         }
         _ => {}
     }

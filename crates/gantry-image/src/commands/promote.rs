@@ -11,9 +11,9 @@ use crate::report::{self, Landed};
 use crate::source::{self, Descriptor, Manifest};
 use crate::tally::PushTally;
 use crate::transfer::{apply_tags, missing_blobs, plan_tags, put_manifests};
-use futures::{StreamExt, TryStreamExt};
 use gantry_kit::aws::AwsArgs;
 use gantry_kit::fmt::human_bytes;
+use gantry_kit::pace::{self, Pace};
 use gantry_kit::{Error, Report};
 
 /// Runs a validated promotion.
@@ -69,7 +69,8 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
     .await?;
     let there = dst.manifest_digest(to, &digest).await?.is_some();
     let mut tally = PushTally::default();
-    let missing = missing_blobs(&dst, to, &blobs, there, cfg.concurrency, &mut tally).await?;
+    let missing =
+        missing_blobs(&dst, to, &blobs, there, cfg.concurrency.fixed(), &mut tally).await?;
     let tag_steps = plan_tags(&dst, to, &digest, &cfg.tags, state.immutable).await?;
     let same_registry = src.addr.host == dst.addr.host;
     let landed = Landed {
@@ -89,8 +90,12 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
         ));
     }
     create_missing(&ecr, &deadline, &dst.addr, to, &cfg.repo, &state).await?;
-    let results: Vec<(usize, BlobOutcome)> =
-        futures::stream::iter(missing.iter().enumerate().map(|(i, b)| {
+    let mut results: Vec<(usize, BlobOutcome)> = Vec::with_capacity(missing.len());
+    let paced = pace::drive(
+        &mut Pace::new(cfg.concurrency),
+        tokio::time::Instant::now(),
+        missing.iter().enumerate(),
+        |(i, b)| {
             let (src, dst) = (&src, &dst);
             async move {
                 let outcome = if same_registry && from != to {
@@ -111,12 +116,20 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
                     short(&b.digest),
                     human_bytes(b.size)
                 );
-                Ok::<_, RegistryError>((i, outcome))
+                Ok::<_, RegistryError>(((i, outcome), outcome.bytes_sent(b.size)))
             }
-        }))
-        .buffer_unordered(cfg.concurrency)
-        .try_collect()
-        .await?;
+        },
+        // Either side may be the one throttling (the copy reads one and writes the other).
+        || src.throttled() | dst.throttled(),
+        |r| results.push(r),
+    )
+    .await?;
+    tracing::debug!(
+        "blobs: concurrency {} → {} (peak {})",
+        paced.from,
+        paced.to,
+        paced.peak
+    );
     tally.record(&missing, results);
     let top_local = manifests.last().expect("collect pushes the top manifest");
     if !there {

@@ -13,6 +13,7 @@ use crate::transfer::{self, apply_tags, missing_blobs, put_manifests, tag_heads}
 use futures::{StreamExt, TryStreamExt};
 use gantry_kit::aws::AwsArgs;
 use gantry_kit::fmt::human_bytes;
+use gantry_kit::pace::{self, Pace};
 use gantry_kit::{Error, Report};
 use std::time::Instant;
 
@@ -55,11 +56,11 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
         repo,
         &image.blobs,
         manifest_there,
-        cfg.concurrency,
+        cfg.concurrency.fixed(),
         &mut tally,
     )
     .await?;
-    verify(&missing, cfg.concurrency).await?;
+    verify(&missing, cfg.concurrency.fixed()).await?;
     let tag_steps = plan::decide_tags(repo, &top.digest, &cfg.tags, heads?, state.immutable)
         .map_err(transfer::refused)?;
     let host = reg.addr.host.clone();
@@ -90,8 +91,12 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
     create_missing(&ecr, &deadline, &reg.addr, repo, &cfg.repo, &state).await?;
     {
         let _g = gantry_kit::report::group("Upload");
-        let results: Vec<(usize, BlobOutcome)> =
-            futures::stream::iter(missing.iter().enumerate().map(|(i, b)| {
+        let mut results: Vec<(usize, BlobOutcome)> = Vec::with_capacity(missing.len());
+        let paced = pace::drive(
+            &mut Pace::new(cfg.concurrency),
+            tokio::time::Instant::now(),
+            missing.iter().enumerate(),
+            |(i, b)| {
                 let reg = &reg;
                 async move {
                     let started = Instant::now();
@@ -103,21 +108,28 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
                         human_bytes(b.size),
                         started.elapsed().as_secs_f64()
                     );
-                    Ok::<_, Error>((i, outcome))
+                    Ok::<_, Error>(((i, outcome), outcome.bytes_sent(b.size)))
                 }
-            }))
-            .buffer_unordered(cfg.concurrency)
-            .try_collect()
-            .await
-            .map_err(|e: Error| {
-                e.with_outputs(report::outputs(
-                    Landed {
-                        tags: &[],
-                        ..landed
-                    },
-                    &tally,
-                ))
-            })?;
+            },
+            || reg.throttled(),
+            |r| results.push(r),
+        )
+        .await
+        .map_err(|e: Error| {
+            e.with_outputs(report::outputs(
+                Landed {
+                    tags: &[],
+                    ..landed
+                },
+                &tally,
+            ))
+        })?;
+        tracing::debug!(
+            "blobs: concurrency {} → {} (peak {})",
+            paced.from,
+            paced.to,
+            paced.peak
+        );
         tally.record(&missing, results);
     }
     if !manifest_there {

@@ -83,7 +83,7 @@ fn push_bad_inputs_are_exit_2_naming_the_input() {
     );
     rejected(
         &[&ok[..], &["--concurrency", "0"]].concat(),
-        "concurrency: `0` is not a number from 1 to 64",
+        "concurrency: `0` is neither `auto` nor a number from 1 to 64",
     );
     rejected(
         &[&ok[..], &["--registry", "http://10.1.2.3:5000"]].concat(),
