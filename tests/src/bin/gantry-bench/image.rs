@@ -1,9 +1,12 @@
 //! gantry-image push vs `skopeo copy` of the same OCI layout to the same local registry, in one
 //! run: a cold push of a 5-layer image (one layer of 100 MB of incompressible data), a re-push,
 //! and a push after one layer changed. Both go through the same counting proxy, which counts
-//! blob uploads (`PUT …/blobs/uploads/…?digest=`).
+//! blob uploads (`PUT …/blobs/uploads/…?digest=`). Then cold pushes at a 20 ms round trip
+//! (the latency proxy straight in front of the registry, connections kept alive): the same
+//! image, and one of many small layers, gantry as users run it (`auto`) and pinned at 4.
 
 use super::BenchResult;
+use super::latency::LatencyProxy;
 use gantry_tests::{ImageFault, ImageLayout, ImageProxy, bin, image_registry, unique_name};
 use std::io::Write;
 use std::process::Command;
@@ -24,6 +27,20 @@ struct Run {
 
 fn gantry(src: &str, proxy: &ImageProxy, repo: &str) -> Result<Run, Box<dyn std::error::Error>> {
     proxy.clear();
+    let secs = gantry_push(src, &proxy.url, repo, &[])?;
+    Ok(Run {
+        secs,
+        uploads: proxy.blob_uploads(),
+    })
+}
+
+/// Seconds for one `gantry-image push` of `src` to `registry`, `extra` flags added.
+fn gantry_push(
+    src: &str,
+    registry: &str,
+    repo: &str,
+    extra: &[&str],
+) -> Result<f64, Box<dyn std::error::Error>> {
     let t = Instant::now();
     let out = Command::new(bin("gantry-image"))
         .args([
@@ -35,22 +52,29 @@ fn gantry(src: &str, proxy: &ImageProxy, repo: &str) -> Result<Run, Box<dyn std:
             "--tags",
             "v1",
         ])
-        .args(["--registry", &proxy.url, "--create-repository"])
+        .args(["--registry", registry, "--create-repository"])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .output()?;
     let secs = t.elapsed().as_secs_f64();
     if !out.status.success() {
         return Err(format!("gantry-image: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
+    Ok(secs)
+}
+
+fn skopeo(src: &str, proxy: &ImageProxy, repo: &str) -> Result<Run, Box<dyn std::error::Error>> {
+    proxy.clear();
+    let secs = skopeo_copy(src, &proxy.url, repo)?;
     Ok(Run {
         secs,
         uploads: proxy.blob_uploads(),
     })
 }
 
-fn skopeo(src: &str, proxy: &ImageProxy, repo: &str) -> Result<Run, Box<dyn std::error::Error>> {
-    proxy.clear();
-    let host = proxy.url.trim_start_matches("http://");
+/// Seconds for one `skopeo copy` of `src` to `registry`.
+fn skopeo_copy(src: &str, registry: &str, repo: &str) -> Result<f64, Box<dyn std::error::Error>> {
+    let host = registry.trim_start_matches("http://");
     let t = Instant::now();
     let out = Command::new("skopeo")
         .args(["copy", "--quiet", "--dest-tls-verify=false", src])
@@ -60,10 +84,7 @@ fn skopeo(src: &str, proxy: &ImageProxy, repo: &str) -> Result<Run, Box<dyn std:
     if !out.status.success() {
         return Err(format!("skopeo: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
-    Ok(Run {
-        secs,
-        uploads: proxy.blob_uploads(),
-    })
+    Ok(secs)
 }
 
 pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
@@ -125,11 +146,7 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
         layout.tag(&m2, "v1");
         both(&mut cases, 2)?;
     }
-    let median = |runs: &[Run]| {
-        let mut t: Vec<f64> = runs.iter().map(|r| r.secs).collect();
-        t.sort_by(f64::total_cmp);
-        t[t.len() / 2]
-    };
+    let median = |runs: &[Run]| median_secs(runs.iter().map(|r| r.secs).collect());
     let uploads = |runs: &[Run]| runs.iter().map(|r| r.uploads).max().unwrap_or(0);
     let rows: Vec<(&str, f64, f64, usize, usize)> = cases
         .iter()
@@ -146,6 +163,82 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
             out,
             "| {case} | {g:.2} s | {s:.2} s | {:.2}× | {gu} / {su} |",
             g / s
+        )?;
+    }
+    far(out, &mut layout, &src)
+}
+
+/// The median of some seconds (the upper one of an even count).
+fn median_secs(mut t: Vec<f64>) -> f64 {
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+/// The round trip the far pushes see.
+const FAR_RTT_MS: u64 = 20;
+/// Many small layers: an image built in many steps (24 layers of 512 KiB, 12 MiB).
+const SMALL_LAYERS: usize = 24;
+const SMALL_LAYER: usize = 512 * 1024;
+
+/// Cold pushes at [`FAR_RTT_MS`]: each tool, each image, three rounds of fresh bytes, the tools
+/// taking turns to go first.
+fn far(out: &mut dyn Write, layout: &mut ImageLayout, src: &str) -> BenchResult {
+    let (registry, _proxy) = LatencyProxy::in_front(&image_registry(), FAR_RTT_MS)?;
+    const ROUNDS: u64 = 3;
+    let images: [(&str, Vec<(u64, usize)>); 2] = [
+        ("6 blobs, 126 MiB", LAYERS.to_vec()),
+        (
+            "25 blobs, 12 MiB",
+            (0..SMALL_LAYERS as u64)
+                .map(|i| (50 + i, SMALL_LAYER))
+                .collect(),
+        ),
+    ];
+    writeln!(
+        out,
+        "\n| cold push at a {FAR_RTT_MS} ms round trip | gantry-image (auto) | pinned at 4 | skopeo copy | ratio (auto/skopeo) | (auto/pinned) |"
+    )?;
+    writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
+    for (name, layers) in images {
+        let mut runs: [Vec<f64>; 3] = Default::default();
+        for round in 0..ROUNDS {
+            let tools: [(usize, &str); 3] = [(0, "auto"), (1, "4"), (2, "skopeo")];
+            for k in 0..3 {
+                let (slot, how) = tools[(k + round as usize) % 3];
+                // Fresh bytes for every push: nothing is already there or mountable.
+                let fresh: Vec<(u64, usize)> = layers
+                    .iter()
+                    .map(|&(seed, len)| (seed + 10_000 * (1 + round * 3 + slot as u64), len))
+                    .collect();
+                let m = layout.image(&fresh, "amd64");
+                layout.tag(&m, "v1");
+                let repo = unique_name("bench/far");
+                let secs = match how {
+                    "skopeo" => skopeo_copy(src, &registry, &repo)?,
+                    n => gantry_push(src, &registry, &repo, &["--concurrency", n])?,
+                };
+                runs[slot].push(secs);
+            }
+        }
+        let all = |v: &[f64]| {
+            v.iter()
+                .map(|s| format!("{s:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let [a, p, k] = runs.clone().map(median_secs);
+        writeln!(
+            out,
+            "| {name} | {a:.2} s | {p:.2} s | {k:.2} s | {:.2}× | {:.2}× |",
+            a / k,
+            a / p
+        )?;
+        writeln!(
+            out,
+            "|  | every run: {} | {} | {} | | |",
+            all(&runs[0]),
+            all(&runs[1]),
+            all(&runs[2])
         )?;
     }
     Ok(())
