@@ -21,7 +21,7 @@ use std::path::PathBuf;
 // Loading
 
 fn infra_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra")
+    gantry_tests::repo_root().join("infra")
 }
 
 /// One environment file.

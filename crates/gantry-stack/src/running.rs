@@ -198,10 +198,15 @@ Resources:
             })
         );
         // The committed service template.
-        let real = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../infra/templates/service.yaml"
-        ))
+        // From the crate directory cargo gives the test process (docs/development.md).
+        let real = std::fs::read_to_string(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .map_or_else(
+                    || env!("CARGO_MANIFEST_DIR").into(),
+                    std::path::PathBuf::from,
+                )
+                .join("../../infra/templates/service.yaml"),
+        )
         .unwrap();
         let s = service_of(&parse(&real).unwrap()).unwrap();
         assert_eq!(s.service, "Service");

@@ -4,12 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-/// The repository root (the parent of this crate).
+/// The repository root (the parent of this crate). Under cargo or nextest the crate directory
+/// comes from the test process's environment, not the one compiled in: that is another
+/// checkout's when a shared target dir kept its build (docs/development.md, "Builds on small
+/// machines"). This crate's own binaries (`make demo`, `make bench`) use the compiled one.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.join("e2e").is_dir())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    dir.parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// Where the gantry binaries under test are: `GANTRY_BIN_DIR`, else the target dir's `debug/`

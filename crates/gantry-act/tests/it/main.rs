@@ -12,15 +12,21 @@ mod runs;
 pub mod workflows;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use gantry_act::{ActError, RunResult, Runner};
 
+/// This crate's directory as cargo (or nextest) gives it to the test process, not the one
+/// compiled in, which is another checkout's when a shared target dir kept its build
+/// (docs/development.md, "Builds on small machines").
+pub fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    crate_dir().join("tests/fixtures").join(name)
 }
 
 /// A log sink the test can read back.

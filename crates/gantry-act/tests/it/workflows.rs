@@ -11,7 +11,7 @@ use gantry_act::{ActError, WorkflowResult, WorkflowRun};
 use crate::Log;
 
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workflows")
+    crate::crate_dir().join("tests/fixtures/workflows")
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
