@@ -292,6 +292,12 @@ mod tests {
     const START: usize = SITE.start;
     const MAX: usize = SITE.max;
     const MIN: usize = SITE.min;
+    /// Small bounds, as an image's blobs have.
+    const SMALL: Auto = Auto {
+        start: 4,
+        max: 32,
+        min: 1,
+    };
 
     const KIB: u64 = 1024;
 
@@ -426,11 +432,7 @@ mod tests {
 
     #[test]
     fn parse_reads_auto_and_pinned_numbers_only() {
-        let a = Auto {
-            start: 4,
-            max: 32,
-            min: 1,
-        };
+        let a = SMALL;
         for v in ["auto", " AUTO ", "", "  "] {
             assert_eq!(
                 Concurrency::parse(v, a, 64),
@@ -453,12 +455,7 @@ mod tests {
     #[test]
     fn small_bounds_grow_from_a_few_and_stop_at_their_ceiling() {
         // An image's blobs: start at 4, latency-bound, a ceiling of 32.
-        let small = Auto {
-            start: 4,
-            max: 32,
-            min: 1,
-        };
-        let mut p = Pace::new(Concurrency::Auto(small));
+        let mut p = Pace::new(Concurrency::Auto(SMALL));
         let (limits, _) = simulate(&mut p, Duration::from_millis(20), 10_000, 2_000, KIB);
         assert_eq!(limits[0], 4, "{limits:?}");
         assert_eq!(*limits.last().unwrap(), 32, "{limits:?}");
@@ -522,13 +519,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn drive_grows_an_adaptive_limit_on_a_slow_link() {
-        let small = Auto {
-            start: 4,
-            max: 32,
-            min: 1,
-        };
         let (paced, peak, _) = run(
-            Concurrency::Auto(small),
+            Concurrency::Auto(SMALL),
             600,
             Duration::from_millis(20),
             None,
