@@ -214,8 +214,9 @@ struct DeployPlanJson<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct PhasesJson<'a> {
-    immutable: PhaseJson<'a>,
+    immutable_and_media: PhaseJson<'a>,
     other: PhaseJson<'a>,
     html: PhaseJson<'a>,
 }
@@ -244,7 +245,7 @@ impl<'a> DeployPlanJson<'a> {
             release_id: &p.release_id,
             noop: p.noop,
             phases: PhasesJson {
-                immutable: PhaseJson::new(p, PublishPhase::Immutable),
+                immutable_and_media: PhaseJson::new(p, PublishPhase::ImmutableAndMedia),
                 other: PhaseJson::new(p, PublishPhase::Other),
                 html: PhaseJson::new(p, PublishPhase::Html),
             },
