@@ -31,56 +31,6 @@ async fn object_versions(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
 }
 
 #[tokio::test]
-async fn media_go_up_with_the_immutable_files_and_a_stylesheet_after_them() {
-    let s3 = site_s3().await;
-    let bucket = unique_name("site-media");
-    create_site_bucket(&s3, &bucket, true).await;
-    let d = tempfile::tempdir().unwrap();
-    let w = |p: &str, b: &[u8]| {
-        let path = d.path().join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, b).unwrap();
-    };
-    // None of these is fingerprinted: before, all four non-HTML files waited in one phase.
-    w("hero.mp4", &[7u8; 3000]);
-    w("img/logo.png", &[9u8; 300]);
-    w("fonts/body.woff2", &[5u8; 200]);
-    w("site.css", b"body { background: url(/img/logo.png); }");
-    w(
-        "index.html",
-        b"<link rel=stylesheet href=/site.css><video src=/hero.mp4>",
-    );
-    let dir = d.path().to_str().unwrap();
-    let (code, out, stderr) = site(&["deploy", "--dir", dir, "--bucket", &bucket, "--dry-run"]);
-    assert_eq!(code, 0, "{stderr}");
-    let phases = &out["plan"]["phases"];
-    assert_eq!(phases["immutable-and-media"]["files"], 3, "{out}");
-    assert_eq!(phases["other"]["files"], 1, "{out}");
-    assert_eq!(phases["html"]["files"], 1, "{out}");
-
-    let (code, out, stderr) = site(&["deploy", "--dir", dir, "--bucket", &bucket]);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(out["uploaded"], 5, "{out}");
-    let groups: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("==> Upload "))
-        .collect();
-    assert_eq!(
-        groups
-            .iter()
-            .map(|g| g.split(':').next().unwrap())
-            .collect::<Vec<_>>(),
-        [
-            "==> Upload immutable files and media",
-            "==> Upload other files",
-            "==> Upload HTML"
-        ],
-        "{stderr}"
-    );
-    assert!(groups[0].contains(": 3 file(s), "), "{groups:?}");
-}
-
-#[tokio::test]
 async fn publish_republish_change_and_rollback_the_example_frontend() {
     let s3 = site_s3().await;
     let bucket = unique_name("site-e2e");
@@ -113,7 +63,7 @@ async fn publish_republish_change_and_rollback_the_example_frontend() {
         .collect();
     assert_eq!(groups.len(), 3, "{stderr}");
     assert!(
-        groups[0].starts_with("==> Upload immutable files and media: 2 file(s), "),
+        groups[0].starts_with("==> Upload immutable files: 2 file(s), "),
         "{groups:?}"
     );
     assert!(

@@ -6,8 +6,8 @@ use gantry_kit::cli::{OutputArgs, PollArgs, parse_duration};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Publish a static site to S3: content-addressed, phased (immutable files and media, other
-/// files, HTML, then the release record), with cache rules, deferred prune, rollback and invalidation.
+/// Publish a static site to S3: content-addressed, phased (immutable files, other files, HTML,
+/// then the release record), with cache rules, deferred prune, rollback and invalidation.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "gantry-site", version)]
 pub struct Cli {

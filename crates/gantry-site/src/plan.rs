@@ -16,21 +16,19 @@ pub(crate) struct LocalFile {
     pub(crate) entry: Entry,
 }
 
-/// Publish order: what references nothing that changes (immutable files, and media), then
-/// other non-HTML files (which may reference the first), then HTML. The manifest and the pointer
-/// follow. A publish stopped anywhere never leaves live HTML referencing a missing file, nor a
-/// stylesheet or script referencing a missing immutable file.
+/// Publish order: immutable files, then other non-HTML files, then HTML. The manifest and the
+/// pointer follow. A publish stopped anywhere never leaves live HTML referencing a missing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum PublishPhase {
-    ImmutableAndMedia,
+    Immutable,
     Other,
     Html,
 }
 
 impl PublishPhase {
     pub(crate) const ALL: [PublishPhase; 3] = [
-        PublishPhase::ImmutableAndMedia,
+        PublishPhase::Immutable,
         PublishPhase::Other,
         PublishPhase::Html,
     ];
@@ -38,8 +36,8 @@ impl PublishPhase {
     pub(crate) fn of(e: &Entry) -> PublishPhase {
         if e.content_type.starts_with("text/html") {
             PublishPhase::Html
-        } else if e.immutable || is_media(&e.content_type) {
-            PublishPhase::ImmutableAndMedia
+        } else if e.immutable {
+            PublishPhase::Immutable
         } else {
             PublishPhase::Other
         }
@@ -47,39 +45,11 @@ impl PublishPhase {
 
     pub(crate) fn name(self) -> &'static str {
         match self {
-            PublishPhase::ImmutableAndMedia => "immutable files and media",
+            PublishPhase::Immutable => "immutable files",
             PublishPhase::Other => "other files",
             PublishPhase::Html => "HTML",
         }
     }
-}
-
-/// A content type whose files cannot reference another file: raster images, audio, video and
-/// fonts. They can go up with the immutable files, before anything that might point at them,
-/// and a large video then no longer waits for thousands of small files. SVG (which can link
-/// and embed), CSS, scripts, JSON and unknown types stay with the other files.
-fn is_media(content_type: &str) -> bool {
-    let t = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    t.starts_with("video/")
-        || t.starts_with("audio/")
-        || t.starts_with("font/")
-        || matches!(
-            t.as_str(),
-            "image/png"
-                | "image/jpeg"
-                | "image/gif"
-                | "image/webp"
-                | "image/avif"
-                | "image/bmp"
-                | "image/x-icon"
-                | "image/vnd.microsoft.icon"
-                | "application/vnd.ms-fontobject"
-        )
 }
 
 /// Why a file is uploaded.
@@ -794,51 +764,6 @@ mod tests {
         // S3's order is by UTF-8 bytes ("Z" < "a" < "é"), whatever order the keys came in;
         // duplicates count once.
         assert_eq!(list_splits(["é", "a", "Z", "a", "b"], 1), ["Z", "a", "b"]);
-    }
-
-    #[test]
-    fn media_go_first_with_the_immutable_files_and_what_may_reference_waits() {
-        let phase = |ct: &str, immutable: bool| PublishPhase::of(&entry("x", ct, immutable));
-        for ct in [
-            "video/mp4",
-            "video/webm",
-            "audio/mpeg",
-            "audio/ogg",
-            "font/woff2",
-            "application/vnd.ms-fontobject",
-            "image/png",
-            "IMAGE/JPEG",
-            "image/webp; q=1",
-            "image/avif",
-            "image/vnd.microsoft.icon",
-        ] {
-            assert_eq!(phase(ct, false), PublishPhase::ImmutableAndMedia, "{ct}");
-        }
-        // What can point at another file waits for the first phase: SVG links and embeds,
-        // stylesheets import, scripts load, manifests and playlists list, unknown bytes may be
-        // anything.
-        for ct in [
-            "image/svg+xml",
-            "text/css; charset=utf-8",
-            "text/javascript; charset=utf-8",
-            "application/json",
-            "application/manifest+json",
-            "application/vnd.apple.mpegurl",
-            "application/wasm",
-            "application/pdf",
-            "application/octet-stream",
-            "text/plain; charset=utf-8",
-        ] {
-            assert_eq!(phase(ct, false), PublishPhase::Other, "{ct}");
-            assert_eq!(
-                phase(ct, true),
-                PublishPhase::ImmutableAndMedia,
-                "{ct} immutable"
-            );
-        }
-        // HTML is last, whatever its rules say.
-        assert_eq!(phase("text/html; charset=utf-8", true), PublishPhase::Html);
-        assert_eq!(phase("text/html", false), PublishPhase::Html);
     }
 
     fn entry(sha: &str, ct: &str, immutable: bool) -> Entry {

@@ -214,9 +214,8 @@ struct DeployPlanJson<'a> {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
 struct PhasesJson<'a> {
-    immutable_and_media: PhaseJson<'a>,
+    immutable: PhaseJson<'a>,
     other: PhaseJson<'a>,
     html: PhaseJson<'a>,
 }
@@ -245,7 +244,7 @@ impl<'a> DeployPlanJson<'a> {
             release_id: &p.release_id,
             noop: p.noop,
             phases: PhasesJson {
-                immutable_and_media: PhaseJson::new(p, PublishPhase::ImmutableAndMedia),
+                immutable: PhaseJson::new(p, PublishPhase::Immutable),
                 other: PhaseJson::new(p, PublishPhase::Other),
                 html: PhaseJson::new(p, PublishPhase::Html),
             },
