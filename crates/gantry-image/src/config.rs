@@ -102,12 +102,10 @@ pub(crate) const AUTO: Auto = Auto {
 
 /// `auto`, or a number from 1 to 64 that pins it.
 fn concurrency(s: &str) -> Result<Concurrency, Error> {
-    Concurrency::parse(s, AUTO, 64).ok_or_else(|| {
-        Error::input(format!(
-            "concurrency: `{}` is neither `auto` nor a number from 1 to 64",
-            s.trim()
-        ))
-        .with_hint("use `auto` (the default: adapts to the link) or a number of blobs to pin it")
+    Concurrency::parse(s, AUTO, 64).map_err(|why| {
+        Error::input(format!("concurrency: {why}")).with_hint(
+            "use `auto` (the default: adapts to the link) or a number of blobs to pin it",
+        )
     })
 }
 

@@ -7,6 +7,8 @@ use crate::source::Manifest;
 use crate::tally::{BlobRef, PushTally};
 use futures::{StreamExt, TryStreamExt};
 use gantry_kit::Error;
+use gantry_kit::pace::{self, Concurrency, Pace};
+use std::future::Future;
 
 /// The blobs `repo` lacks, in order; those it has are counted as present. When its manifest
 /// is there every blob is, and nothing is asked; else each blob is asked for (HEAD).
@@ -35,6 +37,41 @@ pub(crate) async fn missing_blobs<'a, B: BlobRef>(
         }
     }
     Ok(missing)
+}
+
+/// Sends every blob of `missing` by `send` (a mount, an upload or a copy), as many at once as
+/// `concurrency` allows: pinned, or adapted to what completes and to `throttled` (did a
+/// registry answer 429 or 503 since last asked). The outcomes by index, in the order they
+/// finished; the first error ends it.
+pub(crate) async fn send_blobs<'a, B, E, Fut>(
+    concurrency: Concurrency,
+    missing: &[&'a B],
+    throttled: impl FnMut() -> bool,
+    mut send: impl FnMut(&'a B) -> Fut,
+) -> Result<Vec<(usize, BlobOutcome)>, E>
+where
+    B: BlobRef,
+    Fut: Future<Output = Result<BlobOutcome, E>>,
+{
+    let mut results = Vec::with_capacity(missing.len());
+    let paced = pace::drive(
+        &mut Pace::new(concurrency),
+        tokio::time::Instant::now(),
+        missing.iter().copied().enumerate(),
+        |(i, b)| {
+            let size = b.parts().2;
+            let sent = send(b);
+            async move {
+                let outcome = sent.await?;
+                Ok(((i, outcome), outcome.bytes_sent(size)))
+            }
+        },
+        throttled,
+        |r| results.push(r),
+    )
+    .await?;
+    tracing::debug!("blobs: {paced}");
+    Ok(results)
 }
 
 /// Where each tag points now (HEAD, all at once).

@@ -45,15 +45,18 @@ pub enum Concurrency {
 
 impl Concurrency {
     /// Reads a `concurrency` input: `auto` (or blank) adapts within `auto`; a number from 1 to
-    /// `pinned_max` pins it. None for anything else (the caller names the input, exit 2).
-    pub fn parse(v: &str, auto: Auto, pinned_max: usize) -> Option<Self> {
+    /// `pinned_max` pins it. Anything else is what the caller's exit-2 error says after the
+    /// input's name (``` `fast` is neither `auto` nor a number from 1 to 64 ```).
+    pub fn parse(v: &str, auto: Auto, pinned_max: usize) -> Result<Self, String> {
         let v = v.trim();
         if v.is_empty() || v.eq_ignore_ascii_case("auto") {
-            return Some(Concurrency::Auto(auto));
+            return Ok(Concurrency::Auto(auto));
         }
         match v.parse::<usize>() {
-            Ok(n) if (1..=pinned_max).contains(&n) => Some(Concurrency::Pinned(n)),
-            _ => None,
+            Ok(n) if (1..=pinned_max).contains(&n) => Ok(Concurrency::Pinned(n)),
+            _ => Err(format!(
+                "`{v}` is neither `auto` nor a number from 1 to {pinned_max}"
+            )),
         }
     }
 
@@ -221,6 +224,16 @@ pub struct Paced {
     pub from: usize,
     pub to: usize,
     pub peak: usize,
+}
+
+impl std::fmt::Display for Paced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "concurrency {} → {} (peak {})",
+            self.from, self.to, self.peak
+        )
+    }
 }
 
 /// Runs `send` on every item, in the order given, timed from `clock` (tokio's, so tests can
@@ -436,17 +449,21 @@ mod tests {
         for v in ["auto", " AUTO ", "", "  "] {
             assert_eq!(
                 Concurrency::parse(v, a, 64),
-                Some(Concurrency::Auto(a)),
+                Ok(Concurrency::Auto(a)),
                 "{v:?}"
             );
         }
-        assert_eq!(Concurrency::parse("1", a, 64), Some(Concurrency::Pinned(1)));
+        assert_eq!(Concurrency::parse("1", a, 64), Ok(Concurrency::Pinned(1)));
         assert_eq!(
             Concurrency::parse(" 64 ", a, 64),
-            Some(Concurrency::Pinned(64))
+            Ok(Concurrency::Pinned(64))
         );
         for v in ["0", "65", "-1", "4.5", "many", "auto4"] {
-            assert_eq!(Concurrency::parse(v, a, 64), None, "{v:?}");
+            assert_eq!(
+                Concurrency::parse(v, a, 64),
+                Err(format!("`{v}` is neither `auto` nor a number from 1 to 64")),
+                "{v:?}"
+            );
         }
         assert_eq!(Concurrency::Auto(a).fixed(), 4);
         assert_eq!(Concurrency::Pinned(9).fixed(), 9);

@@ -173,12 +173,9 @@ pub(crate) const AUTO: Auto = Auto {
 
 /// `auto`, or a number from 1 to 512 that pins the concurrency.
 fn parse_concurrency(v: &str) -> Result<Concurrency, Error> {
-    Concurrency::parse(v, AUTO, 512).ok_or_else(|| {
-        Error::input(format!(
-            "concurrency: `{}` is neither `auto` nor a number from 1 to 512",
-            v.trim()
-        ))
-        .with_hint("use `auto` (the default: adapts to the link) or a number to pin it")
+    Concurrency::parse(v, AUTO, 512).map_err(|why| {
+        Error::input(format!("concurrency: {why}"))
+            .with_hint("use `auto` (the default: adapts to the link) or a number to pin it")
     })
 }
 

@@ -1,8 +1,8 @@
 //! Putting a release's objects in place, phase by phase — deploy's uploads and rollback's
 //! restores alike. A phase starts only when the one before it is complete, so a publish stopped
 //! anywhere never leaves live HTML referencing a missing file. How many are in flight is
-//! gantry-kit's `pace`'s answer, told of every completion and of every 503 the server sent (seen by an
-//! interceptor on each attempt, the ones the SDK retries included).
+//! gantry-kit's `pace`'s answer, told of every completion and of every 503 the server sent
+//! (seen by an interceptor on each attempt, the ones the SDK retries included).
 
 use crate::aws::s3::{self, Multipart, Source, Written};
 use crate::config::PublishConfig;
@@ -200,13 +200,7 @@ pub(crate) async fn publish_phases(
         )
         .await;
         let paced = paced.map_err(|e| tally.attach(e))?;
-        tracing::debug!(
-            "{}: concurrency {} → {} (peak {})",
-            ph.name(),
-            paced.from,
-            paced.to,
-            paced.peak
-        );
+        tracing::debug!("{}: {paced}", ph.name());
         if uploads {
             tracing::info!(
                 "{}: {files_done} file(s), {} uploaded",

@@ -10,10 +10,9 @@ use crate::registry::{Mount, Registry, RegistryError, RemoteManifest, RunDeadlin
 use crate::report::{self, Landed};
 use crate::source::{self, Descriptor, Manifest};
 use crate::tally::PushTally;
-use crate::transfer::{apply_tags, missing_blobs, plan_tags, put_manifests};
+use crate::transfer::{apply_tags, missing_blobs, plan_tags, put_manifests, send_blobs};
 use gantry_kit::aws::AwsArgs;
 use gantry_kit::fmt::human_bytes;
-use gantry_kit::pace::{self, Pace};
 use gantry_kit::{Error, Report};
 
 /// Runs a validated promotion.
@@ -90,12 +89,12 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
         ));
     }
     create_missing(&ecr, &deadline, &dst.addr, to, &cfg.repo, &state).await?;
-    let mut results: Vec<(usize, BlobOutcome)> = Vec::with_capacity(missing.len());
-    let paced = pace::drive(
-        &mut Pace::new(cfg.concurrency),
-        tokio::time::Instant::now(),
-        missing.iter().enumerate(),
-        |(i, b)| {
+    let results = send_blobs(
+        cfg.concurrency,
+        &missing,
+        // Either side may be the one throttling (the copy reads one and writes the other).
+        || src.throttled() | dst.throttled(),
+        |b| {
             let (src, dst) = (&src, &dst);
             async move {
                 let outcome = if same_registry && from != to {
@@ -116,20 +115,11 @@ pub(crate) async fn promote(cfg: &PromoteConfig, aws: &AwsArgs) -> Result<Report
                     short(&b.digest),
                     human_bytes(b.size)
                 );
-                Ok::<_, RegistryError>(((i, outcome), outcome.bytes_sent(b.size)))
+                Ok::<_, RegistryError>(outcome)
             }
         },
-        // Either side may be the one throttling (the copy reads one and writes the other).
-        || src.throttled() | dst.throttled(),
-        |r| results.push(r),
     )
     .await?;
-    tracing::debug!(
-        "blobs: concurrency {} → {} (peak {})",
-        paced.from,
-        paced.to,
-        paced.peak
-    );
     tally.record(&missing, results);
     let top_local = manifests.last().expect("collect pushes the top manifest");
     if !there {

@@ -9,11 +9,10 @@ use crate::registry::{Mount, Registry, RegistryError, RunDeadline, short};
 use crate::report::{self, Landed};
 use crate::source::{self, Blob, Image};
 use crate::tally::PushTally;
-use crate::transfer::{self, apply_tags, missing_blobs, put_manifests, tag_heads};
+use crate::transfer::{self, apply_tags, missing_blobs, put_manifests, send_blobs, tag_heads};
 use futures::{StreamExt, TryStreamExt};
 use gantry_kit::aws::AwsArgs;
 use gantry_kit::fmt::human_bytes;
-use gantry_kit::pace::{self, Pace};
 use gantry_kit::{Error, Report};
 use std::time::Instant;
 
@@ -91,12 +90,11 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
     create_missing(&ecr, &deadline, &reg.addr, repo, &cfg.repo, &state).await?;
     {
         let _g = gantry_kit::report::group("Upload");
-        let mut results: Vec<(usize, BlobOutcome)> = Vec::with_capacity(missing.len());
-        let paced = pace::drive(
-            &mut Pace::new(cfg.concurrency),
-            tokio::time::Instant::now(),
-            missing.iter().enumerate(),
-            |(i, b)| {
+        let results = send_blobs(
+            cfg.concurrency,
+            &missing,
+            || reg.throttled(),
+            |b| {
                 let reg = &reg;
                 async move {
                     let started = Instant::now();
@@ -108,11 +106,9 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
                         human_bytes(b.size),
                         started.elapsed().as_secs_f64()
                     );
-                    Ok::<_, Error>(((i, outcome), outcome.bytes_sent(b.size)))
+                    Ok::<_, Error>(outcome)
                 }
             },
-            || reg.throttled(),
-            |r| results.push(r),
         )
         .await
         .map_err(|e: Error| {
@@ -124,12 +120,6 @@ pub(crate) async fn push(cfg: &PushConfig, aws: &AwsArgs) -> Result<Report, Erro
                 &tally,
             ))
         })?;
-        tracing::debug!(
-            "blobs: concurrency {} → {} (peak {})",
-            paced.from,
-            paced.to,
-            paced.peak
-        );
         tally.record(&missing, results);
     }
     if !manifest_there {
