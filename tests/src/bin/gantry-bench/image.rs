@@ -5,8 +5,8 @@
 //! (the latency proxy straight in front of the registry, connections kept alive): the same
 //! image, and one of many small layers, gantry as users run it (`auto`) and pinned at 4.
 
-use super::BenchResult;
 use super::latency::LatencyProxy;
+use super::{BenchResult, median, spread};
 use gantry_tests::{ImageFault, ImageLayout, ImageProxy, bin, image_registry, unique_name};
 use std::io::Write;
 use std::process::Command;
@@ -146,11 +146,11 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
         layout.tag(&m2, "v1");
         both(&mut cases, 2)?;
     }
-    let median = |runs: &[Run]| median_secs(runs.iter().map(|r| r.secs).collect());
+    let mid = |runs: &[Run]| median(runs.iter().map(|r| r.secs).collect());
     let uploads = |runs: &[Run]| runs.iter().map(|r| r.uploads).max().unwrap_or(0);
     let rows: Vec<(&str, f64, f64, usize, usize)> = cases
         .iter()
-        .map(|(c, g, s)| (*c, median(g), median(s), uploads(g), uploads(s)))
+        .map(|(c, g, s)| (*c, mid(g), mid(s), uploads(g), uploads(s)))
         .collect();
 
     writeln!(
@@ -166,12 +166,6 @@ pub(crate) async fn run(out: &mut dyn Write) -> BenchResult {
         )?;
     }
     far(out, &mut layout, &src)
-}
-
-/// The median of some seconds (the upper one of an even count).
-fn median_secs(mut t: Vec<f64>) -> f64 {
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
 }
 
 /// The round trip the far pushes see.
@@ -220,13 +214,7 @@ fn far(out: &mut dyn Write, layout: &mut ImageLayout, src: &str) -> BenchResult 
                 runs[slot].push(secs);
             }
         }
-        let all = |v: &[f64]| {
-            v.iter()
-                .map(|s| format!("{s:.2}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let [a, p, k] = runs.clone().map(median_secs);
+        let [a, p, k] = runs.clone().map(median);
         writeln!(
             out,
             "| {name} | {a:.2} s | {p:.2} s | {k:.2} s | {:.2}× | {:.2}× |",
@@ -236,9 +224,9 @@ fn far(out: &mut dyn Write, layout: &mut ImageLayout, src: &str) -> BenchResult 
         writeln!(
             out,
             "|  | every run: {} | {} | {} | | |",
-            all(&runs[0]),
-            all(&runs[1]),
-            all(&runs[2])
+            spread(runs[0].iter().copied()),
+            spread(runs[1].iter().copied()),
+            spread(runs[2].iter().copied())
         )?;
     }
     Ok(())

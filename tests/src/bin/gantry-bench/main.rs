@@ -14,10 +14,16 @@ use std::process::ExitCode;
 
 pub type BenchResult = Result<(), Box<dyn std::error::Error>>;
 
-/// The median of some runs (the upper one of an even count).
-pub(crate) fn median(mut d: Vec<std::time::Duration>) -> std::time::Duration {
-    d.sort();
-    d[d.len() / 2]
+/// The median of some runs, as durations or seconds (the upper one of an even count).
+pub(crate) fn median<T: PartialOrd>(mut runs: Vec<T>) -> T {
+    runs.sort_by(|a, b| a.partial_cmp(b).expect("run times compare"));
+    runs.swap_remove(runs.len() / 2)
+}
+
+/// Runs in seconds as `0.70/0.71/0.75`, in the order they ran.
+pub(crate) fn spread(secs: impl IntoIterator<Item = f64>) -> String {
+    let v: Vec<String> = secs.into_iter().map(|s| format!("{s:.2}")).collect();
+    v.join("/")
 }
 
 #[tokio::main]

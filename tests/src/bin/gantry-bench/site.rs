@@ -9,7 +9,7 @@
 //! read from its request log.
 
 use super::latency::LatencyProxy;
-use super::{BenchResult, median};
+use super::{BenchResult, median, spread};
 use futures::StreamExt;
 use gantry_tests::{bin, site_copy_dir, venv};
 use std::collections::BTreeMap;
@@ -628,15 +628,6 @@ fn ms(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-/// Runs as `0.70/0.71/0.75`, in the order they ran.
-fn spread(d: &[Duration]) -> String {
-    let v: Vec<String> = d
-        .iter()
-        .map(|d| format!("{:.2}", d.as_secs_f64()))
-        .collect();
-    v.join("/")
-}
-
 /// One round trip's wall times: every tool in every scenario, the fastest peer and gantry's
 /// ratio to it, then the PUT loops.
 fn wall_table(
@@ -710,13 +701,24 @@ fn wall_table(
     for (i, s) in SCENARIOS.iter().enumerate() {
         let cells: Vec<String> = tools
             .iter()
-            .map(|t| format!("{} {}", t.name(), spread(&scenario(t, i))))
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    t.name(),
+                    spread(scenario(t, i).iter().map(Duration::as_secs_f64))
+                )
+            })
             .collect();
         writeln!(out, "- {s}: {}", cells.join("; "))?;
     }
     let cells: Vec<String> = loops
         .iter()
-        .map(|(n, d)| format!("{n} in flight {}", spread(d)))
+        .map(|(n, d)| {
+            format!(
+                "{n} in flight {}",
+                spread(d.iter().map(Duration::as_secs_f64))
+            )
+        })
         .collect();
     writeln!(out, "- PUT loop: {}", cells.join("; "))?;
     Ok(())
