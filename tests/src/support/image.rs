@@ -236,12 +236,7 @@ async fn image_proxy_conn(
         ImageFault::TagRace if by_tag && req.method == "PUT" => {
             image_proxy_drain(&mut client, len.saturating_sub(buffered)).await?;
             let body = r#"{"errors":[{"code":"TAG_INVALID","message":"The image tag already exists in the repository and cannot be overwritten because the repository is immutable."}]}"#;
-            let resp = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            client.write_all(resp.as_bytes()).await?;
-            return client.shutdown().await;
+            return image_proxy_error(&mut client, "400 Bad Request", body).await;
         }
         ImageFault::Slow {
             delay_ms,
@@ -261,12 +256,7 @@ async fn image_proxy_conn(
                 image_proxy_drain(&mut client, len.saturating_sub(buffered)).await?;
                 let body =
                     r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"too many requests"}]}"#;
-                let resp = format!(
-                    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                client.write_all(resp.as_bytes()).await?;
-                return client.shutdown().await;
+                return image_proxy_error(&mut client, "429 Too Many Requests", body).await;
             }
         }
         _ => {}
@@ -276,6 +266,22 @@ async fn image_proxy_conn(
     up.write_all(&buf[head_end..]).await?;
     tokio::io::copy_bidirectional(&mut client, &mut up).await?;
     Ok(())
+}
+
+/// Answers with a registry error (`status` as `400 Bad Request`, a JSON `body` of the
+/// distribution spec's `errors`) and closes the connection.
+async fn image_proxy_error(
+    client: &mut tokio::net::TcpStream,
+    status: &str,
+    body: &str,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let resp = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(resp.as_bytes()).await?;
+    client.shutdown().await
 }
 
 async fn image_proxy_drain(
