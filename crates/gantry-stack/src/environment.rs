@@ -328,14 +328,7 @@ mod tests {
     #[test]
     fn the_committed_environment_files_parse() {
         for env in ["dev", "staging", "prod"] {
-            // The crate directory cargo gives the test process, not the one compiled in
-            // (another checkout's when a shared target dir kept its build: docs/development.md).
-            let path = std::env::var_os("CARGO_MANIFEST_DIR")
-                .map_or_else(
-                    || env!("CARGO_MANIFEST_DIR").into(),
-                    std::path::PathBuf::from,
-                )
-                .join(format!("../../infra/environments/{env}.json"));
+            let path = crate::repo_file(&format!("infra/environments/{env}.json"));
             let f: EnvironmentFile =
                 serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
             assert_eq!(f.environment, env);

@@ -20,3 +20,17 @@ pub mod template;
 
 pub use aws::Aws;
 pub use cli::{Cli, Command};
+
+/// A file of the repository, for unit tests: found from the crate directory cargo (or nextest)
+/// gives the test process, not the one compiled in, which is another checkout's when a shared
+/// target dir kept its build (docs/development.md, "Builds on small machines").
+#[cfg(test)]
+pub(crate) fn repo_file(rel: &str) -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
+        .join("../..")
+        .join(rel)
+}

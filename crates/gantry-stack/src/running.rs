@@ -198,16 +198,8 @@ Resources:
             })
         );
         // The committed service template.
-        // From the crate directory cargo gives the test process (docs/development.md).
-        let real = std::fs::read_to_string(
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .map_or_else(
-                    || env!("CARGO_MANIFEST_DIR").into(),
-                    std::path::PathBuf::from,
-                )
-                .join("../../infra/templates/service.yaml"),
-        )
-        .unwrap();
+        let real =
+            std::fs::read_to_string(crate::repo_file("infra/templates/service.yaml")).unwrap();
         let s = service_of(&parse(&real).unwrap()).unwrap();
         assert_eq!(s.service, "Service");
         assert_eq!(s.cluster, Some(ClusterRef::Resource("Cluster".into())));
