@@ -1,5 +1,6 @@
-//! What push and promote both do with the destination registry: find the blobs it lacks, ask
-//! where tags point, put manifests, write tags.
+//! What push and promote both do with the destination registry: find the blobs it lacks, send
+//! them (as many at once as gantry-kit's `pace` allows), ask where tags point, put manifests,
+//! write tags.
 
 use crate::plan::{self, BlobOutcome, TagRefusal, TagStep};
 use crate::registry::{Registry, short};
